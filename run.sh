@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# tfgan_course's one entry point. Every command first makes sure .venv exists and
+# holds the project with its pinned dependencies (setup.cfg), so a fresh machine needs
+# nothing but Python 3.10+.
+#
+#   ./run.sh setup            create/refresh .venv, fetch the offline Fashion-MNIST
+#   ./run.sh demo             train the default experiment briefly, write pictures, export
+#   ./run.sh train FLAGS...   python -m tfgan_course.train FLAGS...
+#   ./run.sh test [ARGS...]   the test suite (pytest ARGS...)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PY="$VENV/bin/python"
+DEMO_STEPS="${DEMO_STEPS:-150}"
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+
+say() { printf '\033[1m[run.sh] %s\033[0m\n' "$*" >&2; }
+
+python_ok() {
+  "$1" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
+}
+
+setup() {
+  if [ ! -x "$PY" ] || ! python_ok "$PY"; then
+    local base="${PYTHON:-python3}"
+    python_ok "$base" || { say "need Python >= 3.10 (set PYTHON=/path/to/python3)"; exit 1; }
+    say "creating $VENV with $("$base" --version)"
+    rm -rf "$VENV"
+    "$base" -m venv "$VENV"
+  fi
+  # Reinstall only when the dependency pins changed.
+  local stamp="$VENV/.installed-$(sha1sum setup.cfg pyproject.toml | sha1sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    say "installing tfgan_course and its dependencies into $VENV"
+    "$PY" -m pip install --quiet --upgrade pip
+    "$PY" -m pip install --quiet -e ".[dev]"
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+  fi
+  fetch_fashion_mnist
+}
+
+# The offline copy of Fashion-MNIST: Debian's dataset-fashion-mnist package puts its
+# IDX files in /usr/share/datasets/fashion-mnist. Elsewhere TFDS downloads it.
+fetch_fashion_mnist() {
+  [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && return 0
+  command -v apt-get >/dev/null || return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null && sudo -n true 2>/dev/null && sudo="sudo -n" || {
+      say "Fashion-MNIST not found locally; 'apt-get install dataset-fashion-mnist' (as root) makes it offline"
+      return 0; }
+  fi
+  say "installing Debian's dataset-fashion-mnist (offline Fashion-MNIST)"
+  { $sudo apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null 2>&1 &&
+      $sudo apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }; } ||
+    say "could not install dataset-fashion-mnist; TFDS will try to download Fashion-MNIST"
+}
+
+demo() {
+  local workdir=runs/demo
+  say "training the default experiment (DCGAN 64x64 on Fashion-MNIST) for $DEMO_STEPS steps"
+  "$PY" -m tfgan_course.train --flagfile=tfgan_course/configs/dcgan_fashion_mnist.cfg \
+    --workdir="$workdir" --resume=false --epochs=1 --steps_per_epoch="$DEMO_STEPS" --log_every_steps=25 \
+    --verbosity=-1 "$@"
+  say "pictures: $workdir/samples/epoch_0001.png $workdir/real_vs_fake.png $workdir/losses.png $workdir/d_outputs.png"
+  say "export:   $(ls -d "$workdir"/export/*/* | tail -1)"
+  say "longer runs: ./run.sh train --flagfile=tfgan_course/configs/dcgan_fashion_mnist.cfg --workdir=runs/dcgan"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  demo) setup; demo "$@" ;;
+  train) setup; "$PY" -m tfgan_course.train "$@" ;;
+  test) setup; "$PY" -m pytest -q "$@" ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,129 @@
+"""The GAN's train_step: both networks learn, d_steps is respected, mirrored == one device."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_course import experiment, gan, models
+
+LATENT = 8
+
+
+def _make_gan(model="mlp", size=8, d_steps=1, seed=0, optimizer=lambda: keras.optimizers.Adam(1e-3, 0.5)):
+    generator, discriminator = models.build(model, image_shape=(size, size, 1), latent_dim=LATENT,
+                                            g_width=8, d_width=8, seed=seed)
+    model = gan.GAN(generator, discriminator, latent_dim=LATENT, d_steps=d_steps, seed=seed)
+    model.compile(d_optimizer=optimizer(), g_optimizer=optimizer(), loss="non_saturating")
+    return model
+
+
+def _images(num, size=8, seed=0):
+    return np.random.RandomState(seed).uniform(-1, 1, (num, size, size, 1)).astype(np.float32)
+
+
+def _weights(model):
+    return [w.numpy() for w in model.generator.weights + model.discriminator.weights]
+
+
+class GANTest(tf.test.TestCase):
+
+    def test_train_step_updates_both_networks_and_reports_metrics(self):
+        model = _make_gan()
+        g_before = [w.numpy() for w in model.generator.trainable_weights]
+        d_before = [w.numpy() for w in model.discriminator.trainable_weights]
+        logs = model.train_step(tf.constant(_images(4)))
+        for before, after in ((g_before, model.generator.trainable_weights),
+                              (d_before, model.discriminator.trainable_weights)):
+            self.assertTrue(all(not np.allclose(b, a.numpy()) for b, a in zip(before, after)))
+        self.assertCountEqual(logs, gan.METRIC_NAMES)
+        for name in ("D(x)", "D(G(z)) before", "D(G(z)) after"):
+            self.assertAllInRange(logs[name], 0.0, 1.0)
+
+    def test_labels_are_ignored(self):
+        model = _make_gan()
+        logs = model.train_step((tf.constant(_images(4)), tf.constant([0, 1, 2, 3])))
+        self.assertTrue(np.isfinite(float(logs["d_loss"])))
+
+    def test_d_steps(self):
+        model = _make_gan(d_steps=3)
+        dataset = tf.data.Dataset.from_tensor_slices(_images(36)).batch(12, drop_remainder=True)
+        model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+        self.assertEqual(int(model.g_optimizer.iterations), 3)
+        self.assertEqual(int(model.d_optimizer.iterations), 9)
+
+    def test_d_steps_needs_divisible_batches(self):
+        model = _make_gan(d_steps=3)
+        with self.assertRaises((tf.errors.InvalidArgumentError, ValueError)):
+            model.train_step(tf.constant(_images(4)))
+
+    def test_discriminator_learns_before_the_generator_update(self):
+        model = _make_gan(optimizer=lambda: keras.optimizers.SGD(0.5))
+        logs = model.train_step(tf.constant(_images(8)))
+        # D's update lowers its score of the same fakes (textbook's D(G(z)) x / y).
+        self.assertLess(float(logs["D(G(z)) after"]), float(logs["D(G(z)) before"]))
+
+    def test_call_is_the_generator(self):
+        model = _make_gan()
+        z = tf.random.normal([3, LATENT])
+        self.assertAllClose(model(z), model.generator(z, training=False))
+
+    def test_get_config_round_trip(self):
+        model = _make_gan(model="dcgan", size=28, d_steps=2, seed=5)
+        config = model.get_config()
+        clone = gan.GAN.from_config(config)
+        self.assertEqual((clone.latent_dim, clone.d_steps, clone.seed), (LATENT, 2, 5))
+        self.assertEqual(clone.get_config(), config)
+        self.assertEqual(clone.generator.count_params(), model.generator.count_params())
+
+    def test_invalid_d_steps(self):
+        generator, discriminator = models.build("mlp", image_shape=(8, 8, 1), latent_dim=LATENT)
+        with self.assertRaisesRegex(ValueError, "d_steps"):
+            gan.GAN(generator, discriminator, latent_dim=LATENT, d_steps=0)
+
+    def test_same_seed_same_training(self):
+        runs = []
+        for _ in range(2):
+            model = _make_gan(seed=3)
+            model.fit(tf.data.Dataset.from_tensor_slices(_images(16)).batch(4), epochs=1, verbose=0, shuffle=False)
+            runs.append(_weights(model))
+        for a, b in zip(*runs):
+            self.assertAllEqual(a, b)
+
+
+class MirroredTest(tf.test.TestCase):
+    """Two logical CPU devices train exactly as one device on the same data (tests/conftest.py)."""
+
+    def _train(self, model_name, size, strategy):
+        with strategy.scope():
+            model = _make_gan(model=model_name, size=size, seed=1)
+        dataset = tf.data.Dataset.from_tensor_slices(_images(32, size)).batch(8, drop_remainder=True)
+        history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
+        return history.history, _weights(model)
+
+    def _assert_same(self, model_name, size):
+        one_history, one_weights = self._train(model_name, size, tf.distribute.get_strategy())
+        strategy = experiment.make_strategy("mirrored")
+        self.assertEqual(strategy.num_replicas_in_sync, 2)
+        two_history, two_weights = self._train(model_name, size, strategy)
+        for name in gan.METRIC_NAMES:
+            self.assertAllClose(one_history[name], two_history[name], atol=1e-5, msg=name)
+        for a, b in zip(one_weights, two_weights):
+            self.assertAllClose(a, b, atol=1e-5)
+
+    def test_mlp(self):
+        self._assert_same("mlp", 8)
+
+    def test_dcgan_with_batch_norm(self):
+        self._assert_same("dcgan", 28)
+
+    def test_replicas_draw_different_noise(self):
+        strategy = experiment.make_strategy("mirrored")
+        with strategy.scope():
+            model = _make_gan()
+        z = strategy.run(tf.function(lambda: model.sample_z(3)))
+        first, second = strategy.experimental_local_results(z)
+        self.assertNotAllClose(first, second)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,1 @@
+"""GANs from the lectures, in TensorFlow 2 / Keras 3."""

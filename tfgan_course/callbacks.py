@@ -1,0 +1,188 @@
+"""Keras callbacks of a GAN run: sample grids, the loss log, the stats line, checkpoints, NaN guard.
+
+Each callback expects `self.model` to be a `gan.GAN`; the training step is
+the generator optimizer's iteration count, so it survives resumes.
+"""
+
+import csv
+import glob
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from PIL import Image
+
+from tfgan_course import gan, plots
+
+
+def _step(model) -> int:
+    return int(model.g_optimizer.iterations.numpy())
+
+
+def _all_finite(logs) -> bool:
+    return all(math.isfinite(float(value)) for value in (logs or {}).values())
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Each epoch: G(fixed_z) as samples/epoch_NNNN.png, the progression GIF, a TensorBoard image.
+
+    Args:
+      fixed_z: float32 [N, latent_dim], the same noise every epoch (and across resumes).
+      directory: where epoch_NNNN.png and progress.gif go.
+      tensorboard_dir: where the image summaries go; None = no TensorBoard.
+    """
+
+    def __init__(self, fixed_z, directory, tensorboard_dir=None):
+        super().__init__()
+        self.fixed_z = fixed_z
+        self.directory = directory
+        self.writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = self.model.generator(tf.convert_to_tensor(self.fixed_z), training=False).numpy()
+        plots.save_image_grid(images, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
+        # Rebuilt from the saved grids, so a resumed run's GIF still starts at epoch 1.
+        frames = [np.asarray(Image.open(path).convert("RGB"))
+                  for path in sorted(glob.glob(os.path.join(self.directory, "epoch_*.png")))]
+        plots.save_gif(frames, os.path.join(self.directory, "progress.gif"))
+        if self.writer:
+            with self.writer.as_default():
+                tf.summary.image("fixed_noise_samples", frames[-1][None], step=_step(self.model))
+            self.writer.flush()
+
+
+class LossLog(keras.callbacks.Callback):
+    """Every step's losses and D outputs in a CSV; the textbook's two plots at each epoch end.
+
+    `losses.csv` has one row per generator step: step, epoch, then
+    `gan.METRIC_NAMES`. On resume, rows after the restored step are dropped,
+    so the file never holds a step twice.
+    """
+
+    def __init__(self, path, plot_dir):
+        super().__init__()
+        self.path = path
+        self.plot_dir = plot_dir
+        self.epoch = 0
+        self.rows = []
+
+    def on_train_begin(self, logs=None):
+        step = _step(self.model)
+        kept = []
+        if os.path.exists(self.path):
+            with open(self.path, newline="") as f:
+                kept = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
+        _write_csv(self.path, kept)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        row = {"step": _step(self.model), "epoch": self.epoch + 1}
+        row.update({name: float(logs[name]) for name in gan.METRIC_NAMES if name in logs})
+        self.rows.append(row)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.flush()
+        history = plots.read_losses_csv(self.path)
+        plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step")
+        plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"))
+
+    def on_train_end(self, logs=None):
+        self.flush()
+
+    def flush(self):
+        if self.rows:
+            _write_csv(self.path, self.rows, append=True)
+            self.rows = []
+
+
+def _write_csv(path, rows, append=False):
+    fields = ["step", "epoch", *gan.METRIC_NAMES]
+    new_file = not (append and os.path.exists(path))
+    with open(path, "a" if append else "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+class StatsLine(keras.callbacks.Callback):
+    """Every N steps, the textbook tutorial's line:
+
+    [epoch/epochs][i/n]  Loss_D: 0.1976  Loss_G: 3.3648  D(x): 0.9384  D(G(z)): 0.1122 / 0.0503
+    """
+
+    def __init__(self, every_steps, epochs, steps_per_epoch):
+        super().__init__()
+        self.every_steps = every_steps
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        if step % self.every_steps:
+            return
+        i = (step - 1) % self.steps_per_epoch
+        print(f"\n[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]\t"
+              f"Loss_D: {float(logs['d_loss']):.4f}\tLoss_G: {float(logs['g_loss']):.4f}\t"
+              f"D(x): {float(logs['D(x)']):.4f}\t"
+              f"D(G(z)): {float(logs['D(G(z)) before']):.4f} / {float(logs['D(G(z)) after']):.4f}",
+              flush=True)
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss and remembers where (`self.failure`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.failure = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.failure is None and not _all_finite(logs):
+            bad = ", ".join(f"{name}={float(value)}" for name, value in logs.items()
+                            if not math.isfinite(float(value)))
+            self.failure = f"{bad} at step {_step(self.model)}"
+            self.model.stop_training = True
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves a tf.train.CheckpointManager at each epoch end and every N steps, never after a NaN.
+
+    TensorFlow writes a checkpoint's files before it updates the `checkpoint`
+    index, so a run killed while saving restores the previous complete one.
+
+    Args:
+      manager: tf.train.CheckpointManager of the GAN's checkpoint.
+      epoch: tf.Variable int64 holding the number of finished epochs (saved with it).
+      every_steps: also save every N generator steps; 0 = epoch ends only.
+    """
+
+    def __init__(self, manager, epoch, every_steps=0):
+        super().__init__()
+        self.manager = manager
+        self.epoch = epoch
+        self.every_steps = every_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.params.get("steps"):
+            return  # on_epoch_end saves this step, with the epoch count.
+        if self.every_steps and _step(self.model) % self.every_steps == 0 and _all_finite(logs):
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _all_finite(logs):  # The epoch's means include the step that diverged.
+            return
+        self.epoch.assign(epoch + 1)
+        self.save()
+
+    def save(self):
+        self.manager.save(checkpoint_number=_step(self.model))
+        logging.info("Saved checkpoint %s", self.manager.latest_checkpoint)

@@ -1,0 +1,103 @@
+"""Every hyperparameter of an experiment, typed and documented, in one frozen dataclass.
+
+`train.py` turns each field into a command-line flag (its help is the field's
+`help`), so this file is the one list of options. Everything else takes a
+`Config`, so tests build experiments without touching FLAGS.
+"""
+
+import dataclasses
+
+
+def _field(default, help):  # pylint: disable=redefined-builtin
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One experiment. Defaults are the textbook's DCGAN tutorial (lecture 002) on Fashion-MNIST."""
+
+    # Data.
+    dataset: str = _field("fashion_mnist", "Data spec: tfds:NAME, idx:DIR, folder:DIR, fashion_mnist or mnist.")
+    data_dir: str = _field("", "TFDS data directory (tfds: specs only); empty = TFDS' default.")
+    image_size: int = _field(64, "Images are resized (and center-cropped) to image_size x image_size.")
+    channels: int = _field(1, "Image channels the models see: 1 (grey) or 3 (RGB); sources are converted.")
+
+    # Models and loss.
+    model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, dcgan).")
+    loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating).")
+    latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz).")
+    g_width: int = _field(0, "Generator width: ngf for dcgan, hidden units for mlp; 0 = the lecture's value.")
+    d_width: int = _field(0, "Discriminator width: ndf for dcgan, hidden units for mlp; 0 = the lecture's value.")
+
+    # Optimisation.
+    epochs: int = _field(5, "Number of epochs.")
+    steps_per_epoch: int = _field(0, "Cap on generator steps per epoch, for quick runs; 0 = one pass over the data.")
+    batch_size: int = _field(128, "Global batch size (split across replicas under --distribute).")
+    d_steps: int = _field(1, "Discriminator updates per generator update (the lectures' k).")
+    optimizer: str = _field("adam", "Optimizer of both networks: adam, sgd or rmsprop.")
+    g_learning_rate: float = _field(2e-4, "Generator learning rate.")
+    d_learning_rate: float = _field(2e-4, "Discriminator learning rate.")
+    g_beta1: float = _field(0.5, "Generator Adam beta1.")
+    d_beta1: float = _field(0.5, "Discriminator Adam beta1.")
+    g_beta2: float = _field(0.999, "Generator Adam beta2.")
+    d_beta2: float = _field(0.999, "Discriminator Adam beta2.")
+    momentum: float = _field(0.0, "SGD and RMSprop momentum of both networks.")
+    seed: int = _field(0, "Seed of the weights, the latent noise and the data order.")
+
+    # Running.
+    distribute: str = _field("none", "none (one device) or mirrored (all local GPUs, or CPU devices).")
+    resume: bool = _field(True, "Continue from the last checkpoint in --workdir; false starts over.")
+    checkpoint_every_steps: int = _field(0, "Also checkpoint every N steps; 0 = at the end of each epoch only.")
+    num_fixed_samples: int = _field(64, "Number of fixed-noise samples in each epoch's grid.")
+    log_every_steps: int = _field(50, "Print the textbook's stats line every N steps; 0 = never.")
+
+    # Export.
+    export_base: str = _field("", "Export base directory; empty = <workdir>/export.")
+    model_name: str = _field("", "TF Serving model name; empty = <model>_<dataset>.")
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    def to_flagfile(self) -> str:
+        """`--name=value` lines that reproduce this config with `--flagfile`."""
+        lines = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool):
+                value = str(value).lower()
+            lines.append(f"--{field.name}={value}")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def serving_name(self) -> str:
+        """The TF Serving model name: `model_name` or `<model>_<dataset>`, filesystem-safe."""
+        if self.model_name:
+            return self.model_name
+        dataset = self.dataset.split(":")[-1].rstrip("/").split("/")[-1]
+        name = f"{self.model}_{dataset}"
+        return "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
+
+
+def validate(config: Config) -> Config:
+    """Returns `config`, or raises ValueError naming the bad option and its valid values."""
+    from tfgan_course import losses, models, optimizers  # pylint: disable=import-outside-toplevel
+
+    def choose(option, value, valid):
+        if value not in valid:
+            raise ValueError(f"Unknown --{option}={value!r}; valid values: {', '.join(sorted(valid))}.")
+
+    choose("model", config.model, models.MODELS)
+    choose("loss", config.loss, losses.LOSSES)
+    choose("optimizer", config.optimizer, optimizers.OPTIMIZERS)
+    choose("distribute", config.distribute, ("none", "mirrored"))
+    choose("channels", config.channels, (1, 3))
+    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples"):
+        if getattr(config, option) < 1:
+            raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
+    for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width"):
+        if getattr(config, option) < 0:
+            raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
+    for option in ("g_learning_rate", "d_learning_rate"):
+        if not getattr(config, option) > 0:
+            raise ValueError(f"--{option} must be > 0, got {getattr(config, option)}.")
+    return config

@@ -1,0 +1,348 @@
+"""Turns a dataset spec into tf.data batches of images in [-1, 1].
+
+Spec grammar:
+
+  tfds:NAME      a TensorFlow Datasets name, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a;
+                 images from the "image" feature, labels from "label" when it is a class label.
+  idx:DIR        MNIST-format IDX files in DIR: train-images-idx3-ubyte and
+                 train-labels-idx1-ubyte (t10k-... for split "test"), raw or .gz;
+                 without a labels file the data is unlabelled.
+  folder:DIR     every .jpg/.jpeg/.png/.bmp/.gif file under DIR, recursively, unlabelled;
+                 resized on the shorter side, then center-cropped.
+  fashion_mnist  idx:ALIASES[NAME] when the IDX files are there (Debian's
+  mnist          dataset-fashion-mnist package puts them there), else tfds:NAME.
+"""
+
+import dataclasses
+import gzip
+import math
+import os
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+# Local IDX directories that the bare dataset names resolve to first.
+ALIASES = {
+    "fashion_mnist": "/usr/share/datasets/fashion-mnist",
+    "mnist": "/usr/share/datasets/mnist",
+}
+
+_SPEC_FORMS = "tfds:NAME, idx:DIR, folder:DIR, fashion_mnist, mnist"
+_IDX_PREFIX = {"train": "train", "test": "t10k"}
+_IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+# File sources are shuffled after the cache: the buffer bounds memory, not I/O.
+_FILE_SHUFFLE_BUFFER = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class DataInfo:
+    """What make_dataset resolved a spec to, and what it produces.
+
+    Attributes:
+      spec: the spec as given, e.g. "fashion_mnist".
+      source: the resolved spec, e.g. "idx:/usr/share/datasets/fashion-mnist".
+      num_examples: examples in the split, before batching.
+      image_shape: (H, W, C) of the produced images.
+      num_classes: number of label classes; 0 when unlabelled.
+    """
+
+    spec: str
+    source: str
+    num_examples: int
+    image_shape: tuple
+    num_classes: int
+
+
+def normalize(images) -> tf.Tensor:
+    """Maps pixel values in [0, 255] to float32 in [-1, 1].
+
+    The lectures' ToTensor() + Normalize(mean=0.5, std=0.5). The result is clipped so that
+    resampling round-off never leaves the range.
+
+    Args:
+      images: tensor or array of any shape and numeric dtype, values in [0, 255].
+
+    Returns:
+      float32 tf.Tensor of the same shape; 0 maps to -1, 255 to 1.
+    """
+    return tf.clip_by_value(tf.cast(images, tf.float32) / 127.5 - 1.0, -1.0, 1.0)
+
+
+def denormalize(images) -> tf.Tensor:
+    """Maps images in [-1, 1] back to uint8 pixels in [0, 255]; inverts `normalize`.
+
+    Args:
+      images: float tensor or array of any shape; values outside [-1, 1] (as a generator
+        may produce) are clipped.
+
+    Returns:
+      uint8 tf.Tensor of the same shape (call .numpy() for PIL or matplotlib).
+    """
+    images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
+    return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
+
+
+def make_dataset(
+    spec: str,
+    *,
+    image_size: int,
+    channels: int,
+    batch_size: int,
+    split: str = "train",
+    data_dir: str | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    repeat: bool = False,
+) -> tuple[tf.data.Dataset, DataInfo]:
+    """Builds a shuffled, batched, normalised image pipeline from a dataset spec.
+
+    Args:
+      spec: a dataset spec; see the module docstring.
+      image_size: side S of the square output images; sources of another size are resized
+        (bilinear, antialiased) so the shorter side is S, then center-cropped.
+      channels: 1 or 3; grey sources are tiled to RGB, RGB sources converted to grey.
+      batch_size: examples per batch; the last partial batch is dropped.
+      split: "train" or "test" (any TFDS split string for tfds: specs).
+      data_dir: TFDS data directory; None for the TFDS default.
+      shuffle: whether to shuffle, in a new order each epoch.
+      seed: shuffle seed; the same seed gives the same sequence of epochs.
+      repeat: whether to repeat indefinitely.
+
+    Returns:
+      (dataset, info). The dataset yields (images, labels) when the source is labelled,
+      else images alone: images float32 [batch_size, S, S, channels] in [-1, 1], labels
+      int32 [batch_size].
+
+    Raises:
+      ValueError: a bad spec or argument; a missing, empty, unreadable or too small source.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    if image_size < 1 or batch_size < 1:
+        raise ValueError(
+            f"image_size and batch_size must be >= 1, got {image_size} and {batch_size}"
+        )
+    source = _resolve(spec, split)
+    scheme, _, arg = source.partition(":")
+
+    def fit_uint8(images):
+        return tf.saturate_cast(tf.round(_fit(images, image_size, channels)), tf.uint8)
+
+    if scheme == "idx":
+        images, labels = _read_idx_dir(arg, split)
+        ds = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
+        num_examples = len(images)
+        num_classes = 0 if labels is None else int(labels.max()) + 1
+        # Already in memory as uint8: shuffle whole examples, then resize and normalise a
+        # batch at a time, which is much faster than one image at a time.
+        buffer_size = num_examples
+
+        def per_batch(images):
+            return normalize(_fit(images, image_size, channels))
+
+    elif scheme in ("folder", "tfds") and arg:
+        if scheme == "folder":
+            ds, num_examples = _folder_images(arg)
+            ds = ds.map(fit_uint8, num_parallel_calls=tf.data.AUTOTUNE)
+            num_classes = 0
+        else:
+            ds, num_examples, num_classes = _load_tfds_or_explain(spec, arg, split, data_dir)
+            ds = ds.map(
+                lambda ex: _pick(ex, fit_uint8, num_classes), num_parallel_calls=tf.data.AUTOTUNE
+            )
+        # Decoding and resizing are the expensive part: do them once, and cache uint8,
+        # a quarter the size of float32.
+        ds = ds.ignore_errors().cache()
+        buffer_size, per_batch = _FILE_SHUFFLE_BUFFER, normalize
+    else:
+        raise ValueError(f"unknown dataset spec {spec!r}; valid forms: {_SPEC_FORMS}")
+
+    if num_examples < batch_size:
+        raise ValueError(
+            f"{source}: {num_examples} images < batch_size {batch_size}: "
+            "lower --batch_size or add data"
+        )
+    if shuffle:
+        ds = ds.shuffle(min(buffer_size, num_examples), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.map(
+        (lambda x, y: (per_batch(x), y)) if num_classes else per_batch,
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if repeat:
+        ds = ds.repeat()
+    info = DataInfo(spec, source, num_examples, (image_size, image_size, channels), num_classes)
+    return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+def _resolve(spec, split):
+    """Maps a bare alias to idx:DIR when its IDX files are there, else to tfds:NAME."""
+    if spec not in ALIASES:
+        return spec
+    directory = ALIASES[spec]
+    if _idx_path(directory, _IDX_PREFIX.get(split, split), "images-idx3"):
+        return f"idx:{directory}"
+    return f"tfds:{spec}"
+
+
+def _fit(images, image_size, channels):
+    """Pixels [..., H, W, C] of any dtype -> float32 [..., S, S, channels] in [0, 255]."""
+    images = tf.cast(images, tf.float32)
+    if images.shape[-1] == 4:
+        images = images[..., :3]  # Drop alpha.
+    # Grey before resampling and RGB after: fewer channels to resample either way.
+    if channels == 1 and images.shape[-1] == 3:
+        images = tf.image.rgb_to_grayscale(images)
+    if tuple(images.shape[-3:-1]) != (image_size, image_size):
+        images = _resize_and_crop(images, image_size)
+    if channels == 3 and images.shape[-1] == 1:
+        images = tf.image.grayscale_to_rgb(images)
+    return images
+
+
+def _resize_and_crop(images, size):
+    """torchvision's Resize(size) + CenterCrop(size) on float [..., H, W, C]."""
+    hw = tf.cast(tf.shape(images)[-3:-1], tf.float32)
+    new_hw = tf.maximum(tf.cast(tf.round(hw * size / tf.reduce_min(hw)), tf.int32), size)
+    images = tf.image.resize(images, new_hw, method="bilinear", antialias=True)
+    return tf.image.resize_with_crop_or_pad(images, size, size)
+
+
+def _pick(example, fit_uint8, num_classes):
+    """A TFDS example dict -> (image, label), or image when unlabelled."""
+    image = fit_uint8(example["image"])
+    return (image, tf.cast(example["label"], tf.int32)) if num_classes else image
+
+
+def _check_dir(directory):
+    if not os.path.isdir(directory):
+        raise ValueError(f"no such directory: {directory!r}; check the path in the dataset spec")
+
+
+def _idx_path(directory, prefix, kind):
+    """The raw or gzipped IDX file `{prefix}-{kind}-ubyte` in directory, or None."""
+    for name in (f"{prefix}-{kind}-ubyte", f"{prefix}-{kind}-ubyte.gz"):
+        if os.path.isfile(path := os.path.join(directory, name)):
+            return path
+    return None
+
+
+def _read_idx_dir(directory, split):
+    """Reads uint8 images [N, H, W, 1] and int32 labels [N], or None without a labels file."""
+    _check_dir(directory)
+    if split not in _IDX_PREFIX:
+        raise ValueError(f"idx: datasets have splits 'train' and 'test', got {split!r}")
+    prefix = _IDX_PREFIX[split]
+    images_path = _idx_path(directory, prefix, "images-idx3")
+    if images_path is None:
+        raise ValueError(
+            f"no {prefix}-images-idx3-ubyte[.gz] in {directory}: "
+            "idx:DIR needs MNIST-format IDX files"
+        )
+    images = _read_idx(images_path, _IDX_IMAGES)[..., np.newaxis]
+    if not len(images):
+        raise ValueError(f"{images_path}: no images")
+    labels_path = _idx_path(directory, prefix, "labels-idx1")
+    if labels_path is None:
+        return images, None
+    labels = _read_idx(labels_path, _IDX_LABELS).astype(np.int32)
+    if len(labels) != len(images):
+        raise ValueError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path}"
+        )
+    return images, labels
+
+
+def _read_idx(path, magic):
+    """Parses an unsigned-byte IDX file, raw or gzipped, into a uint8 numpy array.
+
+    The format: the big-endian magic number 0x000008NN (08 = unsigned byte, NN = number of
+    dimensions), NN big-endian uint32 sizes, then the data in C order.
+    """
+    try:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError.
+        raise ValueError(f"{path}: cannot read IDX file: {e}") from e
+    if data[:4] != magic.to_bytes(4, "big"):
+        raise ValueError(
+            f"{path}: bad IDX magic number 0x{data[:4].hex()}, expected 0x{magic:08x}; "
+            "is it an MNIST-format file?"
+        )
+    header = 4 + 4 * (ndim := magic & 0xFF)
+    if len(data) < header:
+        raise ValueError(f"{path}: truncated IDX file: the header is cut short")
+    shape = [int(d) for d in np.frombuffer(data, ">u4", ndim, offset=4)]
+    if len(data) - header < (size := math.prod(shape)):
+        raise ValueError(
+            f"{path}: truncated IDX file: {len(data) - header} of {size} bytes for {shape}"
+        )
+    return np.frombuffer(data, np.uint8, size, offset=header).reshape(shape)
+
+
+def _folder_images(directory):
+    """The image files under directory: (dataset of uint8 [H, W, 3], number of files)."""
+    _check_dir(directory)
+    paths = sorted(
+        str(p)
+        for p in pathlib.Path(directory).rglob("*")
+        if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file()
+    )
+    # A cheap pre-pass counts junk and reports it in one line; files that pass it but still
+    # fail to decode (truncated) are dropped by the pipeline's ignore_errors().
+    good, bad = [], []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError:
+            head = b""
+        (good if head.startswith(_IMAGE_MAGIC) else bad).append(path)
+    if bad:
+        logging.warning(
+            "skipped %d of %d files that are not readable images: first few: %s",
+            len(bad), len(paths), ", ".join(bad[:3])
+        )
+    if not good:
+        raise ValueError(
+            f"no readable images under {directory}; looked for {', '.join(_IMAGE_SUFFIXES)} files"
+        )
+
+    def decode(path):
+        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+
+    ds = tf.data.Dataset.from_tensor_slices(good)
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE), len(good)
+
+
+def _load_tfds_or_explain(spec, name, split, data_dir):
+    """_load_tfds, turning an alias's failure into instructions for getting the data."""
+    try:
+        return _load_tfds(name, split, data_dir)
+    # Offline, TFDS fails in many ways (download, missing module, not found); for an alias
+    # they all mean the same thing to the user.
+    except Exception as e:
+        if spec not in ALIASES:
+            raise
+        local = ALIASES[spec]
+        apt = {"fashion_mnist": " (`apt-get install dataset-fashion-mnist` does this)"}.get(spec, "")
+        raise ValueError(
+            f"cannot find {spec}: no IDX files in {local}, and TFDS could not load it "
+            f"({type(e).__name__}: {e}). Get the data one of these ways: put the four IDX files in "
+            f"{local}{apt}; give TFDS internet access; or pass --dataset=idx:DIR with a directory "
+            "holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+            "t10k-labels-idx1-ubyte (raw or .gz)."
+        ) from e
+
+
+def _load_tfds(name, split, data_dir):
+    """Loads a TFDS split: (dataset of example dicts, num_examples, num_classes)."""
+    import tensorflow_datasets as tfds  # Slow to import: only when a tfds: spec is used.
+
+    ds, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
+    label = info.features["label"] if "label" in info.features else None
+    return ds, info.splits[split].num_examples, getattr(label, "num_classes", 0) or 0

@@ -1,0 +1,73 @@
+"""Generators as SavedModels in TensorFlow Serving's layout: <export_base>/<model_name>/<version>/.
+
+Signature `serving_default`: `z` float32 [None, latent_dim] -> `images`
+float32 [None, H, W, C] in [-1, 1]. A version is written to a hidden
+temporary directory beside it and renamed into place, so a polling model
+server (or any reader) never sees half an export.
+"""
+
+import os
+import re
+import shutil
+
+import keras
+import tensorflow as tf
+
+
+def next_version(model_dir: str) -> int:
+    """1 + the largest integer version under `model_dir` (1 when there is none)."""
+    if not os.path.isdir(model_dir):
+        return 1
+    versions = [int(name) for name in os.listdir(model_dir) if re.fullmatch(r"\d+", name)]
+    return max(versions, default=0) + 1
+
+
+def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None) -> str:
+    """Writes `generator` as version `version` (default: the next one) of `model_name`.
+
+    Args:
+      generator: keras.Model, z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1].
+      export_base: the directory TF Serving's --model_base_path points above.
+      model_name: TF Serving model name (a directory name).
+      version: integer version; an existing one is an error.
+
+    Returns:
+      The path of the new version directory.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name or ""):
+        raise ValueError(f"Invalid model name {model_name!r}: use letters, digits, '_', '-' and '.' only.")
+    model_dir = os.path.join(export_base, model_name)
+    version = next_version(model_dir) if version is None else int(version)
+    final_dir = os.path.join(model_dir, str(version))
+    if os.path.exists(final_dir):
+        raise FileExistsError(f"Export {final_dir} already exists; choose another version or export base.")
+    os.makedirs(model_dir, exist_ok=True)
+    # Not an integer name, so TF Serving ignores it while it is being written.
+    temp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
+    shutil.rmtree(temp_dir, ignore_errors=True)
+    try:
+        _archive(generator).write_out(temp_dir, verbose=False)
+        os.rename(temp_dir, final_dir)
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return final_dir
+
+
+def _archive(generator: keras.Model) -> keras.export.ExportArchive:
+    latent_dim = generator.input_shape[-1]
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+
+    def generate(z):
+        # Mixed-precision generators compute in half; REST cannot return half.
+        return {"images": tf.cast(generator(z, training=False), tf.float32)}
+
+    archive.add_endpoint(
+        name="serving_default", fn=generate,
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")])
+    return archive
+
+
+def load_serving_fn(version_dir: str):
+    """The `serving_default` signature of an export: fn(z=float32 [B, latent_dim]) -> {"images": ...}."""
+    return tf.saved_model.load(version_dir).signatures["serving_default"]

@@ -1,0 +1,161 @@
+"""GAN(keras.Model): alternating discriminator and generator updates in `train_step`.
+
+One `train_step` is the minibatch algorithm of the lectures (Goodfellow et
+al., 2014, Algorithm 1, as the textbook's DCGAN tutorial runs it):
+
+  repeat d_steps (k) times:
+      x ~ data, z ~ N(0, I);  update D to minimise L_D(D(x), D(G(z)))
+  update G to minimise L_G(D(G(z))) on the last z, through the updated D
+
+Each `train_step` therefore consumes d_steps real minibatches: the dataset's
+batches hold d_steps * batch_size images, split here.
+"""
+
+import copy
+
+import keras
+import tensorflow as tf
+
+from tfgan_course import losses
+
+METRIC_NAMES = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
+
+
+def real_images_of(data):
+    """The images of a dataset element: `images` or `(images, labels)`."""
+    return data[0] if isinstance(data, (tuple, list)) else data
+
+
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other with `fit()`.
+
+    Args:
+      generator: keras.Model, z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1].
+      discriminator: keras.Model, images [B, H, W, C] -> logits [B, 1].
+      latent_dim: size of z.
+      d_steps: discriminator updates per generator update (the lectures' k).
+      seed: int seed of the model's `SeedGenerator` (all of z's randomness).
+    """
+
+    def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.d_steps = int(d_steps)
+        self.seed = int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="gan_seed")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
+        # Both networks are built functional models: there is nothing left to
+        # build, and Keras must not trace `call` on a batch of images to find out.
+        self.built = True
+
+    def call(self, z, training=False):
+        """z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1]."""
+        return self.generator(z, training=training)
+
+    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", **kwargs):
+        """Sets the two optimizers and the loss (a `losses.LOSSES` name or `losses.Loss`).
+
+        Both optimizers are built here, so call this inside the distribution
+        strategy's scope: their slot variables must exist before `fit`.
+        """
+        # G's optimizer doubles as Keras' `model.optimizer`: its iteration
+        # count is the training step that callbacks and TensorBoard read.
+        super().compile(optimizer=g_optimizer, **kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_pair = losses.get(loss) if isinstance(loss, str) else loss
+        self.loss_name = loss if isinstance(loss, str) else getattr(loss, "name", "custom")
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        # Listed here so Keras resets them at each epoch.
+        return list(self.trackers.values())
+
+    def sample_z(self, batch_size):
+        """z float32 [batch_size, latent_dim] ~ N(0, I) from the model's seed generator.
+
+        Under a strategy with R replicas, noise is drawn for the global batch
+        and each replica takes its slice, so R replicas see exactly the noise
+        one device would see (a shared seed would give every replica the same z).
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context else 1
+        z = keras.random.normal((batch_size * replicas, self.latent_dim), seed=self.seed_generator)
+        if replicas == 1:
+            return z
+        start = context.replica_id_in_sync_group * batch_size
+        return z[start:start + batch_size]
+
+    def train_step(self, data):
+        real_batches = tf.split(real_images_of(data), self.d_steps)
+        batch_size = real_batches[0].shape[0] or tf.shape(real_batches[0])[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for step, real_images in enumerate(real_batches):
+            z = self.sample_z(batch_size)
+            if step == self.d_steps - 1:
+                # The last fakes also feed G's update, as in the textbook: record
+                # G's forward pass once, for them only.
+                with tf.GradientTape() as g_tape:
+                    fake_images = self.generator(z, training=True)
+            else:
+                fake_images = self.generator(z, training=True)
+            with tf.GradientTape() as d_tape:
+                real_logits = self.discriminator(real_images, training=True)
+                fake_logits = self.discriminator(tf.stop_gradient(fake_images), training=True)
+                d_loss = self.loss_pair.discriminator(real_logits, fake_logits)
+            d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
+            self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
+
+        with g_tape:
+            fake_logits_after = self.discriminator(fake_images, training=True)
+            g_loss = self.loss_pair.generator(fake_logits_after)
+        g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+
+        # Losses are a replica's share of the global mean: scale them back to
+        # the replica's mean, then average replicas (equal local batches).
+        step_values = {
+            "d_loss": d_loss * replicas,
+            "g_loss": g_loss * replicas,
+            "D(x)": tf.sigmoid(real_logits),
+            "D(G(z)) before": tf.sigmoid(fake_logits),
+            "D(G(z)) after": tf.sigmoid(fake_logits_after),
+        }
+        context = tf.distribute.get_replica_context()
+        logs = {}
+        for name, value in step_values.items():
+            value = tf.reduce_mean(tf.cast(value, tf.float32))
+            self.trackers[name].update_state(value)
+            logs[name] = context.all_reduce(tf.distribute.ReduceOp.MEAN, value) if context else value
+        # This step's values, as the textbook prints them; the epoch's logs
+        # (history, CSV, TensorBoard) take the trackers' epoch means instead.
+        return logs
+
+    def checkpoint(self, **extra):
+        """A tf.train.Checkpoint of both networks, both optimizers and the random state."""
+        return tf.train.Checkpoint(
+            generator=self.generator, discriminator=self.discriminator,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            seed=self.seed_generator.state, **extra)
+
+    def get_config(self):
+        return {
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "d_steps": self.d_steps,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = copy.deepcopy(config)  # Keras deserialisation consumes the dicts.
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

@@ -1,0 +1,21 @@
+"""Optimizers by name, one per network, from a Config's g_/d_ hyperparameters."""
+
+import keras
+
+OPTIMIZERS = {
+    "adam": lambda lr, beta1, beta2, momentum: keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2),
+    "sgd": lambda lr, beta1, beta2, momentum: keras.optimizers.SGD(lr, momentum=momentum),
+    "rmsprop": lambda lr, beta1, beta2, momentum: keras.optimizers.RMSprop(lr, momentum=momentum),
+}
+
+
+def make(config, network: str) -> keras.optimizers.Optimizer:
+    """The optimizer of `network` ("g" or "d"): e.g. Adam(g_learning_rate, g_beta1, g_beta2)."""
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {config.optimizer!r}; valid: {', '.join(sorted(OPTIMIZERS))}.")
+    return OPTIMIZERS[config.optimizer](
+        getattr(config, f"{network}_learning_rate"),
+        getattr(config, f"{network}_beta1"),
+        getattr(config, f"{network}_beta2"),
+        config.momentum,
+    )

@@ -1,0 +1,254 @@
+"""Figures: image grids, loss curves, progression GIFs and real-vs-fake panels."""
+
+import csv
+import math
+import os
+
+import matplotlib
+
+# Training runs on servers without a display; Agg renders straight to files.
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (must follow matplotlib.use)
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+from PIL import Image  # noqa: E402
+
+LOSS_KEYS = ("d_loss", "g_loss")
+DISCRIMINATOR_KEYS = ("D(x)", "D(G(z)) before", "D(G(z)) after")
+
+
+def image_grid(images, nrow: int = 8, padding: int = 2, pad_value: float = 0.3) -> np.ndarray:
+    """Tiles a batch of generator-range images into one RGB picture.
+
+    Works like ``torchvision.utils.make_grid(normalize=True)`` except that the
+    value range is fixed at [-1, 1] instead of the batch min/max, so grids from
+    different epochs are directly comparable. Like make_grid, a batch smaller
+    than ``nrow`` gets only ``N`` columns.
+
+    Args:
+      images: float [N, H, W, C] with C = 1 or 3, values in [-1, 1] (tanh
+        outputs); numpy array or tf tensor. Values outside are clipped.
+      nrow: images per row.
+      padding: pixels of border around and between images.
+      pad_value: border brightness in [0, 1]; also fills the empty cells of a
+        last row when N is not a multiple of ``nrow``.
+
+    Returns:
+      uint8 [rows * (H + padding) + padding, cols * (W + padding) + padding, 3]
+      with rows = ceil(N / cols), cols = min(nrow, N); -1 maps to 0, 1 to 255.
+
+    Raises:
+      ValueError: if images is not [N, H, W, C] with N >= 1 and C in (1, 3), or
+        nrow < 1, or padding < 0.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or images.shape[0] == 0 or images.shape[-1] not in (1, 3):
+        raise ValueError(
+            "image_grid expects images of shape [N, H, W, C] with N >= 1 and "
+            f"C in (1, 3), got shape {list(images.shape)}")
+    if nrow < 1 or padding < 0:
+        raise ValueError(f"need nrow >= 1 and padding >= 0, got {nrow=} {padding=}")
+    n, h, w, c = images.shape
+    # A diverged generator can emit NaN; show it as mid-gray rather than
+    # letting the uint8 cast produce arbitrary bytes.
+    images = np.nan_to_num(np.clip(images, -1.0, 1.0), nan=0.0)
+    pixels = np.rint((images + 1.0) * 127.5).astype(np.uint8)
+    if c == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    fill = np.uint8(min(max(round(pad_value * 255), 0), 255))
+    # Each cell is the image with `padding` above and to its left; one more
+    # strip at the bottom/right closes the grid, exactly as make_grid lays out.
+    cells = np.full((rows, cols, h + padding, w + padding, 3), fill, np.uint8)
+    cells.reshape(rows * cols, h + padding, w + padding, 3)[:n, padding:, padding:] = pixels
+    grid = cells.transpose(0, 2, 1, 3, 4).reshape(rows * (h + padding), cols * (w + padding), 3)
+    return np.pad(grid, ((0, padding), (0, padding), (0, 0)), constant_values=fill)
+
+
+def save_image_grid(images, path, nrow: int = 8, title: str | None = None) -> None:
+    """Saves ``image_grid(images, nrow)`` as a picture.
+
+    Args:
+      images: float [N, H, W, C] in [-1, 1], C = 1 or 3.
+      path: output file, normally ``.png``. Parent dirs are created.
+      nrow: images per row.
+      title: if given, the grid is drawn in a matplotlib figure under this
+        title; otherwise the exact grid pixels are written with Pillow.
+    """
+    grid = image_grid(images, nrow=nrow)
+    if title is None:
+        _atomic_write(path, lambda f: Image.fromarray(grid).save(f, format=_pillow_format(path)))
+        return
+    height, width = grid.shape[:2]
+    fig, ax = plt.subplots(figsize=(8, 8 * height / width + 0.6))
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.imshow(grid, interpolation="nearest")
+    _save_figure(fig, path)
+
+
+def save_gif(grids: list[np.ndarray], path, duration_ms: int = 500) -> None:
+    """Writes frames (e.g. one image grid per epoch) as a looping GIF.
+
+    Pillow merges consecutive identical frames into one longer frame.
+
+    Args:
+      grids: non-empty list of uint8 [H, W, 3] frames, all the same shape.
+      path: output ``.gif`` file. Parent dirs are created.
+      duration_ms: display time per frame in milliseconds.
+
+    Raises:
+      ValueError: if grids is empty, or frames differ in shape or are not uint8.
+    """
+    frames = [np.asarray(grid) for grid in grids]
+    if not frames:
+        raise ValueError("save_gif needs at least one frame")
+    if any(f.dtype != np.uint8 or f.shape != frames[0].shape for f in frames):
+        raise ValueError("save_gif expects uint8 [H, W, 3] frames that all share one shape, got "
+                         f"{sorted({(str(f.dtype), f.shape) for f in frames})}")
+    images = [Image.fromarray(frame) for frame in frames]
+    _atomic_write(path, lambda f: images[0].save(
+        f, format="GIF", save_all=True, append_images=images[1:],
+        duration=duration_ms, loop=0))  # loop=0: repeat forever
+
+
+def save_real_vs_fake(real_images, fake_images, path, nrow: int = 8) -> None:
+    """Saves the lectures' DCGAN side-by-side "Real Images" / "Fake Images" figure.
+
+    Args:
+      real_images: float [N, H, W, C] in [-1, 1] (the normalized data).
+      fake_images: float [M, H, W, C] in [-1, 1] (generator outputs).
+      path: output file, normally ``.png``. Parent dirs are created.
+      nrow: images per row in each grid.
+    """
+    grids = image_grid(real_images, nrow=nrow), image_grid(fake_images, nrow=nrow)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 8))
+    for ax, grid, name in zip(axes, grids, ("Real Images", "Fake Images")):
+        ax.set_axis_off()
+        ax.set_title(name)
+        ax.imshow(grid, interpolation="nearest")
+    _save_figure(fig, path)
+
+
+def save_loss_curves(history: dict[str, list[float]], path, keys=LOSS_KEYS,
+                     title: str = "Generator and Discriminator Loss During Training",
+                     xlabel: str = "epoch") -> None:
+    """Plots one line per metric in ``keys`` against epochs (or steps).
+
+    Args:
+      history: metric name -> values, one per epoch/step. If it also holds a
+        column named ``xlabel`` (e.g. "epoch" from ``read_losses_csv``) of the
+        same length, that is the x axis; otherwise x counts 1, 2, ...
+      path: output file (any matplotlib format by extension; default png).
+      keys: metrics to draw; keys missing from history are silently skipped.
+        If none is present the figure is still written, with a note.
+      title: figure title.
+      xlabel: x axis label and name of the optional x column.
+    """
+    _save_curves(history, path, keys, title, xlabel, ylabel="loss")
+
+
+def save_discriminator_outputs(history: dict[str, list[float]], path) -> None:
+    """Plots mean D(x), D(G(z)) before and after the G update, on [0, 1].
+
+    Args:
+      history: metric name -> values per epoch/step, using the keys
+        "D(x)", "D(G(z)) before", "D(G(z)) after" (missing ones are skipped).
+      path: output file, normally ``.png``. Parent dirs are created.
+    """
+    xlabel = "step" if "step" in history and "epoch" not in history else "epoch"
+    _save_curves(history, path, DISCRIMINATOR_KEYS, "Discriminator outputs", xlabel,
+                 ylabel="mean D output", ylim=(0.0, 1.0))
+
+
+def read_losses_csv(path) -> dict[str, list[float]]:
+    """Reads a metrics CSV back into a history dict.
+
+    Args:
+      path: CSV with a header row (first column "epoch" or "step"), then one
+        row of numbers per epoch/step.
+
+    Returns:
+      column name -> float values in row order, including the first column.
+      Empty, missing or non-numeric cells become nan so columns stay aligned.
+
+    Raises:
+      ValueError: if the file has no header row.
+    """
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if row]
+    if not rows:
+        raise ValueError(f"{path}: empty CSV, expected a header row")
+    names = [name.strip() for name in rows[0]]
+    history = {name: [] for name in names}
+    for row in rows[1:]:
+        for i, name in enumerate(names):
+            history[name].append(_to_float(row[i] if i < len(row) else ""))
+    return history
+
+
+def _to_float(cell: str) -> float:
+    try:
+        return float(cell)
+    except ValueError:
+        return math.nan
+
+
+def _save_curves(history, path, keys, title, xlabel, ylabel, ylim=None) -> None:
+    fig, ax = plt.subplots(figsize=(10, 5))
+    present = [key for key in keys if len(history.get(key, ()))]
+    for key in present:
+        values = history[key]
+        x = history.get(xlabel)
+        if x is None or len(x) != len(values):
+            x = range(1, len(values) + 1)
+        ax.plot(x, values, label=key)
+    if present:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, f"no data for {', '.join(keys)}", transform=ax.transAxes,
+                ha="center", va="center", color="gray")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+        # At the GAN equilibrium D outputs 1/2 everywhere; the line makes drift visible.
+        ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs/steps are whole numbers
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _save_figure(fig, path)
+
+
+def _save_figure(fig, path) -> None:
+    """Writes and always closes ``fig`` so long runs do not leak figures."""
+    try:
+        fmt = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
+        _atomic_write(path, lambda f: fig.savefig(f, format=fmt, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
+
+
+def _pillow_format(path) -> str:
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    return Image.registered_extensions().get(ext, "PNG")
+
+
+def _atomic_write(path, write) -> None:
+    """Calls ``write(tmp_path)`` then renames onto ``path``.
+
+    The temporary file sits in the same directory so ``os.replace`` is an
+    atomic rename: a reader (a notebook, a web viewer) sees the old file or the
+    complete new one, never half a file.
+    """
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

@@ -1,0 +1,58 @@
+r"""Trains one experiment: `python -m tfgan_course.train --flagfile=CONFIG --workdir=DIR`.
+
+Every `Config` field is a flag; a flagfile holds only what differs from the
+defaults, and later flags override it:
+
+  python -m tfgan_course.train \
+      --flagfile=tfgan_course/configs/mlp_fashion_mnist.cfg --workdir=runs/mlp --epochs=3
+
+Re-running the same command resumes from the last checkpoint in --workdir.
+"""
+
+import dataclasses
+import os
+import sys
+
+from absl import app, flags, logging
+
+from tfgan_course import config as config_lib
+
+_DEFINE = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+           str: flags.DEFINE_string}
+
+flags.DEFINE_string("workdir", None, "Directory of the run: checkpoints, samples, logs, export.", required=True)
+for _field in dataclasses.fields(config_lib.Config):
+    _DEFINE[_field.type](_field.name, _field.default, _field.metadata["help"])
+
+FLAGS = flags.FLAGS
+
+
+def config_from_flags() -> config_lib.Config:
+    """The validated Config of the parsed flags."""
+    values = {field.name: getattr(FLAGS, field.name) for field in dataclasses.fields(config_lib.Config)}
+    return config_lib.validate(config_lib.Config(**values))
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
+    try:
+        config = config_from_flags()
+    except ValueError as error:
+        raise app.UsageError(str(error)) from error
+    # Imported here so --help and flag errors answer without loading TensorFlow.
+    from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
+
+    try:
+        result = experiment.run(config, FLAGS.workdir)
+    except (ValueError, experiment.TrainingDiverged) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Trained {result.steps} steps; samples in {os.path.join(FLAGS.workdir, 'samples')}; "
+          f"exported to {result.export_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)
