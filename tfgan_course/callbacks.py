@@ -58,8 +58,9 @@ class LossLog(keras.callbacks.Callback):
     """Every step's losses and D outputs in a CSV; the textbook's two plots at each epoch end.
 
     `losses.csv` has one row per generator step: step, epoch, then
-    `gan.METRIC_NAMES`. On resume, rows after the restored step are dropped,
-    so the file never holds a step twice.
+    `gan.METRIC_NAMES`. Rows are flushed as they come, so a crash loses none;
+    on resume, rows after the restored step are dropped, so the file never
+    holds a step twice.
     """
 
     def __init__(self, path, plot_dir):
@@ -67,7 +68,8 @@ class LossLog(keras.callbacks.Callback):
         self.path = path
         self.plot_dir = plot_dir
         self.epoch = 0
-        self.rows = []
+        self.file = None
+        self.writer = None
 
     def on_train_begin(self, logs=None):
         step = _step(self.model)
@@ -75,7 +77,15 @@ class LossLog(keras.callbacks.Callback):
         if os.path.exists(self.path):
             with open(self.path, newline="") as f:
                 kept = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
-        _write_csv(self.path, kept)
+        fields = ["step", "epoch", *gan.METRIC_NAMES]
+        # Rewritten aside and renamed: a crash here cannot lose the old rows.
+        with open(self.path + ".tmp", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(kept)
+        os.replace(self.path + ".tmp", self.path)
+        self.file = open(self.path, "a", newline="")  # pylint: disable=consider-using-with
+        self.writer = csv.DictWriter(self.file, fieldnames=fields)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -83,31 +93,16 @@ class LossLog(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         row = {"step": _step(self.model), "epoch": self.epoch + 1}
         row.update({name: float(logs[name]) for name in gan.METRIC_NAMES if name in logs})
-        self.rows.append(row)
+        self.writer.writerow(row)
+        self.file.flush()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.flush()
         history = plots.read_losses_csv(self.path)
         plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step")
         plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"))
 
     def on_train_end(self, logs=None):
-        self.flush()
-
-    def flush(self):
-        if self.rows:
-            _write_csv(self.path, self.rows, append=True)
-            self.rows = []
-
-
-def _write_csv(path, rows, append=False):
-    fields = ["step", "epoch", *gan.METRIC_NAMES]
-    new_file = not (append and os.path.exists(path))
-    with open(path, "a" if append else "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
+        self.file.close()
 
 
 class StatsLine(keras.callbacks.Callback):

@@ -28,8 +28,9 @@ class TrainingDiverged(RuntimeError):
 
 @dataclasses.dataclass
 class RunResult:
-    history: dict  # epoch means of gan.METRIC_NAMES over this process's epochs
-    steps: int  # generator steps done in total (including resumed ones)
+    model: gan.GAN  # the trained GAN
+    history: dict  # epoch means of gan.METRIC_NAMES over the epochs this call trained
+    steps: int  # generator steps done in total, resumed ones included
     export_dir: str  # the SavedModel version directory
 
 
@@ -62,8 +63,15 @@ def build_gan(config: config_lib.Config, image_shape) -> gan.GAN:
     return model
 
 
-def run(config: config_lib.Config, workdir: str, verbose: int = 1) -> RunResult:
-    """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G."""
+def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=()) -> RunResult:
+    """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G.
+
+    Args:
+      config: the experiment.
+      workdir: the run's directory (see the module docstring).
+      verbose: Keras' progress output: 0 silent, 1 progress bar, 2 a line per epoch.
+      extra_callbacks: more Keras callbacks, run after the project's own.
+    """
     config_lib.validate(config)
     os.makedirs(workdir, exist_ok=True)
     checkpoint_dir = os.path.join(workdir, "checkpoints")
@@ -105,6 +113,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1) -> RunResult:
     ]
     if config.log_every_steps:
         run_callbacks.append(callbacks.StatsLine(config.log_every_steps, config.epochs, steps_per_epoch))
+    run_callbacks += list(extra_callbacks)
 
     history = {}
 
@@ -135,7 +144,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1) -> RunResult:
     export_base = config.export_base or os.path.join(workdir, "export")
     export_dir = export.export_generator(model.generator, export_base, config.serving_name)
     logging.info("Exported the generator to %s", export_dir)
-    return RunResult(history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
+    return RunResult(model=model, history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
 
 
 def _restore(checkpoint, path, workdir):

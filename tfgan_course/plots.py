@@ -4,14 +4,12 @@ import csv
 import math
 import os
 
-import matplotlib
-
-# Training runs on servers without a display; Agg renders straight to files.
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (must follow matplotlib.use)
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+# Figure objects are drawn without pyplot: no backend is selected (a notebook's
+# inline plots keep working) and no global figure registry can leak figures.
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 LOSS_KEYS = ("d_loss", "g_loss")
 DISCRIMINATOR_KEYS = ("D(x)", "D(G(z)) before", "D(G(z)) after")
@@ -82,7 +80,8 @@ def save_image_grid(images, path, nrow: int = 8, title: str | None = None) -> No
         _atomic_write(path, lambda f: Image.fromarray(grid).save(f, format=_pillow_format(path)))
         return
     height, width = grid.shape[:2]
-    fig, ax = plt.subplots(figsize=(8, 8 * height / width + 0.6))
+    fig = Figure(figsize=(8, 8 * height / width + 0.6))
+    ax = fig.subplots()
     ax.set_axis_off()
     ax.set_title(title)
     ax.imshow(grid, interpolation="nearest")
@@ -124,7 +123,8 @@ def save_real_vs_fake(real_images, fake_images, path, nrow: int = 8) -> None:
       nrow: images per row in each grid.
     """
     grids = image_grid(real_images, nrow=nrow), image_grid(fake_images, nrow=nrow)
-    fig, axes = plt.subplots(1, 2, figsize=(15, 8))
+    fig = Figure(figsize=(15, 8))
+    axes = fig.subplots(1, 2)
     for ax, grid, name in zip(axes, grids, ("Real Images", "Fake Images")):
         ax.set_axis_off()
         ax.set_title(name)
@@ -197,7 +197,8 @@ def _to_float(cell: str) -> float:
 
 
 def _save_curves(history, path, keys, title, xlabel, ylabel, ylim=None) -> None:
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
     present = [key for key in keys if len(history.get(key, ()))]
     for key in present:
         values = history[key]
@@ -222,12 +223,9 @@ def _save_curves(history, path, keys, title, xlabel, ylabel, ylim=None) -> None:
 
 
 def _save_figure(fig, path) -> None:
-    """Writes and always closes ``fig`` so long runs do not leak figures."""
-    try:
-        fmt = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
-        _atomic_write(path, lambda f: fig.savefig(f, format=fmt, bbox_inches="tight"))
-    finally:
-        plt.close(fig)
+    """Writes ``fig``; a bare Figure is freed by garbage collection, nothing to close."""
+    fmt = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
+    _atomic_write(path, lambda f: fig.savefig(f, format=fmt, bbox_inches="tight"))
 
 
 def _pillow_format(path) -> str:

@@ -1,0 +1,161 @@
+"""End to end: the CLI's artefacts, resume, crashes, SIGKILL and NaN, on a tiny MLP GAN."""
+
+import csv
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tests import fixtures
+from tfgan_course import config as config_lib, experiment, losses
+
+TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
+            optimizer="adam", g_learning_rate=1e-3, d_learning_rate=1e-3, log_every_steps=0,
+            num_fixed_samples=8)
+TINY_FLAGS = [f"--{name}={value}" for name, value in TINY.items()]
+
+
+def _steps_in_csv(workdir):
+    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def _weights(model):
+    return [w.numpy() for w in model.generator.weights + model.discriminator.weights]
+
+
+class _CrashAt(keras.callbacks.Callback):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations) == self.step:
+            raise RuntimeError("simulated crash")
+
+
+class ExperimentTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=64)
+        self.workdir = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run")
+        self.config = config_lib.Config(dataset=f"idx:{self.data}", **TINY)
+
+    def test_cli_runs_end_to_end_and_writes_every_artefact(self):
+        result = subprocess.run(
+            [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", f"--dataset=idx:{self.data}",
+             *TINY_FLAGS, "--epochs=2", "--steps_per_epoch=2", "--log_every_steps=1", "--model_name=tiny"],
+            capture_output=True, text=True, timeout=300, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        self.assertRegex(result.stdout, r"\[1/2\]\[1/2\]\tLoss_D: \d\.\d{4}\tLoss_G: \d\.\d{4}\tD\(x\): "
+                                        r"\d\.\d{4}\tD\(G\(z\)\): \d\.\d{4} / \d\.\d{4}")
+        for name in ("flags.cfg", "checkpoints/checkpoint", "samples/epoch_0001.png", "samples/epoch_0002.png",
+                     "samples/progress.gif", "losses.csv", "losses.png", "d_outputs.png", "real_vs_fake.png",
+                     "export/tiny/1/saved_model.pb"):
+            self.assertTrue(os.path.isfile(os.path.join(self.workdir, name)), name)
+        self.assertNotEmpty(glob.glob(os.path.join(self.workdir, "tensorboard/train/events.out.tfevents.*")))
+        self.assertNotEmpty(glob.glob(os.path.join(self.workdir, "tensorboard/samples/events.out.tfevents.*")))
+        self.assertEqual(_steps_in_csv(self.workdir), [1, 2, 3, 4])
+        with open(os.path.join(self.workdir, "flags.cfg")) as f:
+            flags_cfg = f.read()
+        self.assertIn("--model=mlp\n", flags_cfg)
+        self.assertIn("--epochs=2\n", flags_cfg)
+
+    def test_cli_rejects_bad_flags_with_the_valid_names(self):
+        result = subprocess.run(
+            [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", "--model=resnet"],
+            capture_output=True, text=True, timeout=120, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("Unknown --model='resnet'; valid values: dcgan, mlp", result.stderr)
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_flags_cfg_reproduces_the_config(self):
+        experiment.run(self.config.replace(epochs=1, steps_per_epoch=1), self.workdir, verbose=0)
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from absl import flags; from tfgan_course import train; "
+             "flags.FLAGS(sys.argv); print(repr(train.config_from_flags()))",
+             f"--flagfile={os.path.join(self.workdir, 'flags.cfg')}", "--workdir=x"],
+            capture_output=True, text=True, timeout=120, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertEqual(result.stdout.strip(), repr(self.config.replace(epochs=1, steps_per_epoch=1)))
+
+    def test_resume_continues_from_the_checkpoint_with_identical_weights(self):
+        first = experiment.run(self.config.replace(epochs=1, steps_per_epoch=3), self.workdir, verbose=0)
+        self.assertEqual(first.steps, 3)
+        # Same command again: nothing left to train, the weights are the checkpoint's.
+        again = experiment.run(self.config.replace(epochs=1, steps_per_epoch=3), self.workdir, verbose=0)
+        self.assertEqual(again.steps, 3)
+        for a, b in zip(_weights(first.model), _weights(again.model)):
+            self.assertAllEqual(a, b)
+        self.assertAllEqual(first.model.seed_generator.state, again.model.seed_generator.state)
+        self.assertEqual(int(again.model.d_optimizer.iterations), 3)
+        more = experiment.run(self.config.replace(epochs=2, steps_per_epoch=3), self.workdir, verbose=0)
+        self.assertEqual(more.steps, 6)
+        self.assertLen(more.history["d_loss"], 1)
+        self.assertEqual(_steps_in_csv(self.workdir), [1, 2, 3, 4, 5, 6])
+        self.assertTrue(os.path.isfile(os.path.join(self.workdir, "samples/epoch_0002.png")))
+
+    def test_resume_false_starts_over(self):
+        experiment.run(self.config.replace(epochs=1, steps_per_epoch=2), self.workdir, verbose=0)
+        fresh = experiment.run(self.config.replace(epochs=1, steps_per_epoch=2, resume=False), self.workdir, verbose=0)
+        self.assertEqual(fresh.steps, 2)
+        self.assertEqual(_steps_in_csv(self.workdir), [1, 2])
+
+    def test_crash_mid_epoch_loses_only_the_steps_since_the_checkpoint(self):
+        config = self.config.replace(epochs=2, steps_per_epoch=4, checkpoint_every_steps=2)
+        with self.assertRaisesRegex(RuntimeError, "simulated crash"):
+            experiment.run(config, self.workdir, verbose=0, extra_callbacks=[_CrashAt(7)])
+        self.assertEndsWith(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")), "ckpt-6")
+        resumed = experiment.run(config, self.workdir, verbose=0)
+        self.assertEqual(resumed.steps, 8)  # Steps 7 and 8 redone, not a whole epoch.
+        self.assertEqual(_steps_in_csv(self.workdir), list(range(1, 9)))
+
+    def test_sigkill_leaves_a_checkpoint_to_resume_from(self):
+        command = [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}",
+                   f"--dataset=idx:{self.data}", *TINY_FLAGS, "--epochs=1", "--steps_per_epoch=100000",
+                   "--checkpoint_every_steps=1", "--verbosity=-1"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and len(glob.glob(os.path.join(self.workdir, "checkpoints/ckpt-*.index"))) < 3:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)  # Mid-epoch, probably mid-save.
+        process.wait()
+        latest = tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints"))
+        self.assertIsNotNone(latest)
+        saved_step = int(latest.rsplit("-", 1)[1])
+        resumed = experiment.run(self.config.replace(epochs=1, steps_per_epoch=saved_step + 2,
+                                                     checkpoint_every_steps=1),
+                                 self.workdir, verbose=0)
+        self.assertEqual(resumed.steps, saved_step + 2)
+        self.assertEqual(_steps_in_csv(self.workdir), list(range(1, saved_step + 3)))
+
+    def test_nan_stops_training_naming_the_step_and_checkpoint(self):
+        experiment.run(self.config.replace(epochs=1, steps_per_epoch=2), self.workdir, verbose=0)
+        nan = losses.Loss(generator=lambda fake: losses.non_saturating_generator_loss(fake) * np.nan,
+                          discriminator=lambda real, fake: losses.minimax_discriminator_loss(real, fake) * np.nan)
+        losses.LOSSES["nan_for_test"] = nan
+        self.addCleanup(losses.LOSSES.pop, "nan_for_test")
+        with self.assertRaisesRegex(experiment.TrainingDiverged, r"d_loss=nan.* at step 3\. Last good "
+                                                                 r"checkpoint: .*ckpt-2\b"):
+            experiment.run(self.config.replace(epochs=2, steps_per_epoch=2, loss="nan_for_test"), self.workdir,
+                           verbose=0)
+        self.assertEndsWith(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")), "ckpt-2")
+        exported = os.listdir(os.path.join(self.workdir, "export", self.config.serving_name))
+        self.assertEqual(exported, ["1"])  # No export of NaN weights.
+
+    def test_d_steps_consume_that_many_minibatches(self):
+        result = experiment.run(self.config.replace(epochs=1, d_steps=2), self.workdir, verbose=0)
+        self.assertEqual(result.steps, 64 // (4 * 2))
+        self.assertEqual(int(result.model.d_optimizer.iterations), 2 * result.steps)
+
+
+if __name__ == "__main__":
+    tf.test.main()
