@@ -13,7 +13,6 @@ cd "$(dirname "$0")"
 VENV=.venv
 PY="$VENV/bin/python"
 DEMO_STEPS="${DEMO_STEPS:-150}"
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 
 say() { printf '\033[1m[run.sh] %s\033[0m\n' "$*" >&2; }
 
@@ -64,7 +63,7 @@ demo() {
   say "training the default experiment (DCGAN 64x64 on Fashion-MNIST) for $DEMO_STEPS steps"
   "$PY" -m tfgan_course.train --flagfile=tfgan_course/configs/dcgan_fashion_mnist.cfg \
     --workdir="$workdir" --resume=false --epochs=1 --steps_per_epoch="$DEMO_STEPS" --log_every_steps=25 \
-    --verbosity=-1 "$@"
+    "$@"
   say "pictures: $workdir/samples/epoch_0001.png $workdir/real_vs_fake.png $workdir/losses.png $workdir/d_outputs.png"
   say "export:   $(ls -d "$workdir"/export/*/* | tail -1)"
   say "longer runs: ./run.sh train --flagfile=tfgan_course/configs/dcgan_fashion_mnist.cfg --workdir=runs/dcgan"

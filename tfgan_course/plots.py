@@ -150,15 +150,15 @@ def save_loss_curves(history: dict[str, list[float]], path, keys=LOSS_KEYS,
     _save_curves(history, path, keys, title, xlabel, ylabel="loss")
 
 
-def save_discriminator_outputs(history: dict[str, list[float]], path) -> None:
-    """Plots mean D(x), D(G(z)) before and after the G update, on [0, 1].
+def save_discriminator_outputs(history: dict[str, list[float]], path, xlabel: str = "step") -> None:
+    """Plots mean D(x), and D(G(z)) before and after the D update, on [0, 1].
 
     Args:
-      history: metric name -> values per epoch/step, using the keys
+      history: metric name -> values per step (or epoch), using the keys
         "D(x)", "D(G(z)) before", "D(G(z)) after" (missing ones are skipped).
       path: output file, normally ``.png``. Parent dirs are created.
+      xlabel: x axis label and name of the optional x column ("step" or "epoch").
     """
-    xlabel = "step" if "step" in history and "epoch" not in history else "epoch"
     _save_curves(history, path, DISCRIMINATOR_KEYS, "Discriminator outputs", xlabel,
                  ylabel="mean D output", ylim=(0.0, 1.0))
 

@@ -10,6 +10,7 @@ Re-running the same command resumes from the last checkpoint in --workdir.
 """
 
 import dataclasses
+import logging as python_logging
 import os
 import sys
 
@@ -33,6 +34,10 @@ def config_from_flags() -> config_lib.Config:
     return config_lib.validate(config_lib.Config(**values))
 
 
+def _only_our_info(record) -> bool:
+    return record.levelno >= python_logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
@@ -42,6 +47,9 @@ def main(argv):
         raise app.UsageError(str(error)) from error
     # Imported here so --help and flag errors answer without loading TensorFlow.
     from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
+
+    # TensorFlow's own INFO messages (saver and export internals) bury the run's.
+    logging.get_absl_handler().addFilter(_only_our_info)
 
     try:
         result = experiment.run(config, FLAGS.workdir)
