@@ -82,7 +82,8 @@ SYNTHETIC, PIPELINE = "synthetic batch", "fashion_mnist pipeline"
 
 
 def load_config(name: str, channels: int) -> config_lib.Config:
-    """The lecture's flagfile as a Config, with the benchmark's pinned fields."""
+    """The lecture's flagfile as a Config, with the benchmark's pinned fields (not validated:
+    `config_lib.validate` imports TensorFlow, which only the workers load)."""
     bench = BENCHMARKS[name]
     types = {field.name: field.type for field in dataclasses.fields(config_lib.Config)}
     values = {}
@@ -99,7 +100,7 @@ def load_config(name: str, channels: int) -> config_lib.Config:
     overrides = dict(bench.overrides)
     if name == "dcgan64":
         overrides["channels"] = channels
-    return config_lib.validate(config_lib.Config(**{**values, **overrides}))
+    return config_lib.Config(**{**values, **overrides})
 
 
 # ----------------------------------------------------------------------------- FLOPs.
@@ -162,7 +163,7 @@ def worker(spec: dict) -> dict:
 
     from tfgan_course import data, experiment  # pylint: disable=import-outside-toplevel
 
-    config = load_config(spec["model"], spec["channels"])
+    config = config_lib.validate(load_config(spec["model"], spec["channels"]))
     image_shape = (config.image_size, config.image_size, config.channels)
     images_per_step = config.batch_size * config.d_steps  # Real images consumed per step.
 
@@ -332,7 +333,11 @@ def main(argv):
         for m in models:
             spec = {"model": m, "data": data_name, "channels": channels, "steps": steps[m],
                     "warmup": BENCHMARKS[m].warmup, "run": run}
-            result = run_worker(spec)
+            try:
+                result = run_worker(spec)
+            except RuntimeError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
             results.setdefault((m, data_name), []).append(result)
             print(f"  [{time.perf_counter() - started:6.1f}s] {m:8s} {data_name:22s} run {run + 1}: "
                   f"{result['images_per_s']:9.1f} images/s, {result['ms_per_step']:8.2f} ms/step "

@@ -84,7 +84,7 @@ def validate(config: Config) -> Config:
 
     def choose(option, value, valid):
         if value not in valid:
-            raise ValueError(f"Unknown --{option}={value!r}; valid values: {', '.join(sorted(valid))}.")
+            raise ValueError(f"Unknown --{option}={value!r}; valid values: {', '.join(str(v) for v in sorted(valid))}.")
 
     choose("model", config.model, models.MODELS)
     choose("loss", config.loss, losses.LOSSES)

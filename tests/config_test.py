@@ -1,0 +1,40 @@
+"""Config validation, flagfile round trip and the serving name."""
+
+import tensorflow as tf
+
+from tfgan_course import config as config_lib
+
+
+class ConfigTest(tf.test.TestCase):
+
+    def test_defaults_are_valid(self):
+        self.assertEqual(config_lib.validate(config_lib.Config()), config_lib.Config())
+
+    def test_bad_values_name_the_flag_and_the_valid_values(self):
+        cases = {
+            "loss": ("wgan", r"Unknown --loss='wgan'; valid values: minimax, non_saturating"),
+            "optimizer": ("adamw", r"valid values: adam, rmsprop, sgd"),
+            "distribute": ("tpu", r"valid values: mirrored, none"),
+            "channels": (2, r"Unknown --channels=2; valid values: 1, 3"),
+            "batch_size": (0, r"--batch_size must be >= 1"),
+            "steps_per_epoch": (-1, r"--steps_per_epoch must be >= 0"),
+            "g_learning_rate": (0.0, r"--g_learning_rate must be > 0"),
+        }
+        for option, (value, message) in cases.items():
+            with self.subTest(option=option), self.assertRaisesRegex(ValueError, message):
+                config_lib.validate(config_lib.Config().replace(**{option: value}))
+
+    def test_flagfile_lists_every_field(self):
+        text = config_lib.Config(resume=False, epochs=3).to_flagfile()
+        self.assertIn("--resume=false\n", text)
+        self.assertIn("--epochs=3\n", text)
+        self.assertLen(text.splitlines(), len(config_lib.Config.__dataclass_fields__))
+
+    def test_serving_name(self):
+        self.assertEqual(config_lib.Config().serving_name, "dcgan_fashion_mnist")
+        self.assertEqual(config_lib.Config(model="mlp", dataset="folder:/data/celeba/").serving_name, "mlp_celeba")
+        self.assertEqual(config_lib.Config(model_name="mine").serving_name, "mine")
+
+
+if __name__ == "__main__":
+    tf.test.main()
