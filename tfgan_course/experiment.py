@@ -79,6 +79,10 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         _clear_run(workdir)
 
     strategy = make_strategy(config.distribute)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(f"--batch_size={config.batch_size} does not split over {replicas} replicas: "
+                         f"use a multiple of {replicas}.")
     # Each train_step consumes d_steps real minibatches (see gan.py).
     dataset, info = data.make_dataset(
         config.dataset, image_size=config.image_size, channels=config.channels,
