@@ -109,8 +109,10 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     nan_guard = callbacks.NanGuard()
     run_callbacks = [
         nan_guard,
-        callbacks.Checkpointer(manager, epoch, config.checkpoint_every_steps),
+        # Before the checkpointer: a step's row is on disk before its checkpoint,
+        # so a kill between the two cannot leave the log a step short.
         callbacks.LossLog(os.path.join(workdir, "losses.csv"), workdir),
+        callbacks.Checkpointer(manager, epoch, config.checkpoint_every_steps),
         callbacks.SampleGrid(fixed_z.numpy(), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples")),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
