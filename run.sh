@@ -76,5 +76,5 @@ case "$cmd" in
   demo) setup; demo "$@" ;;
   train) setup; "$PY" -m tfgan_course.train "$@" ;;
   test) setup; "$PY" -m pytest -q "$@" ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
