@@ -4,16 +4,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_course import experiment, gan, models
+from tfgan_course import experiment, gan, losses, models
 
 LATENT = 8
 
 
-def _make_gan(model="mlp", size=8, d_steps=1, seed=0, optimizer=lambda: keras.optimizers.Adam(1e-3, 0.5)):
+def _make_gan(model="mlp", size=8, d_steps=1, seed=0, optimizer=lambda: keras.optimizers.Adam(1e-3, 0.5),
+              **compile_args):
     generator, discriminator = models.build(model, image_shape=(size, size, 1), latent_dim=LATENT,
                                             g_width=8, d_width=8, seed=seed)
     model = gan.GAN(generator, discriminator, latent_dim=LATENT, d_steps=d_steps, seed=seed)
-    model.compile(d_optimizer=optimizer(), g_optimizer=optimizer(), loss="non_saturating")
+    model.compile(d_optimizer=optimizer(), g_optimizer=optimizer(), **{"loss": "non_saturating", **compile_args})
     return model
 
 
@@ -61,6 +62,30 @@ class GANTest(tf.test.TestCase):
         logs = model.train_step(tf.constant(_images(8)))
         # D's update lowers its score of the same fakes (textbook's D(G(z)) x / y).
         self.assertLess(float(logs["D(G(z)) after"]), float(logs["D(G(z)) before"]))
+
+    def test_every_loss_and_penalty_trains(self):
+        combinations = [dict(loss=name) for name in losses.LOSSES]
+        combinations += [dict(loss="wasserstein", penalty=name) for name in losses.PENALTIES if name != "none"]
+        for args in combinations:
+            with self.subTest(**args):
+                model = _make_gan(model="dcgan", size=28, **args)
+                for _ in range(2):
+                    logs = model.train_step(tf.constant(_images(4, 28)))
+                self.assertTrue(all(np.isfinite(float(v)) for v in logs.values()), logs)
+
+    def test_penalty_is_added_to_the_discriminator_loss(self):
+        plain = _make_gan(loss="wasserstein", seed=2).train_step(tf.constant(_images(4)))
+        penalised = _make_gan(loss="wasserstein", seed=2, penalty="gradient",
+                              penalty_weight=10.0).train_step(tf.constant(_images(4)))
+        # A fresh MLP critic's input gradients are far from norm 1: a large penalty.
+        self.assertGreater(float(penalised["d_loss"]) - float(plain["d_loss"]), 1.0)
+
+    def test_weight_clipping(self):
+        model = _make_gan(loss="wasserstein", clip_value=0.01, optimizer=lambda: keras.optimizers.RMSprop(5e-2))
+        model.train_step(tf.constant(_images(4)))
+        for weight in model.discriminator.trainable_weights:
+            self.assertAllInRange(weight, -0.01, 0.01)
+        self.assertGreater(max(float(tf.reduce_max(tf.abs(w))) for w in model.generator.trainable_weights), 0.05)
 
     def test_call_is_the_generator(self):
         model = _make_gan()

@@ -67,10 +67,54 @@ class LossesTest(tf.test.TestCase):
         total = strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
         self.assertAllClose(total, losses.minimax_discriminator_loss(REAL_LOGITS, FAKE_LOGITS), atol=1e-6)
 
+    def test_least_squares(self):
+        # 1/2 mean((D(G(z)) - 1)^2) = 1/2 * (16 + 0 + 0.25 + 2.25) / 4.
+        self.assertAllClose(losses.least_squares_generator_loss(FAKE_LOGITS), 2.3125)
+        # 1/2 mean((D(x) - 1)^2) + 1/2 mean(D(G(z))^2) = 1/2 (1+4+1+9)/4 + 1/2 (9+1+0.25+0.25)/4.
+        self.assertAllClose(losses.least_squares_discriminator_loss(REAL_LOGITS, FAKE_LOGITS), 1.875 + 1.3125)
+
+    def test_wasserstein(self):
+        # mean(fake) = -0.5, mean(real) = 1.25.
+        self.assertAllClose(losses.wasserstein_generator_loss(FAKE_LOGITS), 0.5)
+        self.assertAllClose(losses.wasserstein_discriminator_loss(REAL_LOGITS, FAKE_LOGITS), -1.75)
+
+    def test_hinge(self):
+        # mean(relu(1 - real)) = (0 + 2 + 1 + 0) / 4; mean(relu(1 + fake)) = (0 + 2 + 1.5 + 0.5) / 4.
+        self.assertAllClose(losses.hinge_discriminator_loss(REAL_LOGITS, FAKE_LOGITS), 0.75 + 1.0)
+        self.assertAllClose(losses.hinge_generator_loss(FAKE_LOGITS), 0.5)
+
+    def _linear_critic(self, scale):
+        """D(x) = scale * <w, x> with ||w|| = 1: its input gradient has norm |scale| everywhere."""
+        w = tf.constant(np.full([1, 2, 2, 1], 0.5, np.float32))
+        return lambda images, training=False: scale * tf.reduce_sum(images * w, axis=[1, 2, 3])[:, None]
+
+    def test_gradient_penalty(self):
+        real = tf.random.normal([4, 2, 2, 1], seed=1)
+        fake = tf.random.normal([4, 2, 2, 1], seed=2)
+        self.assertAllClose(losses.gradient_penalty(self._linear_critic(1.0), real, fake, seed=0), 0.0, atol=1e-6)
+        self.assertAllClose(losses.gradient_penalty(self._linear_critic(3.0), real, fake, seed=0), 4.0, atol=1e-5)
+        self.assertAllClose(losses.dragan_penalty(self._linear_critic(3.0), real, seed=0), 4.0, atol=1e-5)
+
+    def test_penalties_have_finite_gradients_at_a_zero_input_gradient(self):
+        weight = tf.Variable(0.0)
+        critic = lambda images, training=False: weight * tf.reduce_sum(images, axis=[1, 2, 3])[:, None]
+        real = tf.ones([2, 2, 2, 1])
+        for penalty in (losses.gradient_penalty, losses.dragan_penalty, losses.r1_penalty):
+            with tf.GradientTape() as tape:
+                value = penalty(critic, real, -real, seed=0)
+            gradient = tape.gradient(value, weight)
+            self.assertTrue(np.isfinite(float(value)) and np.isfinite(float(gradient)), penalty.__name__)
+
+    def test_r1_penalty(self):
+        real = tf.random.normal([4, 2, 2, 1], seed=1)
+        self.assertAllClose(losses.r1_penalty(self._linear_critic(3.0), real), 9.0, atol=1e-5)
+
     def test_registry(self):
         self.assertIs(losses.get("minimax").generator, losses.minimax_generator_loss)
-        with self.assertRaisesRegex(ValueError, "valid losses: minimax, non_saturating"):
+        with self.assertRaisesRegex(ValueError, "valid losses: hinge, least_squares, minimax, non_saturating, wasserstein"):
             losses.get("wasserstein_typo")
+        with self.assertRaisesRegex(ValueError, "valid penalties: dragan, gradient, none, r1"):
+            losses.get_penalty("gp")
 
 
 if __name__ == "__main__":

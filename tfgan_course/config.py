@@ -24,7 +24,11 @@ class Config:
 
     # Models and loss.
     model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, dcgan).")
-    loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating).")
+    loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating, "
+                       "least_squares, wasserstein, hinge).")
+    penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
+    penalty_weight: float = _field(10.0, "Weight of --penalty (WGAN-GP's lambda; gamma / 2 for r1).")
+    clip_value: float = _field(0.0, "Clip D's weights to [-c, c] after each update (the original WGAN); 0 = off.")
     latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz).")
     g_width: int = _field(0, "Generator width: ngf for dcgan, hidden units for mlp; 0 = the lecture's value.")
     d_width: int = _field(0, "Discriminator width: ndf for dcgan, hidden units for mlp; 0 = the lecture's value.")
@@ -88,6 +92,7 @@ def validate(config: Config) -> Config:
 
     choose("model", config.model, models.MODELS)
     choose("loss", config.loss, losses.LOSSES)
+    choose("penalty", config.penalty, losses.PENALTIES)
     choose("optimizer", config.optimizer, optimizers.OPTIMIZERS)
     choose("distribute", config.distribute, ("none", "mirrored"))
     choose("channels", config.channels, (1, 3))
@@ -95,6 +100,9 @@ def validate(config: Config) -> Config:
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width"):
+        if getattr(config, option) < 0:
+            raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
+    for option in ("penalty_weight", "clip_value"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     for option in ("g_learning_rate", "d_learning_rate"):

@@ -59,7 +59,8 @@ def build_gan(config: config_lib.Config, image_shape) -> gan.GAN:
     model = gan.GAN(generator, discriminator, latent_dim=config.latent_dim,
                     d_steps=config.d_steps, seed=config.seed)
     model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
-                  loss=config.loss)
+                  loss=config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
+                  clip_value=config.clip_value)
     return model
 
 

@@ -56,11 +56,20 @@ class GAN(keras.Model):
         """z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1]."""
         return self.generator(z, training=training)
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", **kwargs):
-        """Sets the two optimizers and the loss (a `losses.LOSSES` name or `losses.Loss`).
+    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", penalty="none", penalty_weight=10.0,
+                clip_value=0.0, **kwargs):
+        """Sets the two optimizers, the loss and D's regularisers.
 
         Both optimizers are built here, so call this inside the distribution
         strategy's scope: their slot variables must exist before `fit`.
+
+        Args:
+          d_optimizer, g_optimizer: keras optimizers.
+          loss: a `losses.LOSSES` name or a `losses.Loss`.
+          penalty: a `losses.PENALTIES` name added to D's loss ("gradient" for WGAN-GP).
+          penalty_weight: its weight (the lectures' lambda = 10 for WGAN-GP).
+          clip_value: > 0 clips every D weight to [-clip_value, clip_value] after each
+            update (the original WGAN's critic); 0 = off.
         """
         # G's optimizer doubles as Keras' `model.optimizer`: its iteration
         # count is the training step that callbacks and TensorBoard read.
@@ -68,7 +77,15 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.loss_pair = losses.get(loss) if isinstance(loss, str) else loss
-        self.loss_name = loss if isinstance(loss, str) else getattr(loss, "name", "custom")
+        self.penalty = losses.get_penalty(penalty)
+        self.penalty_weight = float(penalty_weight)
+        if clip_value < 0:
+            raise ValueError(f"clip_value must be >= 0, got {clip_value}.")
+        if clip_value:
+            # Keras' optimizers apply variable constraints right after each
+            # update, on every replica: the WGAN clip is exactly that.
+            for variable in self.discriminator.trainable_variables:
+                variable.constraint = lambda w, c=float(clip_value): tf.clip_by_value(w, -c, c)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
@@ -109,6 +126,9 @@ class GAN(keras.Model):
                 real_logits = self.discriminator(real_images, training=True)
                 fake_logits = self.discriminator(tf.stop_gradient(fake_images), training=True)
                 d_loss = self.loss_pair.discriminator(real_logits, fake_logits)
+                if self.penalty is not None:
+                    d_loss += self.penalty_weight * self.penalty(
+                        self.discriminator, real_images, tf.stop_gradient(fake_images), seed=self.seed_generator)
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
             self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
 

@@ -10,12 +10,14 @@ Every loss returns a scalar: the mean over the GLOBAL batch. Under a
 (`tf.nn.compute_average_loss`), so the replicas' gradients sum to the gradient
 of the global mean; outside a strategy it is the plain batch mean.
 
-Adding a loss is one pair of functions plus one line in `LOSSES`.
+Adding a loss is one pair of functions plus one line in `LOSSES`; a
+discriminator penalty is one function plus one line in `PENALTIES`.
 """
 
 import dataclasses
 from typing import Callable
 
+import keras
 import tensorflow as tf
 
 
@@ -88,6 +90,162 @@ def non_saturating_generator_loss(fake_logits):
 non_saturating_discriminator_loss = minimax_discriminator_loss
 
 
+def least_squares_generator_loss(fake_logits):
+    """LSGAN generator loss (Mao et al., 2017): L_G = 1/2 E[(D(G(z)) - 1)^2].
+
+    D's output is used raw, without a sigmoid; targets are 1 (real) and 0 (fake).
+
+    Args:
+      fake_logits: float [B, 1], D's outputs on generated data.
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    return 0.5 * _global_mean(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
+
+
+def least_squares_discriminator_loss(real_logits, fake_logits):
+    """LSGAN discriminator loss: L_D = 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2].
+
+    Args:
+      real_logits: float [B, 1], D's outputs on real data.
+      fake_logits: float [B, 1], D's outputs on generated data.
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    return (0.5 * _global_mean(tf.square(tf.cast(real_logits, tf.float32) - 1.0))
+            + 0.5 * _global_mean(tf.square(tf.cast(fake_logits, tf.float32))))
+
+
+def wasserstein_generator_loss(fake_logits):
+    """WGAN generator loss (Arjovsky et al., 2017): L_G = -E[D(G(z))].
+
+    D is a critic: its outputs are unbounded scores, not logits of a
+    probability. Use it with weight clipping (--clip_value) or a gradient
+    penalty (--penalty=gradient) to keep the critic Lipschitz.
+
+    Args:
+      fake_logits: float [B, 1], the critic's scores of generated data.
+
+    Returns:
+      Scalar float32.
+    """
+    return -_global_mean(fake_logits)
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """WGAN critic loss: L_D = E[D(G(z))] - E[D(x)], minus the Wasserstein-1 estimate.
+
+    Args:
+      real_logits: float [B, 1], the critic's scores of real data.
+      fake_logits: float [B, 1], the critic's scores of generated data.
+
+    Returns:
+      Scalar float32.
+    """
+    return _global_mean(fake_logits) - _global_mean(real_logits)
+
+
+def hinge_generator_loss(fake_logits):
+    """Hinge generator loss (Lim & Ye, 2017; Miyato et al., 2018): L_G = -E[D(G(z))].
+
+    Args:
+      fake_logits: float [B, 1], D's outputs on generated data.
+
+    Returns:
+      Scalar float32.
+    """
+    return -_global_mean(fake_logits)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge discriminator loss: L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))].
+
+    Args:
+      real_logits: float [B, 1], D's outputs on real data.
+      fake_logits: float [B, 1], D's outputs on generated data.
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    return (_global_mean(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32)))
+            + _global_mean(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32))))
+
+
+def _input_gradient_norms(discriminator, images):
+    """||dD(x)/dx||_2 per example: images [B, ...] -> [B], finite even at a zero gradient."""
+    images = tf.cast(images, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        scores = tf.cast(discriminator(images, training=True), tf.float32)
+    gradients = tape.gradient(scores, images)
+    squared = tf.reduce_sum(tf.square(tf.reshape(gradients, [tf.shape(images)[0], -1])), axis=1)
+    # tf.norm's gradient at 0 is NaN (0/0); the epsilon keeps it finite.
+    return tf.sqrt(squared + 1e-12)
+
+
+def gradient_penalty(discriminator, real_images, fake_images, seed=None):
+    """WGAN-GP's two-sided penalty (Gulrajani et al., 2017): E[(||grad D(x_hat)|| - 1)^2].
+
+    x_hat = alpha x + (1 - alpha) G(z), with alpha ~ U[0, 1] drawn per sample.
+    The lectures weight it by lambda = 10 (--penalty_weight).
+
+    Args:
+      discriminator: images [B, H, W, C] -> [B, 1].
+      real_images, fake_images: float [B, H, W, C].
+      seed: a keras.random.SeedGenerator (or int) for alpha.
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    real_images = tf.cast(real_images, tf.float32)
+    fake_images = tf.cast(fake_images, tf.float32)
+    alpha_shape = [tf.shape(real_images)[0]] + [1] * (len(real_images.shape) - 1)
+    alpha = keras.random.uniform(alpha_shape, seed=seed)
+    interpolated = alpha * real_images + (1.0 - alpha) * fake_images
+    return _global_mean(tf.square(_input_gradient_norms(discriminator, interpolated) - 1.0))
+
+
+def dragan_penalty(discriminator, real_images, fake_images=None, seed=None, spread=0.5):
+    """DRAGAN's penalty (Kodali et al., 2017): the gradient penalty around perturbed real data.
+
+    x_p = x + spread * std(x) * u with u ~ U[0, 1] per pixel, then
+    x_hat = x + alpha (x_p - x) with alpha ~ U[0, 1] per sample, and
+    E[(||grad D(x_hat)|| - 1)^2]. Keeps D smooth near the data, where mode
+    collapse starts. `fake_images` is unused (same signature as the others).
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    del fake_images
+    real_images = tf.cast(real_images, tf.float32)
+    noise = keras.random.uniform(tf.shape(real_images), seed=seed)
+    perturbed = real_images + spread * tf.math.reduce_std(real_images) * noise
+    return gradient_penalty(discriminator, real_images, perturbed, seed=seed)
+
+
+def r1_penalty(discriminator, real_images, fake_images=None, seed=None):
+    """The R1 penalty (Mescheder et al., 2018): E[||grad D(x)||^2] on real data.
+
+    The paper's gamma / 2 is the weight (--penalty_weight). `fake_images` and
+    `seed` are unused (same signature as the others).
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    del fake_images, seed
+    return _global_mean(tf.square(_input_gradient_norms(discriminator, real_images)))
+
+
+PENALTIES = {
+    "none": None,
+    "gradient": gradient_penalty,
+    "dragan": dragan_penalty,
+    "r1": r1_penalty,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Loss:
     """A generator/discriminator loss pair.
@@ -104,6 +262,9 @@ class Loss:
 LOSSES = {
     "minimax": Loss(minimax_generator_loss, minimax_discriminator_loss),
     "non_saturating": Loss(non_saturating_generator_loss, non_saturating_discriminator_loss),
+    "least_squares": Loss(least_squares_generator_loss, least_squares_discriminator_loss),
+    "wasserstein": Loss(wasserstein_generator_loss, wasserstein_discriminator_loss),
+    "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),
 }
 
 
@@ -112,3 +273,10 @@ def get(name: str) -> Loss:
     if name not in LOSSES:
         raise ValueError(f"Unknown loss {name!r}; valid losses: {', '.join(sorted(LOSSES))}.")
     return LOSSES[name]
+
+
+def get_penalty(name: str):
+    """The penalty registered as `name` (None for "none"); ValueError listing valid names otherwise."""
+    if name not in PENALTIES:
+        raise ValueError(f"Unknown penalty {name!r}; valid penalties: {', '.join(sorted(PENALTIES))}.")
+    return PENALTIES[name]
