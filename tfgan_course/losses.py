@@ -147,16 +147,8 @@ def wasserstein_discriminator_loss(real_logits, fake_logits):
     return _global_mean(fake_logits) - _global_mean(real_logits)
 
 
-def hinge_generator_loss(fake_logits):
-    """Hinge generator loss (Lim & Ye, 2017; Miyato et al., 2018): L_G = -E[D(G(z))].
-
-    Args:
-      fake_logits: float [B, 1], D's outputs on generated data.
-
-    Returns:
-      Scalar float32.
-    """
-    return -_global_mean(fake_logits)
+# The hinge GAN (Lim & Ye, 2017; Miyato et al., 2018) trains G exactly as WGAN does: -E[D(G(z))].
+hinge_generator_loss = wasserstein_generator_loss
 
 
 def hinge_discriminator_loss(real_logits, fake_logits):
