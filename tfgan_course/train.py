@@ -21,7 +21,7 @@ from tfgan_course import config as config_lib
 _DEFINE = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer, float: flags.DEFINE_float,
            str: flags.DEFINE_string}
 
-flags.DEFINE_string("workdir", None, "Directory of the run: checkpoints, samples, logs, export.", required=True)
+flags.DEFINE_string("workdir", None, "Directory of the run: checkpoints, samples, logs, export (required).")
 for _field in dataclasses.fields(config_lib.Config):
     _DEFINE[_field.type](_field.name, _field.default, _field.metadata["help"])
 
@@ -34,6 +34,16 @@ def config_from_flags() -> config_lib.Config:
     return config_lib.validate(config_lib.Config(**values))
 
 
+def parse_config(args) -> config_lib.Config:
+    """The validated Config of command-line arguments, e.g. ["--flagfile=configs/x.cfg", "--epochs=1"].
+
+    Starts from the defaults each time, so notebooks and tests can load several configs.
+    """
+    FLAGS.unparse_flags()
+    FLAGS(["train", *args])
+    return config_from_flags()
+
+
 def _only_our_info(record) -> bool:
     return record.levelno >= python_logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
 
@@ -41,6 +51,8 @@ def _only_our_info(record) -> bool:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
+    if not FLAGS.workdir:
+        raise app.UsageError("--workdir is required: the directory of the run, e.g. --workdir=runs/dcgan.")
     try:
         config = config_from_flags()
     except ValueError as error:

@@ -1,0 +1,48 @@
+"""Every flagfile in tfgan_course/configs/ parses, names its lecture, and trains 2 steps.
+
+Parameterized over the folder, so a new config is tested without touching this file.
+"""
+
+import glob
+import os
+import tempfile
+
+import tensorflow as tf
+from absl.testing import parameterized
+
+from tests import fixtures
+from tfgan_course import experiment, train
+
+CONFIG_DIR = os.path.join(os.path.dirname(train.__file__), "configs")
+CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.cfg")))
+
+
+class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
+
+    def test_the_folder_has_the_lecture_configs(self):
+        names = {os.path.basename(path)[:-len(".cfg")] for path in CONFIGS}
+        self.assertContainsSubset({"dcgan_fashion_mnist", "mlp_fashion_mnist"}, names)
+
+    @parameterized.parameters(*CONFIGS)
+    def test_config_names_its_lecture_and_trains_two_steps(self, path):
+        with open(path) as f:
+            first_line = f.readline()
+        self.assertRegex(first_line, r"^# (Lecture \d{3}|Beyond lecture \d{3})", "first comment names the lecture")
+        config = train.parse_config([f"--flagfile={path}"])
+        data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=32)
+        # Tiny overrides: the config's model, loss and optimisation, on small data and widths.
+        tiny = config.replace(dataset=f"idx:{data}", batch_size=2, epochs=1, steps_per_epoch=2, g_width=4,
+                              d_width=4, num_fixed_samples=4, log_every_steps=0)
+        result = experiment.run(tiny, tempfile.mkdtemp(dir=self.get_temp_dir()), verbose=0)
+        self.assertEqual(result.steps, 2)
+        self.assertTrue(all(tf.math.is_finite(values[-1]) for values in result.history.values()))
+
+    def test_parse_config_starts_from_the_defaults_each_time(self):
+        first = train.parse_config(["--epochs=7", "--model=mlp"])
+        second = train.parse_config(["--loss=minimax"])
+        self.assertEqual((first.epochs, first.model), (7, "mlp"))
+        self.assertEqual((second.epochs, second.model, second.loss), (5, "dcgan", "minimax"))
+
+
+if __name__ == "__main__":
+    tf.test.main()
