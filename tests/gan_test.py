@@ -80,6 +80,33 @@ class GANTest(tf.test.TestCase):
         # A fresh MLP critic's input gradients are far from norm 1: a large penalty.
         self.assertGreater(float(penalised["d_loss"]) - float(plain["d_loss"]), 1.0)
 
+    def test_remedies_train(self):
+        for args in (dict(label_smoothing=0.1), dict(instance_noise=0.5, instance_noise_steps=10),
+                     dict(d_weight_decay=1e-3)):
+            with self.subTest(**args):
+                logs = _make_gan(**args).train_step(tf.constant(_images(4)))
+                self.assertTrue(all(np.isfinite(float(v)) for v in logs.values()), logs)
+
+    def test_label_smoothing_needs_a_bce_loss(self):
+        with self.assertRaisesRegex(ValueError, "label_smoothing needs a BCE"):
+            _make_gan(loss="hinge", label_smoothing=0.1)
+
+    def test_instance_noise_anneals_to_zero(self):
+        model = _make_gan(instance_noise=1.0, instance_noise_steps=4)
+        images = tf.zeros([64, 8, 8, 1])
+        self.assertNear(float(tf.math.reduce_std(model._with_instance_noise(images))), 1.0, 0.05)
+        model.g_optimizer.iterations.assign(2)
+        self.assertNear(float(tf.math.reduce_std(model._with_instance_noise(images))), 0.5, 0.03)
+        model.g_optimizer.iterations.assign(4)
+        self.assertAllEqual(model._with_instance_noise(images), images)
+
+    def test_d_weight_decay_is_added_to_the_discriminator_loss(self):
+        plain = _make_gan(seed=4).train_step(tf.constant(_images(4)))
+        model = _make_gan(seed=4, d_weight_decay=0.5)
+        l2 = sum(float(tf.nn.l2_loss(w)) for w in model.discriminator.trainable_variables)
+        decayed = model.train_step(tf.constant(_images(4)))
+        self.assertAllClose(float(decayed["d_loss"]) - float(plain["d_loss"]), 0.5 * l2, rtol=1e-4)
+
     def test_weight_clipping(self):
         model = _make_gan(loss="wasserstein", clip_value=0.01, optimizer=lambda: keras.optimizers.RMSprop(5e-2))
         model.train_step(tf.constant(_images(4)))

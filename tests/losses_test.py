@@ -67,6 +67,12 @@ class LossesTest(tf.test.TestCase):
         total = strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
         self.assertAllClose(total, losses.minimax_discriminator_loss(REAL_LOGITS, FAKE_LOGITS), atol=1e-6)
 
+    def test_one_sided_label_smoothing(self):
+        smoothed = losses.minimax_discriminator_loss(REAL_LOGITS, FAKE_LOGITS, real_label=0.9)
+        expected = (_mean([-(0.9 * _log_sigmoid(x) + 0.1 * _log_sigmoid(-x)) for x in REAL_LOGITS.ravel()])
+                    + _mean([-_log_sigmoid(-x) for x in FAKE_LOGITS.ravel()]))
+        self.assertAllClose(smoothed, expected, atol=1e-6)
+
     def test_least_squares(self):
         # 1/2 mean((D(G(z)) - 1)^2) = 1/2 * (16 + 0 + 0.25 + 2.25) / 4.
         self.assertAllClose(losses.least_squares_generator_loss(FAKE_LOGITS), 2.3125)

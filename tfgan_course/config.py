@@ -29,6 +29,12 @@ class Config:
     penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
     penalty_weight: float = _field(10.0, "Weight of --penalty (WGAN-GP's lambda; gamma / 2 for r1).")
     clip_value: float = _field(0.0, "Clip D's weights to [-c, c] after each update (the original WGAN); 0 = off.")
+
+    # Remedies for the pathologies (lecture 004, textbook 12.7).
+    label_smoothing: float = _field(0.0, "One-sided label smoothing: D's real target is 1 - s (BCE losses); 0 = off.")
+    instance_noise: float = _field(0.0, "Stddev of Gaussian noise on D's inputs, annealed linearly to 0; 0 = off.")
+    instance_noise_steps: int = _field(0, "Steps to anneal --instance_noise over; 0 = the whole run.")
+    d_weight_decay: float = _field(0.0, "Weight of the L2 penalty 1/2 sum(w^2) on D's weights; 0 = off.")
     latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz).")
     g_width: int = _field(0, "Generator width: ngf for dcgan, hidden units for mlp; 0 = the lecture's value.")
     d_width: int = _field(0, "Discriminator width: ndf for dcgan, hidden units for mlp; 0 = the lecture's value.")
@@ -102,9 +108,13 @@ def validate(config: Config) -> Config:
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
-    for option in ("penalty_weight", "clip_value"):
+    for option in ("penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
+    if not 0 <= config.label_smoothing < 1:
+        raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
+    if config.label_smoothing and config.loss not in ("minimax", "non_saturating"):
+        raise ValueError(f"--label_smoothing needs --loss=minimax or non_saturating, not {config.loss}.")
     for option in ("g_learning_rate", "d_learning_rate"):
         if not getattr(config, option) > 0:
             raise ValueError(f"--{option} must be > 0, got {getattr(config, option)}.")

@@ -51,8 +51,12 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ValueError(f"Unknown --distribute={name!r}; valid values: mirrored, none.")
 
 
-def build_gan(config: config_lib.Config, image_shape) -> gan.GAN:
-    """The compiled GAN of `config`; call inside the strategy's scope."""
+def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1) -> gan.GAN:
+    """The compiled GAN of `config`; call inside the strategy's scope.
+
+    `total_steps` (the run's generator steps) is what --instance_noise anneals
+    over unless --instance_noise_steps says otherwise.
+    """
     generator, discriminator = models.build(
         config.model, image_shape=image_shape, latent_dim=config.latent_dim,
         g_width=config.g_width, d_width=config.d_width, seed=config.seed)
@@ -60,7 +64,10 @@ def build_gan(config: config_lib.Config, image_shape) -> gan.GAN:
                     d_steps=config.d_steps, seed=config.seed)
     model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
                   loss=config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
-                  clip_value=config.clip_value)
+                  clip_value=config.clip_value, label_smoothing=config.label_smoothing,
+                  instance_noise=config.instance_noise,
+                  instance_noise_steps=config.instance_noise_steps or max(total_steps, 1),
+                  d_weight_decay=config.d_weight_decay)
     return model
 
 
@@ -95,7 +102,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
                  info.source, info.num_examples, info.image_shape, steps_per_epoch)
 
     with strategy.scope():
-        model = build_gan(config, info.image_shape)
+        model = build_gan(config, info.image_shape, total_steps=config.epochs * steps_per_epoch)
         fixed_z = tf.Variable(
             tf.random.stateless_normal([config.num_fixed_samples, config.latent_dim], seed=[config.seed, 1]),
             trainable=False, name="fixed_z")

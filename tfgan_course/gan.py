@@ -12,6 +12,7 @@ batches hold d_steps * batch_size images, split here.
 """
 
 import copy
+import functools
 
 import keras
 import tensorflow as tf
@@ -57,7 +58,8 @@ class GAN(keras.Model):
         return self.generator(z, training=training)
 
     def compile(self, d_optimizer, g_optimizer, loss="non_saturating", penalty="none", penalty_weight=10.0,
-                clip_value=0.0, **kwargs):
+                clip_value=0.0, label_smoothing=0.0, instance_noise=0.0, instance_noise_steps=0,
+                d_weight_decay=0.0, **kwargs):
         """Sets the two optimizers, the loss and D's regularisers.
 
         Both optimizers are built here, so call this inside the distribution
@@ -70,6 +72,13 @@ class GAN(keras.Model):
           penalty_weight: its weight (the lectures' lambda = 10 for WGAN-GP).
           clip_value: > 0 clips every D weight to [-clip_value, clip_value] after each
             update (the original WGAN's critic); 0 = off.
+          label_smoothing: s > 0 trains D against real labels 1 - s (one-sided label
+            smoothing; minimax and non-saturating losses only).
+          instance_noise: stddev of Gaussian noise added to every input of D, annealed
+            linearly to 0 over `instance_noise_steps` generator steps (Sonderby et al.,
+            2017; lecture 004's "noise on D's inputs").
+          d_weight_decay: weight of 1/2 sum(w^2) over D's weights added to D's loss
+            (lecture 004's "penalising D's weights").
         """
         # G's optimizer doubles as Keras' `model.optimizer`: its iteration
         # count is the training step that callbacks and TensorBoard read.
@@ -77,6 +86,16 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.loss_pair = losses.get(loss) if isinstance(loss, str) else loss
+        if label_smoothing:
+            if self.loss_pair.discriminator is not losses.minimax_discriminator_loss:
+                raise ValueError("label_smoothing needs a BCE discriminator loss (minimax or non_saturating).")
+            self.loss_pair = losses.Loss(self.loss_pair.generator, functools.partial(
+                losses.minimax_discriminator_loss, real_label=1.0 - float(label_smoothing)))
+        if instance_noise and instance_noise_steps < 1:
+            raise ValueError("instance_noise needs instance_noise_steps >= 1, the steps to anneal it over.")
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_steps = int(instance_noise_steps)
+        self.d_weight_decay = float(d_weight_decay)
         self.penalty = losses.get_penalty(penalty)
         self.penalty_weight = float(penalty_weight)
         if clip_value < 0:
@@ -123,17 +142,22 @@ class GAN(keras.Model):
             else:
                 fake_images = self.generator(z, training=True)
             with tf.GradientTape() as d_tape:
-                real_logits = self.discriminator(real_images, training=True)
-                fake_logits = self.discriminator(tf.stop_gradient(fake_images), training=True)
+                real_logits = self.discriminator(self._with_instance_noise(real_images), training=True)
+                fake_logits = self.discriminator(self._with_instance_noise(tf.stop_gradient(fake_images)),
+                                                 training=True)
                 d_loss = self.loss_pair.discriminator(real_logits, fake_logits)
                 if self.penalty is not None:
                     d_loss += self.penalty_weight * self.penalty(
                         self.discriminator, real_images, tf.stop_gradient(fake_images), seed=self.seed_generator)
+                if self.d_weight_decay:
+                    # Scaled by 1/replicas: the replicas' gradients are summed.
+                    d_loss += self.d_weight_decay * tf.nn.scale_regularization_loss(
+                        tf.add_n([tf.nn.l2_loss(w) for w in self.discriminator.trainable_variables]))
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
             self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
 
         with g_tape:
-            fake_logits_after = self.discriminator(fake_images, training=True)
+            fake_logits_after = self.discriminator(self._with_instance_noise(fake_images), training=True)
             g_loss = self.loss_pair.generator(fake_logits_after)
         g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
@@ -156,6 +180,14 @@ class GAN(keras.Model):
         # This step's values, as the textbook prints them; the epoch's logs
         # (history, CSV, TensorBoard) take the trackers' epoch means instead.
         return logs
+
+    def _with_instance_noise(self, images):
+        """images + N(0, sigma^2), sigma annealed linearly from `instance_noise` to 0."""
+        if not self.instance_noise:
+            return images
+        progress = tf.cast(self.g_optimizer.iterations, tf.float32) / self.instance_noise_steps
+        stddev = self.instance_noise * tf.maximum(0.0, 1.0 - progress)
+        return images + stddev * keras.random.normal(tf.shape(images), seed=self.seed_generator)
 
     def checkpoint(self, **extra):
         """A tf.train.Checkpoint of both networks, both optimizers and the random state."""

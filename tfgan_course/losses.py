@@ -32,10 +32,10 @@ def _bce(logits, label):
     """Binary cross-entropy of sigmoid(logits) against a constant label, per element."""
     logits = tf.cast(logits, tf.float32)
     return tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=tf.fill(tf.shape(logits), float(label)), logits=logits)
+        labels=tf.fill(tf.shape(logits), tf.cast(label, tf.float32)), logits=logits)
 
 
-def minimax_discriminator_loss(real_logits, fake_logits):
+def minimax_discriminator_loss(real_logits, fake_logits, real_label=1.0):
     """The original GAN discriminator loss (Goodfellow et al., 2014).
 
     L_D = -E[log D(x)] - E[log(1 - D(G(z)))], the BCE of real data against
@@ -46,11 +46,13 @@ def minimax_discriminator_loss(real_logits, fake_logits):
     Args:
       real_logits: float [B, 1], D's logits on real data.
       fake_logits: float [B, 1], D's logits on generated data.
+      real_label: the real data's target; 0.9 is one-sided label smoothing
+        (Salimans et al., 2016), which keeps D from growing overconfident.
 
     Returns:
       Scalar float32 >= 0.
     """
-    return _global_mean(_bce(real_logits, 1.0)) + _global_mean(_bce(fake_logits, 0.0))
+    return _global_mean(_bce(real_logits, real_label)) + _global_mean(_bce(fake_logits, 0.0))
 
 
 def minimax_generator_loss(fake_logits):
