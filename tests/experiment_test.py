@@ -151,6 +151,16 @@ class ExperimentTest(tf.test.TestCase):
         exported = os.listdir(os.path.join(self.workdir, "export", self.config.serving_name))
         self.assertEqual(exported, ["1"])  # No export of NaN weights.
 
+    def test_ema_generator_is_checkpointed_and_exported(self):
+        config = self.config.replace(epochs=1, steps_per_epoch=3, g_ema_decay=0.9)
+        first = experiment.run(config, self.workdir, verbose=0)
+        again = experiment.run(config, self.workdir, verbose=0)  # Restores, trains nothing.
+        for a, b in zip(first.model.ema_generator.weights, again.model.ema_generator.weights):
+            self.assertAllEqual(a, b)
+        z = tf.random.normal([3, 8])
+        serve = tf.saved_model.load(again.export_dir).signatures["serving_default"]
+        self.assertAllClose(serve(z=z)["images"], again.model.ema_generator(z, training=False), atol=1e-6)
+
     def test_d_steps_consume_that_many_minibatches(self):
         result = experiment.run(self.config.replace(epochs=1, d_steps=2), self.workdir, verbose=0)
         self.assertEqual(result.steps, 64 // (4 * 2))

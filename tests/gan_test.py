@@ -107,6 +107,21 @@ class GANTest(tf.test.TestCase):
         decayed = model.train_step(tf.constant(_images(4)))
         self.assertAllClose(float(decayed["d_loss"]) - float(plain["d_loss"]), 0.5 * l2, rtol=1e-4)
 
+    def test_ema_generator_averages_and_samples(self):
+        generator, discriminator = models.build("dcgan", image_shape=(28, 28, 1), latent_dim=LATENT, g_width=4,
+                                                d_width=4, seed=0)
+        model = gan.GAN(generator, discriminator, latent_dim=LATENT, ema_decay=0.25)
+        model.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+        before = [w.numpy() for w in generator.weights]
+        model.train_step(tf.constant(_images(4, 28)))
+        for average, old, new in zip(model.ema_generator.weights, before, generator.weights):
+            self.assertAllClose(average, 0.25 * old + 0.75 * new.numpy(), atol=1e-6)
+        z = tf.random.normal([2, LATENT])
+        self.assertAllClose(model(z), model.ema_generator(z, training=False))
+        self.assertNotAllClose(model(z), generator(z, training=False))
+        self.assertIn("ema_generator", model.checkpoint()._trackable_children())
+        self.assertEqual(gan.GAN.from_config(model.get_config()).ema_decay, 0.25)
+
     def test_weight_clipping(self):
         model = _make_gan(loss="wasserstein", clip_value=0.01, optimizer=lambda: keras.optimizers.RMSprop(5e-2))
         model.train_step(tf.constant(_images(4)))
@@ -167,6 +182,19 @@ class MirroredTest(tf.test.TestCase):
 
     def test_dcgan_with_batch_norm(self):
         self._assert_same("dcgan", 28)
+
+    def test_ema_and_remedies_under_mirrored(self):
+        strategy = experiment.make_strategy("mirrored")
+        with strategy.scope():
+            generator, discriminator = models.build("mlp", image_shape=(8, 8, 1), latent_dim=LATENT, g_width=8,
+                                                    d_width=8, seed=0)
+            model = gan.GAN(generator, discriminator, latent_dim=LATENT, ema_decay=0.5)
+            model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), d_weight_decay=1e-3,
+                          instance_noise=0.1, instance_noise_steps=10, clip_value=0.5)
+        dataset = tf.data.Dataset.from_tensor_slices(_images(16)).batch(8, drop_remainder=True)
+        history = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+        self.assertTrue(np.isfinite(history.history["d_loss"][-1]))
+        self.assertNotAllClose(model.ema_generator.weights[0], generator.weights[0])
 
     def test_replicas_draw_different_noise(self):
         strategy = experiment.make_strategy("mirrored")

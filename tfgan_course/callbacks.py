@@ -42,7 +42,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.generator(tf.convert_to_tensor(self.fixed_z), training=False).numpy()
+        images = self.model.sampler(tf.convert_to_tensor(self.fixed_z), training=False).numpy()
         plots.save_image_grid(images, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
         # Rebuilt from the saved grids, so a resumed run's GIF still starts at epoch 1.
         frames = [np.asarray(Image.open(path).convert("RGB"))

@@ -35,6 +35,8 @@ class Config:
     instance_noise: float = _field(0.0, "Stddev of Gaussian noise on D's inputs, annealed linearly to 0; 0 = off.")
     instance_noise_steps: int = _field(0, "Steps to anneal --instance_noise over; 0 = the whole run.")
     d_weight_decay: float = _field(0.0, "Weight of the L2 penalty 1/2 sum(w^2) on D's weights; 0 = off.")
+    g_ema_decay: float = _field(0.0, "Sample and export an exponential moving average of G's weights "
+                                     "with this decay (e.g. 0.999); 0 = off.")
     latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz).")
     g_width: int = _field(0, "Generator width: ngf for dcgan, hidden units for mlp; 0 = the lecture's value.")
     d_width: int = _field(0, "Discriminator width: ndf for dcgan, hidden units for mlp; 0 = the lecture's value.")
@@ -111,6 +113,8 @@ def validate(config: Config) -> Config:
     for option in ("penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
+    if not 0 <= config.g_ema_decay < 1:
+        raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
     if config.label_smoothing and config.loss not in ("minimax", "non_saturating"):

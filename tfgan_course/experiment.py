@@ -61,7 +61,7 @@ def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1) -> g
         config.model, image_shape=image_shape, latent_dim=config.latent_dim,
         g_width=config.g_width, d_width=config.d_width, seed=config.seed)
     model = gan.GAN(generator, discriminator, latent_dim=config.latent_dim,
-                    d_steps=config.d_steps, seed=config.seed)
+                    d_steps=config.d_steps, seed=config.seed, ema_decay=config.g_ema_decay)
     model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
                   loss=config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
                   clip_value=config.clip_value, label_smoothing=config.label_smoothing,
@@ -152,11 +152,11 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
             "re-run the same command to resume from that checkpoint (or --resume=false to start over).")
 
     real_batch = gan.real_images_of(next(iter(dataset)))[:config.num_fixed_samples]
-    fake_batch = model.generator(fixed_z, training=False)
+    fake_batch = model.sampler(fixed_z, training=False)
     plots.save_real_vs_fake(real_batch.numpy(), fake_batch.numpy(), os.path.join(workdir, "real_vs_fake.png"))
 
     export_base = config.export_base or os.path.join(workdir, "export")
-    export_dir = export.export_generator(model.generator, export_base, config.serving_name)
+    export_dir = export.export_generator(model.sampler, export_base, config.serving_name)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=model, history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
 

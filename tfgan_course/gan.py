@@ -36,26 +36,41 @@ class GAN(keras.Model):
       latent_dim: size of z.
       d_steps: discriminator updates per generator update (the lectures' k).
       seed: int seed of the model's `SeedGenerator` (all of z's randomness).
+      ema_decay: > 0 keeps an exponential moving average of G's weights,
+        `ema_generator`, updated after every G step and used for sampling and
+        export (Yazici et al., 2019; beyond the lectures); 0 = off.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, ema_decay=0.0, **kwargs):
         super().__init__(**kwargs)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
+        if not 0 <= ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}.")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
         self.d_steps = int(d_steps)
         self.seed = int(seed)
+        self.ema_decay = float(ema_decay)
+        self.ema_generator = None
+        if self.ema_decay:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="gan_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
         # Both networks are built functional models: there is nothing left to
         # build, and Keras must not trace `call` on a batch of images to find out.
         self.built = True
 
+    @property
+    def sampler(self):
+        """The generator to sample and export with: the EMA generator when there is one."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
     def call(self, z, training=False):
-        """z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1]."""
-        return self.generator(z, training=training)
+        """z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1], from `sampler`."""
+        return self.sampler(z, training=training)
 
     def compile(self, d_optimizer, g_optimizer, loss="non_saturating", penalty="none", penalty_weight=10.0,
                 clip_value=0.0, label_smoothing=0.0, instance_noise=0.0, instance_noise_steps=0,
@@ -161,6 +176,11 @@ class GAN(keras.Model):
             g_loss = self.loss_pair.generator(fake_logits_after)
         g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+        if self.ema_generator is not None:
+            # BatchNorm's moving statistics are averaged too, so the EMA generator
+            # normalises with statistics that match its weights.
+            for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * weight)
 
         # Losses are a replica's share of the global mean: scale them back to
         # the replica's mean, then average replicas (equal local batches).
@@ -191,6 +211,8 @@ class GAN(keras.Model):
 
     def checkpoint(self, **extra):
         """A tf.train.Checkpoint of both networks, both optimizers and the random state."""
+        if self.ema_generator is not None:
+            extra["ema_generator"] = self.ema_generator
         return tf.train.Checkpoint(
             generator=self.generator, discriminator=self.discriminator,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
@@ -203,6 +225,7 @@ class GAN(keras.Model):
             "latent_dim": self.latent_dim,
             "d_steps": self.d_steps,
             "seed": self.seed,
+            "ema_decay": self.ema_decay,
         }
 
     @classmethod
