@@ -1,0 +1,56 @@
+"""Toy distributions and mode metrics on constructed samples."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_course import toy
+
+
+class ToyTest(tf.test.TestCase):
+
+    def test_distributions(self):
+        gaussian = toy.sample("gaussian1d", 20_000, mean=4.0, std=1.25)
+        self.assertEqual(gaussian.shape, (20_000, 1))
+        self.assertNear(gaussian.mean(), 4.0, 0.05)
+        self.assertNear(gaussian.std(), 1.25, 0.05)
+        line = toy.sample("line2d", 100)
+        self.assertAllClose(line[:, 1], 2 * line[:, 0] + 1, atol=1e-6)
+        self.assertAllClose(np.linalg.norm(toy.ring8().centres, axis=1), np.ones(8))
+        self.assertLen({tuple(c) for c in toy.grid25().centres}, 25)
+        self.assertAllEqual(toy.sample("ring8", 10, seed=3), toy.sample("ring8", 10, seed=3))
+        with self.assertRaisesRegex(ValueError, "valid: gaussian1d, line2d, ring8, grid25"):
+            toy.sample("spiral", 10)
+
+    def test_real_samples_cover_every_mode(self):
+        for name, mixture in (("ring8", toy.ring8()), ("grid25", toy.grid25())):
+            metrics = toy.mode_metrics(toy.sample(name, 5000, seed=1), mixture)
+            self.assertEqual(metrics.modes_captured, metrics.num_modes)
+            # Within 3 std in 2-D: P(chi2_2 <= 9) = 1 - exp(-4.5) = 0.989.
+            self.assertNear(metrics.high_quality, 1 - math.exp(-4.5), 0.006)
+            self.assertLess(metrics.reverse_kl, 0.01)
+
+    def test_collapse_to_one_mode(self):
+        mixture = toy.ring8()
+        samples = mixture.centres[2] + np.random.default_rng(0).normal(0, 0.005, size=(100, 2))
+        metrics = toy.mode_metrics(samples, mixture)
+        self.assertEqual((metrics.modes_captured, metrics.high_quality), (1, 1.0))
+        self.assertAllClose(metrics.reverse_kl, math.log(8))
+
+    def test_off_mode_samples(self):
+        mixture = toy.ring8()
+        samples = np.concatenate([mixture.centres, np.zeros((8, 2))])  # 8 on the modes, 8 at the centre.
+        metrics = toy.mode_metrics(samples, mixture)
+        self.assertEqual(metrics.modes_captured, 8)
+        self.assertAllClose(metrics.high_quality, 0.5)
+        self.assertAllClose(metrics.reverse_kl, 0.0, atol=1e-12)
+        self.assertEqual(toy.mode_metrics(np.zeros((4, 2)), mixture).modes_captured, 0)
+
+    def test_bad_shape(self):
+        with self.assertRaisesRegex(ValueError, r"samples must be \[N, 2\]"):
+            toy.mode_metrics(np.zeros((4, 3)), toy.ring8())
+
+
+if __name__ == "__main__":
+    tf.test.main()
