@@ -289,7 +289,7 @@ class SpecTest(_TestCase):
     def test_bad_spec_and_arguments(self):
         for spec in ("cifar10", "http://x", "tfds:", ""):
             with self.assertRaisesRegex(
-                ValueError, r"tfds:NAME, idx:DIR, folder:DIR, fashion_mnist, mnist"
+                ValueError, r"tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist"
             ):
                 data.make_dataset(spec, image_size=8, channels=1, batch_size=1)
         with self.assertRaisesRegex(ValueError, r"channels must be 1 or 3"):

@@ -63,7 +63,7 @@ class ModelsTest(tf.test.TestCase):
             self.assertAllEqual(a, b)
 
     def test_errors(self):
-        with self.assertRaisesRegex(ValueError, "valid models: dcgan, mlp"):
+        with self.assertRaisesRegex(ValueError, "valid models: dcgan, mlp, toy"):
             models.build("resnet", image_shape=(28, 28, 1), latent_dim=8)
         with self.assertRaisesRegex(ValueError, r"4\*2\^k or 7\*2\^k"):
             models.build("dcgan", image_shape=(48, 48, 1), latent_dim=8)

@@ -54,3 +54,40 @@ class ToyTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class ToyTrainingTest(tf.test.TestCase):
+    """toy: data specs, the toy model family and the "Real vs Synth" figure."""
+
+    def test_toy_dataset(self):
+        from tfgan_course import data  # pylint: disable=import-outside-toplevel
+
+        dataset, info = data.make_dataset("toy:ring8", image_size=64, channels=1, batch_size=10)
+        self.assertEqual((info.image_shape, info.num_classes, info.num_examples), ((2,), 0, data.TOY_EXAMPLES))
+        batch = next(iter(dataset))
+        self.assertEqual(batch.shape, (10, 2))
+        self.assertEqual(toy.mode_metrics(batch.numpy(), toy.ring8()).high_quality > 0.5, True)
+        with self.assertRaisesRegex(ValueError, "valid: gaussian1d"):
+            data.make_dataset("toy:spiral", image_size=8, channels=1, batch_size=2)
+
+    def test_toy_models_are_fleurets(self):
+        from tfgan_course import models  # pylint: disable=import-outside-toplevel
+
+        generator, discriminator = models.build("toy", image_shape=(2,), latent_dim=8)
+        self.assertEqual(generator.count_params(), 8 * 100 + 100 + 100 * 2 + 2)
+        self.assertEqual(discriminator.count_params(), 2 * 100 + 100 + 100 + 1)
+        self.assertEqual(discriminator(generator(tf.zeros([3, 8]))).shape, (3, 1))
+
+    def test_real_vs_synth_figure(self):
+        import os  # pylint: disable=import-outside-toplevel
+
+        from PIL import Image  # pylint: disable=import-outside-toplevel
+
+        from tfgan_course import plots  # pylint: disable=import-outside-toplevel
+
+        for dim in (1, 2):
+            path = os.path.join(self.get_temp_dir(), f"scatter{dim}.png")
+            plots.save_real_vs_synth(np.random.default_rng(0).normal(size=(50, dim)), np.ones((40, dim)), path)
+            self.assertGreater(Image.open(path).size[0], 100)
+        with self.assertRaisesRegex(ValueError, r"\[N, 1\] or \[N, 2\]"):
+            plots.save_real_vs_synth(np.zeros((5, 3)), np.zeros((5, 3)), path)

@@ -27,26 +27,37 @@ def _all_finite(logs) -> bool:
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Each epoch: G(fixed_z) as samples/epoch_NNNN.png, the progression GIF, a TensorBoard image.
+    """Each epoch: samples/epoch_NNNN.png of G(fixed_z), the progression GIF, a TensorBoard image.
+
+    Images give a grid; toy vectors [N, 1 or 2] give lecture 001's "Real vs
+    Synth" figure against `real_samples`.
 
     Args:
       fixed_z: float32 [N, latent_dim], the same noise every epoch (and across resumes).
       directory: where epoch_NNNN.png and progress.gif go.
       tensorboard_dir: where the image summaries go; None = no TensorBoard.
+      real_samples: float32 [M, dim] real toy vectors; None for images.
     """
 
-    def __init__(self, fixed_z, directory, tensorboard_dir=None):
+    def __init__(self, fixed_z, directory, tensorboard_dir=None, real_samples=None):
         super().__init__()
         self.fixed_z = fixed_z
         self.directory = directory
+        self.real_samples = real_samples
         self.writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.sampler(tf.convert_to_tensor(self.fixed_z), training=False).numpy()
-        plots.save_image_grid(images, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
-        # Rebuilt from the saved grids, so a resumed run's GIF still starts at epoch 1.
-        frames = [np.asarray(Image.open(path).convert("RGB"))
+        samples = self.model.sampler(tf.convert_to_tensor(self.fixed_z), training=False).numpy()
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
+        if self.real_samples is None:
+            plots.save_image_grid(samples, path)
+        else:
+            plots.save_real_vs_synth(self.real_samples, samples, path, title=f"Real vs Synth, epoch {epoch + 1}")
+        # Rebuilt from the saved frames, so a resumed run's GIF still starts at epoch 1.
+        frames = [Image.open(path).convert("RGB")
                   for path in sorted(glob.glob(os.path.join(self.directory, "epoch_*.png")))]
+        # Figures can differ by a pixel from epoch to epoch; a GIF needs one size.
+        frames = [np.asarray(frame.resize(frames[-1].size)) for frame in frames]
         plots.save_gif(frames, os.path.join(self.directory, "progress.gif"))
         if self.writer:
             with self.writer.as_default():

@@ -9,6 +9,9 @@ Spec grammar:
                  without a labels file the data is unlabelled.
   folder:DIR     every .jpg/.jpeg/.png/.bmp/.gif file under DIR, recursively, unlabelled;
                  resized on the shorter side, then center-cropped.
+  toy:NAME       TOY_EXAMPLES samples of a toy 1-D/2-D distribution of toy.py (gaussian1d,
+                 line2d, ring8, grid25), unlabelled vectors float32 [B, dim] as they are:
+                 no image resizing or normalisation.
   fashion_mnist  idx:ALIASES[NAME] when the IDX files are there (Debian's
   mnist          dataset-fashion-mnist package puts them there), else tfds:NAME.
 """
@@ -29,7 +32,9 @@ ALIASES = {
     "mnist": "/usr/share/datasets/mnist",
 }
 
-_SPEC_FORMS = "tfds:NAME, idx:DIR, folder:DIR, fashion_mnist, mnist"
+_SPEC_FORMS = "tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist"
+# A toy "epoch": fixed samples, so epochs mean the same as for images.
+TOY_EXAMPLES = 10_000
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -128,6 +133,8 @@ def make_dataset(
         )
     source = _resolve(spec, split)
     scheme, _, arg = source.partition(":")
+    if scheme == "toy":
+        return _toy_dataset(spec, arg, split, batch_size, shuffle, seed, repeat)
 
     def fit_uint8(images):
         return tf.saturate_cast(tf.round(_fit(images, image_size, channels)), tf.uint8)
@@ -176,6 +183,24 @@ def make_dataset(
     if repeat:
         ds = ds.repeat()
     info = DataInfo(spec, source, num_examples, (image_size, image_size, channels), num_classes)
+    return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+def _toy_dataset(spec, name, split, batch_size, shuffle, seed, repeat):
+    """toy:NAME -> batches of float32 [batch_size, dim] vectors, and their DataInfo."""
+    from tfgan_course import toy  # pylint: disable=import-outside-toplevel
+
+    if batch_size > TOY_EXAMPLES:
+        raise ValueError(f"{spec}: batch_size {batch_size} > {TOY_EXAMPLES} toy samples: lower --batch_size")
+    # The test split is drawn with another seed: fresh samples of the same distribution.
+    vectors = toy.sample(name, TOY_EXAMPLES, seed=seed + (0 if split == "train" else 1_000_003))
+    ds = tf.data.Dataset.from_tensor_slices(vectors)
+    if shuffle:
+        ds = ds.shuffle(TOY_EXAMPLES, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    if repeat:
+        ds = ds.repeat()
+    info = DataInfo(spec, f"toy:{name}", TOY_EXAMPLES, tuple(vectors.shape[1:]), 0)
     return ds.prefetch(tf.data.AUTOTUNE), info
 
 

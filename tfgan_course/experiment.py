@@ -16,6 +16,7 @@ import os
 import shutil
 
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
@@ -114,6 +115,10 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     with open(os.path.join(workdir, "flags.cfg"), "w") as f:
         f.write(config.to_flagfile())
 
+    # Toy data are vectors [B, dim]: plotted as "Real vs Synth" scatters, not grids.
+    is_toy = len(info.image_shape) == 1
+    real_vectors = _real_examples(dataset, config.num_fixed_samples) if is_toy else None
+
     nan_guard = callbacks.NanGuard()
     run_callbacks = [
         nan_guard,
@@ -122,7 +127,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         callbacks.LossLog(os.path.join(workdir, "losses.csv"), workdir),
         callbacks.Checkpointer(manager, epoch, config.checkpoint_every_steps),
         callbacks.SampleGrid(fixed_z.numpy(), os.path.join(workdir, "samples"),
-                             os.path.join(workdir, "tensorboard", "samples")),
+                             os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
     ]
     if config.log_every_steps:
@@ -151,9 +156,12 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
             f"{manager.latest_checkpoint or 'none'}. Lower the learning rates or change --loss, then "
             "re-run the same command to resume from that checkpoint (or --resume=false to start over).")
 
-    real_batch = gan.real_images_of(next(iter(dataset)))[:config.num_fixed_samples]
-    fake_batch = model.sampler(fixed_z, training=False)
-    plots.save_real_vs_fake(real_batch.numpy(), fake_batch.numpy(), os.path.join(workdir, "real_vs_fake.png"))
+    fake_batch = model.sampler(fixed_z, training=False).numpy()
+    if is_toy:
+        plots.save_real_vs_synth(real_vectors, fake_batch, os.path.join(workdir, "real_vs_fake.png"))
+    else:
+        real_batch = _real_examples(dataset, config.num_fixed_samples)
+        plots.save_real_vs_fake(real_batch, fake_batch, os.path.join(workdir, "real_vs_fake.png"))
 
     export_base = config.export_base or os.path.join(workdir, "export")
     export_dir = export.export_generator(model.sampler, export_base, config.serving_name)
@@ -170,6 +178,17 @@ def _restore(checkpoint, path, workdir):
             f"({type(error).__name__}: {str(error)[:300]}). Compare with {workdir}/flags.cfg, or start over "
             "with --resume=false or a new --workdir.") from error
     logging.info("Resumed from %s", path)
+
+
+def _real_examples(dataset, count):
+    """The first `count` real examples (fewer if batches run out): numpy [<=count, ...]."""
+    batches, total = [], 0
+    for data in dataset:
+        batches.append(gan.real_images_of(data).numpy())
+        total += len(batches[-1])
+        if total >= count:
+            break
+    return np.concatenate(batches)[:count]
 
 
 def _clear_run(workdir):

@@ -132,6 +132,41 @@ def save_real_vs_fake(real_images, fake_images, path, nrow: int = 8) -> None:
     _save_figure(fig, path)
 
 
+def save_real_vs_synth(real, fake, path, title: str = "Real vs Synth", limits=None) -> None:
+    """Lecture 001's "Real vs Synth" figure of toy samples.
+
+    Args:
+      real, fake: float [N, 1] (overlaid histograms) or [M, 2] (a scatter plot).
+      path: output file, normally ``.png``. Parent dirs are created.
+      title: the figure's title (e.g. with the epoch).
+      limits: (low, high) of every axis; None = from the real samples, so the
+        frames of a run share their axes.
+    """
+    real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
+    if real.ndim != 2 or real.shape[1] not in (1, 2) or fake.shape[1:] != real.shape[1:]:
+        raise ValueError(f"real and fake must be [N, 1] or [N, 2] alike, got {real.shape} and {fake.shape}.")
+    if limits is None:
+        low, high = float(real.min()), float(real.max())
+        margin = 0.25 * (high - low) if high > low else 1.0
+        limits = (low - margin, high + margin)
+    fig = Figure(figsize=(6, 6))
+    ax = fig.subplots()
+    if real.shape[1] == 1:
+        bins = np.linspace(limits[0], limits[1], 61)
+        ax.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="Real")
+        ax.hist(np.clip(fake[:, 0], *limits), bins=bins, alpha=0.5, density=True, label="Synth")
+        ax.set_xlim(limits)
+    else:
+        ax.scatter(real[:, 0], real[:, 1], s=4, alpha=0.5, label="Real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, alpha=0.5, label="Synth")
+        ax.set_xlim(limits)
+        ax.set_ylim(limits)
+        ax.set_aspect("equal")
+    ax.legend(loc="upper right")
+    ax.set_title(title)
+    _save_figure(fig, path)
+
+
 def save_loss_curves(history: dict[str, list[float]], path, keys=LOSS_KEYS,
                      title: str = "Generator and Discriminator Loss During Training",
                      xlabel: str = "epoch") -> None:

@@ -6,11 +6,12 @@ plain functional `keras.Model`s: the generator maps `z` float32
 maps images to logits [B, 1] (no sigmoid: the losses apply it stably).
 """
 
-from tfgan_course.models import dcgan, mlp
+from tfgan_course.models import dcgan, mlp, toy
 
 MODELS = {
     "mlp": mlp,
     "dcgan": dcgan,
+    "toy": toy,
 }
 
 
