@@ -91,3 +91,36 @@ class ToyTrainingTest(tf.test.TestCase):
             self.assertGreater(Image.open(path).size[0], 100)
         with self.assertRaisesRegex(ValueError, r"\[N, 1\] or \[N, 2\]"):
             plots.save_real_vs_synth(np.zeros((5, 3)), np.zeros((5, 3)), path)
+
+
+class TheoryTest(tf.test.TestCase):
+    """Lecture 001: D* = p / (p + p_G) and V(D*, G) = 2 JS(p, p_G) - log 4, on 1-D densities."""
+
+    def setUp(self):
+        super().setUp()
+        self.x = np.linspace(-20, 20, 40_001)  # Wide enough that every density integrates to 1.
+        self.dx = self.x[1] - self.x[0]
+
+    def _normal(self, mean, std):
+        return np.exp(-0.5 * ((self.x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+    def test_value_at_the_optimum_is_2_js_minus_log_4(self):
+        for mean, std in ((0.0, 1.0), (1.5, 0.7), (4.0, 2.0)):
+            p, q = self._normal(0.0, 1.0), self._normal(mean, std)
+            d_star = toy.optimal_discriminator(p, q)
+            self.assertNear(toy.gan_value(d_star, p, q, self.dx),
+                            2 * toy.js_divergence(p, q, self.dx) - math.log(4), 1e-6)
+
+    def test_the_optimum_beats_other_discriminators(self):
+        p, q = self._normal(0.0, 1.0), self._normal(1.0, 1.0)
+        best = toy.gan_value(toy.optimal_discriminator(p, q), p, q, self.dx)
+        for other in (np.full_like(self.x, 0.5), 1 / (1 + np.exp(self.x)), 1 / (1 + np.exp(2 * self.x - 1))):
+            self.assertLess(toy.gan_value(other, p, q, self.dx), best + 1e-9)
+
+    def test_equal_distributions(self):
+        p = self._normal(0.0, 1.0)
+        self.assertAllClose(toy.optimal_discriminator(p, p), np.full_like(p, 0.5))
+        self.assertNear(toy.gan_value(toy.optimal_discriminator(p, p), p, p, self.dx), -math.log(4), 1e-6)
+        self.assertNear(toy.js_divergence(p, p, self.dx), 0.0, 1e-12)
+        far = self._normal(8.0, 0.5)
+        self.assertNear(toy.js_divergence(p, far, self.dx), math.log(2), 1e-3)

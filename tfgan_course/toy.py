@@ -94,3 +94,38 @@ def mode_metrics(samples, mixture: Mixture) -> ModeMetrics:
     else:
         reverse_kl = math.log(num_modes)  # No sample near any mode: as far as one mode's worth.
     return ModeMetrics(int((counts > 0).sum()), num_modes, float(good.mean()), reverse_kl)
+
+
+# Lecture 001's theory, checked numerically on 1-D densities sampled on a grid.
+
+
+def optimal_discriminator(p_data, p_model):
+    """D*(x) = p(x) / (p(x) + p_G(x)), the best D for a fixed G (Goodfellow et al., 2014, prop. 1).
+
+    Args:
+      p_data, p_model: float [N], densities on the same grid (0 where neither has mass gives 1/2).
+
+    Returns:
+      float [N] in [0, 1].
+    """
+    p_data, p_model = np.asarray(p_data, np.float64), np.asarray(p_model, np.float64)
+    total = p_data + p_model
+    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
+
+
+def gan_value(discriminator, p_data, p_model, dx):
+    """V(D, G) = E_p[log D(x)] + E_pG[log(1 - D(x))], a Riemann sum with grid step dx."""
+    d = np.clip(np.asarray(discriminator, np.float64), 1e-300, 1 - 1e-16)
+    return float(np.sum(p_data * np.log(d) + p_model * np.log1p(-d)) * dx)
+
+
+def js_divergence(p_data, p_model, dx):
+    """Jensen-Shannon divergence of two densities on a grid, in nats: in [0, log 2]."""
+    p, q = np.asarray(p_data, np.float64), np.asarray(p_model, np.float64)
+    m = 0.5 * (p + q)
+
+    def kl(a, b):
+        mask = a > 0
+        return float(np.sum(a[mask] * np.log(a[mask] / b[mask])) * dx)
+
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
