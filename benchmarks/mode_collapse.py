@@ -6,7 +6,7 @@ below, for several seeds, then draws --num_samples points from the generator
 and scores them with `toy.mode_metrics` (a mode counts when a sample lies
 within 3 std of its centre). Prints mean and std over seeds.
 
-  .venv/bin/python benchmarks/mode_collapse.py                      # ~5 minutes on 2 cores
+  .venv/bin/python benchmarks/mode_collapse.py                      # ~4 minutes on 2 cores
   .venv/bin/python benchmarks/mode_collapse.py --seeds=5 --steps=10000 --setups=wgan_gp
 
 Still missing: the unrolled GAN setup (its training step is not written yet).
@@ -34,7 +34,7 @@ SETUPS = {
 flags.DEFINE_list("setups", list(SETUPS), f"Setups to run: {', '.join(SETUPS)}.")
 flags.DEFINE_list("mixtures", ["ring8", "grid25"], "Toy mixtures: ring8, grid25.")
 flags.DEFINE_integer("seeds", 3, "Seeds per (mixture, setup).")
-flags.DEFINE_integer("steps", 5000, "Generator steps per run.")
+flags.DEFINE_integer("steps", 20000, "Generator steps per run.")
 flags.DEFINE_integer("batch_size", 100, "Batch size.")
 flags.DEFINE_integer("width", 256, "Hidden units of G and D.")
 flags.DEFINE_integer("num_samples", 2500, "Generated samples scored per run.")
