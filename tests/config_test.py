@@ -26,6 +26,13 @@ class ConfigTest(tf.test.TestCase):
             with self.subTest(option=option), self.assertRaisesRegex(ValueError, message):
                 config_lib.validate(config_lib.Config().replace(**{option: value}))
 
+    def test_label_smoothing_needs_a_bce_loss(self):
+        config_lib.validate(config_lib.Config(loss="minimax", label_smoothing=0.1))
+        with self.assertRaisesRegex(ValueError, "--label_smoothing needs --loss=minimax or non_saturating, not hinge"):
+            config_lib.validate(config_lib.Config(loss="hinge", label_smoothing=0.1))
+        with self.assertRaisesRegex(ValueError, r"--label_smoothing must be in \[0, 1\)"):
+            config_lib.validate(config_lib.Config(label_smoothing=1.0))
+
     def test_flagfile_lists_every_field(self):
         text = config_lib.Config(resume=False, epochs=3).to_flagfile()
         self.assertIn("--resume=false\n", text)

@@ -23,7 +23,7 @@ class Config:
     channels: int = _field(1, "Image channels the models see: 1 (grey) or 3 (RGB); sources are converted.")
 
     # Models and loss.
-    model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, dcgan).")
+    model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, dcgan, toy).")
     loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating, "
                        "least_squares, wasserstein, hinge).")
     penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
@@ -107,17 +107,16 @@ def validate(config: Config) -> Config:
     for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples"):
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
-    for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width"):
-        if getattr(config, option) < 0:
-            raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
-    for option in ("penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay"):
+    for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width",
+                   "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:
         raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
-    if config.label_smoothing and config.loss not in ("minimax", "non_saturating"):
+    # Smoothing changes the BCE target, so only losses whose D is the BCE one take it.
+    if config.label_smoothing and losses.get(config.loss).discriminator is not losses.minimax_discriminator_loss:
         raise ValueError(f"--label_smoothing needs --loss=minimax or non_saturating, not {config.loss}.")
     for option in ("g_learning_rate", "d_learning_rate"):
         if not getattr(config, option) > 0:

@@ -262,15 +262,17 @@ LOSSES = {
 }
 
 
+def _lookup(registry, name, kind, kinds):
+    if name not in registry:
+        raise ValueError(f"Unknown {kind} {name!r}; valid {kinds}: {', '.join(sorted(registry))}.")
+    return registry[name]
+
+
 def get(name: str) -> Loss:
     """The loss pair registered as `name`; ValueError listing valid names otherwise."""
-    if name not in LOSSES:
-        raise ValueError(f"Unknown loss {name!r}; valid losses: {', '.join(sorted(LOSSES))}.")
-    return LOSSES[name]
+    return _lookup(LOSSES, name, "loss", "losses")
 
 
 def get_penalty(name: str):
     """The penalty registered as `name` (None for "none"); ValueError listing valid names otherwise."""
-    if name not in PENALTIES:
-        raise ValueError(f"Unknown penalty {name!r}; valid penalties: {', '.join(sorted(PENALTIES))}.")
-    return PENALTIES[name]
+    return _lookup(PENALTIES, name, "penalty", "penalties")
