@@ -12,7 +12,7 @@ class ConfigTest(tf.test.TestCase):
 
     def test_bad_values_name_the_flag_and_the_valid_values(self):
         cases = {
-            "loss": ("wgan", r"Unknown --loss=.wgan.; valid values: hinge, least_squares, minimax, non_saturating, wasserstein"),
+            "loss": ("wgan", r"Unknown --loss=.wgan.; valid values: began, hinge, least_squares, minimax, non_saturating, wasserstein"),
             "penalty": ("gp", r"valid values: dragan, gradient, none, r1"),
             "clip_value": (-1.0, r"--clip_value must be >= 0"),
             "optimizer": ("adamw", r"valid values: adam, rmsprop, sgd"),

@@ -74,7 +74,7 @@ class ExperimentTest(tf.test.TestCase):
             [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", "--model=resnet"],
             capture_output=True, text=True, timeout=120, check=False)
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn("Unknown --model='resnet'; valid values: dcgan, mlp, toy", result.stderr)
+        self.assertIn("Unknown --model='resnet'; valid values: cdcgan, cmlp, dcgan, infogan, mlp, mlp2, selu, toy", result.stderr)
         self.assertFalse(os.path.exists(self.workdir))
 
     def test_flags_cfg_reproduces_the_config(self):

@@ -117,7 +117,7 @@ class LossesTest(tf.test.TestCase):
 
     def test_registry(self):
         self.assertIs(losses.get("minimax").generator, losses.minimax_generator_loss)
-        with self.assertRaisesRegex(ValueError, "valid losses: hinge, least_squares, minimax, non_saturating, wasserstein"):
+        with self.assertRaisesRegex(ValueError, "valid losses: began, hinge, least_squares, minimax, non_saturating, wasserstein"):
             losses.get("wasserstein_typo")
         with self.assertRaisesRegex(ValueError, "valid penalties: dragan, gradient, none, r1"):
             losses.get_penalty("gp")

@@ -15,7 +15,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
-from tfgan_course import gan, plots
+from tfgan_course import plots
 
 
 def _step(model) -> int:
@@ -33,24 +33,25 @@ class SampleGrid(keras.callbacks.Callback):
     Synth" figure against `real_samples`.
 
     Args:
-      fixed_z: float32 [N, latent_dim], the same noise every epoch (and across resumes).
+      fixed_inputs: gan.GridInputs from `GAN.fixed_inputs(fixed_z)`: the same G inputs every
+        epoch (and across resumes), and the grid's row length (a conditional GAN's row is a class).
       directory: where epoch_NNNN.png and progress.gif go.
       tensorboard_dir: where the image summaries go; None = no TensorBoard.
       real_samples: float32 [M, dim] real toy vectors; None for images.
     """
 
-    def __init__(self, fixed_z, directory, tensorboard_dir=None, real_samples=None):
+    def __init__(self, fixed_inputs, directory, tensorboard_dir=None, real_samples=None):
         super().__init__()
-        self.fixed_z = fixed_z
+        self.fixed_inputs = fixed_inputs
         self.directory = directory
         self.real_samples = real_samples
         self.writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
 
     def on_epoch_end(self, epoch, logs=None):
-        samples = self.model.sampler(tf.convert_to_tensor(self.fixed_z), training=False).numpy()
+        samples = self.model.sampler(self.fixed_inputs.inputs, training=False).numpy()
         path = os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
         if self.real_samples is None:
-            plots.save_image_grid(samples, path)
+            plots.save_image_grid(samples, path, nrow=self.fixed_inputs.nrow)
         else:
             plots.save_real_vs_synth(self.real_samples, samples, path, title=f"Real vs Synth, epoch {epoch + 1}")
         # Rebuilt from the saved frames, so a resumed run's GIF still starts at epoch 1.
@@ -68,8 +69,8 @@ class SampleGrid(keras.callbacks.Callback):
 class LossLog(keras.callbacks.Callback):
     """Every step's losses and D outputs in a CSV; the textbook's two plots at each epoch end.
 
-    `losses.csv` has one row per generator step: step, epoch, then
-    `gan.METRIC_NAMES`. Rows are flushed as they come, so a crash loses none;
+    `losses.csv` has one row per generator step: step, epoch, then the
+    model's `metric_names`. Rows are flushed as they come, so a crash loses none;
     on resume, rows after the restored step are dropped, so the file never
     holds a step twice.
     """
@@ -88,7 +89,7 @@ class LossLog(keras.callbacks.Callback):
         if os.path.exists(self.path):
             with open(self.path, newline="") as f:
                 kept = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
-        fields = ["step", "epoch", *gan.METRIC_NAMES]
+        fields = ["step", "epoch", *self.model.metric_names]
         # Rewritten aside and renamed: a crash here cannot lose the old rows.
         with open(self.path + ".tmp", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields)
@@ -103,23 +104,32 @@ class LossLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         row = {"step": _step(self.model), "epoch": self.epoch + 1}
-        row.update({name: float(logs[name]) for name in gan.METRIC_NAMES if name in logs})
+        row.update({name: float(logs[name]) for name in self.model.metric_names if name in logs})
         self.writer.writerow(row)
         self.file.flush()
 
     def on_epoch_end(self, epoch, logs=None):
         history = plots.read_losses_csv(self.path)
-        plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step")
-        plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"))
+        names = self.model.metric_names
+        plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step",
+                               keys=[name for name in names if name.endswith("loss")])
+        plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"),
+                                         keys=[name for name in names if not name.endswith("loss")])
 
     def on_train_end(self, logs=None):
         self.file.close()
+
+
+_TEXTBOOK_NAMES = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
 
 
 class StatsLine(keras.callbacks.Callback):
     """Every N steps, the textbook tutorial's line:
 
     [epoch/epochs][i/n]  Loss_D: 0.1976  Loss_G: 3.3648  D(x): 0.9384  D(G(z)): 0.1122 / 0.0503
+
+    followed by a variant's own values (InfoGAN's info_loss; BEGAN's L(x),
+    L(G(z)), k_t and M_global replace the D outputs).
     """
 
     def __init__(self, every_steps, epochs, steps_per_epoch):
@@ -137,11 +147,14 @@ class StatsLine(keras.callbacks.Callback):
         if step % self.every_steps:
             return
         i = (step - 1) % self.steps_per_epoch
-        print(f"\n[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]\t"
-              f"Loss_D: {float(logs['d_loss']):.4f}\tLoss_G: {float(logs['g_loss']):.4f}\t"
-              f"D(x): {float(logs['D(x)']):.4f}\t"
-              f"D(G(z)): {float(logs['D(G(z)) before']):.4f} / {float(logs['D(G(z)) after']):.4f}",
-              flush=True)
+        line = (f"[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]\t"
+                f"Loss_D: {float(logs['d_loss']):.4f}\tLoss_G: {float(logs['g_loss']):.4f}")
+        others = [name for name in self.model.metric_names if name not in _TEXTBOOK_NAMES]
+        if "D(x)" in logs:
+            line += (f"\tD(x): {float(logs['D(x)']):.4f}\t"
+                     f"D(G(z)): {float(logs['D(G(z)) before']):.4f} / {float(logs['D(G(z)) after']):.4f}")
+        line += "".join(f"\t{name}: {float(logs[name]):.4f}" for name in others if name in logs)
+        print("\n" + line, flush=True)
 
 
 class NanGuard(keras.callbacks.Callback):

@@ -17,18 +17,28 @@ class Config:
     """One experiment. Defaults are the textbook's DCGAN tutorial (lecture 002) on Fashion-MNIST."""
 
     # Data.
-    dataset: str = _field("fashion_mnist", "Data spec: tfds:NAME, idx:DIR, folder:DIR, fashion_mnist or mnist.")
+    dataset: str = _field("fashion_mnist", "Data spec: tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist "
+                          "or mnist.")
     data_dir: str = _field("", "TFDS data directory (tfds: specs only); empty = TFDS' default.")
     image_size: int = _field(64, "Images are resized (and center-cropped) to image_size x image_size.")
     channels: int = _field(1, "Image channels the models see: 1 (grey) or 3 (RGB); sources are converted.")
 
     # Models and loss.
-    model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, dcgan, toy).")
+    model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, mlp2, dcgan, cmlp, cdcgan, "
+                        "infogan, toy, selu); cmlp and cdcgan are conditional and need labelled data.")
     loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating, "
-                       "least_squares, wasserstein, hinge).")
+                       "least_squares, wasserstein, hinge, began); began makes D an autoencoder.")
     penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
     penalty_weight: float = _field(10.0, "Weight of --penalty (WGAN-GP's lambda; gamma / 2 for r1).")
     clip_value: float = _field(0.0, "Clip D's weights to [-c, c] after each update (the original WGAN); 0 = off.")
+    d_norm: str = _field("batch", "dcgan D's normalisation: batch, layer (for gradient penalties) or none.")
+    g_upsample: str = _field("transposed", "dcgan G's upsampling: transposed (convolutions), nearest or bilinear "
+                             "(resize, then convolve: no checkerboard artefacts).")
+    began_gamma: float = _field(0.5, "BEGAN's diversity ratio gamma = E[L(G(z))] / E[L(x)], in (0, 1].")
+    began_lambda_k: float = _field(0.001, "BEGAN's gain lambda_k of the k_t control.")
+    info_categories: int = _field(10, "InfoGAN: values of the categorical latent code; 0 = none.")
+    info_continuous: int = _field(2, "InfoGAN: number of continuous latent codes, U[-1, 1]; 0 = none.")
+    info_weight: float = _field(1.0, "InfoGAN: weight lambda of the mutual-information loss.")
 
     # Remedies for the pathologies (lecture 004, textbook 12.7).
     label_smoothing: float = _field(0.0, "One-sided label smoothing: D's real target is 1 - s (BCE losses); 0 = off.")
@@ -37,7 +47,12 @@ class Config:
     d_weight_decay: float = _field(0.0, "Weight of the L2 penalty 1/2 sum(w^2) on D's weights; 0 = off.")
     g_ema_decay: float = _field(0.0, "Sample and export an exponential moving average of G's weights "
                                      "with this decay (e.g. 0.999); 0 = off.")
-    latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz).")
+    unrolled_steps: int = _field(0, "Unrolled GAN: G's loss looks through D advanced this many steps ahead; 0 = off.")
+
+    # Latent space and widths.
+    latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz; InfoGAN's noise, codes apart).")
+    latent_distribution: str = _field("normal", "Distribution of z: normal (N(0, I)) or uniform (U[0, 1), "
+                                      "lecture 004's torch.rand).")
     g_width: int = _field(0, "Generator width: ngf for dcgan, hidden units for mlp; 0 = the lecture's value.")
     d_width: int = _field(0, "Discriminator width: ndf for dcgan, hidden units for mlp; 0 = the lecture's value.")
 
@@ -92,7 +107,7 @@ class Config:
 
 def validate(config: Config) -> Config:
     """Returns `config`, or raises ValueError naming the bad option and its valid values."""
-    from tfgan_course import losses, models, optimizers  # pylint: disable=import-outside-toplevel
+    from tfgan_course import gan, losses, models, optimizers  # pylint: disable=import-outside-toplevel
 
     def choose(option, value, valid):
         if value not in valid:
@@ -104,15 +119,23 @@ def validate(config: Config) -> Config:
     choose("optimizer", config.optimizer, optimizers.OPTIMIZERS)
     choose("distribute", config.distribute, ("none", "mirrored"))
     choose("channels", config.channels, (1, 3))
+    choose("latent_distribution", config.latent_distribution, gan.LATENT_DISTRIBUTIONS)
+    choose("d_norm", config.d_norm, models.D_NORMS)
+    choose("g_upsample", config.g_upsample, models.G_UPSAMPLES)
     for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples"):
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width",
-                   "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay"):
+                   "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
+                   "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:
         raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
+    if not 0 < config.began_gamma <= 1:
+        raise ValueError(f"--began_gamma must be in (0, 1], got {config.began_gamma}.")
+    if config.model == "infogan" and not config.info_categories + config.info_continuous:
+        raise ValueError("--model=infogan needs a latent code: --info_categories >= 1 or --info_continuous >= 1.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
     # Smoothing changes the BCE target, so only losses whose D is the BCE one take it.

@@ -7,6 +7,8 @@ A workdir holds everything a run writes:
   samples/           epoch_NNNN.png grids of G(fixed noise) and progress.gif
   losses.csv         one row per generator step; losses.png, d_outputs.png
   real_vs_fake.png   a real batch beside G's samples, at the end
+  sweep_*.png        InfoGAN: each latent code swept, the rest fixed
+  mapping.png        1-D toy with uniform z: G's mapping against the inverse CDF
   tensorboard/       scalars and sample images
   export/<name>/<v>/ the generator as a SavedModel for TF Serving
 """
@@ -30,7 +32,7 @@ class TrainingDiverged(RuntimeError):
 @dataclasses.dataclass
 class RunResult:
     model: gan.GAN  # the trained GAN
-    history: dict  # epoch means of gan.METRIC_NAMES over the epochs this call trained
+    history: dict  # epoch means of the model's metric_names over the epochs this call trained
     steps: int  # generator steps done in total, resumed ones included
     export_dir: str  # the SavedModel version directory
 
@@ -52,17 +54,41 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ValueError(f"Unknown --distribute={name!r}; valid values: mirrored, none.")
 
 
-def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1) -> gan.GAN:
+def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1, num_classes: int = 0) -> gan.GAN:
     """The compiled GAN of `config`; call inside the strategy's scope.
 
+    The model family picks the GAN class: a conditional family (cmlp, cdcgan)
+    gives a `gan.ConditionalGAN` over `num_classes` labels, infogan a
+    `gan.InfoGAN`, and --loss=began a `gan.BEGAN` with an autoencoder D.
     `total_steps` (the run's generator steps) is what --instance_noise anneals
     over unless --instance_noise_steps says otherwise.
     """
+    kind = models.MODELS[config.model].KIND
+    began = config.loss == "began"
+    if kind == "conditional" and num_classes < 2:
+        raise ValueError(f"--model={config.model} is conditional: it needs labelled data (e.g. "
+                         f"--dataset=tfds:mnist, or idx:DIR with a labels file); {config.dataset} has no labels.")
+    if began and kind != "unconditional":
+        raise ValueError(f"--loss=began trains unconditional models only, not --model={config.model}.")
+    codes = (config.info_categories, config.info_continuous) if kind == "infogan" else (0, 0)
     generator, discriminator = models.build(
         config.model, image_shape=image_shape, latent_dim=config.latent_dim,
-        g_width=config.g_width, d_width=config.d_width, seed=config.seed)
-    model = gan.GAN(generator, discriminator, latent_dim=config.latent_dim,
-                    d_steps=config.d_steps, seed=config.seed, ema_decay=config.g_ema_decay)
+        g_width=config.g_width, d_width=config.d_width, seed=config.seed,
+        num_classes=num_classes if kind == "conditional" else 0, codes=codes,
+        d_norm=config.d_norm, g_upsample=config.g_upsample, autoencoder=began)
+    common = dict(latent_dim=config.latent_dim, d_steps=config.d_steps, seed=config.seed,
+                  ema_decay=config.g_ema_decay, latent_distribution=config.latent_distribution,
+                  unrolled_steps=config.unrolled_steps)
+    if kind == "conditional":
+        model = gan.ConditionalGAN(generator, discriminator, num_classes=num_classes, **common)
+    elif kind == "infogan":
+        model = gan.InfoGAN(generator, discriminator, num_categories=config.info_categories,
+                            num_continuous=config.info_continuous, info_weight=config.info_weight, **common)
+    elif began:
+        model = gan.BEGAN(generator, discriminator, gamma=config.began_gamma, lambda_k=config.began_lambda_k,
+                          **common)
+    else:
+        model = gan.GAN(generator, discriminator, **common)
     model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
                   loss=config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
                   clip_value=config.clip_value, label_smoothing=config.label_smoothing,
@@ -103,7 +129,8 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
                  info.source, info.num_examples, info.image_shape, steps_per_epoch)
 
     with strategy.scope():
-        model = build_gan(config, info.image_shape, total_steps=config.epochs * steps_per_epoch)
+        model = build_gan(config, info.image_shape, total_steps=config.epochs * steps_per_epoch,
+                          num_classes=info.num_classes)
         fixed_z = tf.Variable(
             tf.random.stateless_normal([config.num_fixed_samples, config.latent_dim], seed=[config.seed, 1]),
             trainable=False, name="fixed_z")
@@ -126,7 +153,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         # so a kill between the two cannot leave the log a step short.
         callbacks.LossLog(os.path.join(workdir, "losses.csv"), workdir),
         callbacks.Checkpointer(manager, epoch, config.checkpoint_every_steps),
-        callbacks.SampleGrid(fixed_z.numpy(), os.path.join(workdir, "samples"),
+        callbacks.SampleGrid(model.fixed_inputs(fixed_z.numpy()), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
     ]
@@ -156,17 +183,34 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
             f"{manager.latest_checkpoint or 'none'}. Lower the learning rates or change --loss, then "
             "re-run the same command to resume from that checkpoint (or --resume=false to start over).")
 
-    fake_batch = model.sampler(fixed_z, training=False).numpy()
-    if is_toy:
-        plots.save_real_vs_synth(real_vectors, fake_batch, os.path.join(workdir, "real_vs_fake.png"))
-    else:
-        real_batch = _real_examples(dataset, config.num_fixed_samples)
-        plots.save_real_vs_fake(real_batch, fake_batch, os.path.join(workdir, "real_vs_fake.png"))
+    _save_final_figures(model, dataset, config, fixed_z.numpy(), real_vectors, workdir)
 
     export_base = config.export_base or os.path.join(workdir, "export")
     export_dir = export.export_generator(model.sampler, export_base, config.serving_name)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=model, history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
+
+
+def _save_final_figures(model, dataset, config, fixed_z, real_vectors, workdir):
+    """real_vs_fake.png, plus the variant's own figures: InfoGAN's code sweeps, the 1-D mapping."""
+    fixed_inputs = model.fixed_inputs(fixed_z)
+    fake_batch = model.sampler(fixed_inputs.inputs, training=False).numpy()
+    if real_vectors is not None:
+        plots.save_real_vs_synth(real_vectors, fake_batch, os.path.join(workdir, "real_vs_fake.png"))
+        if fake_batch.shape[1] == 1 and config.latent_dim == 1 and config.latent_distribution == "uniform":
+            # Textbook 12.2.2: G should learn X = F^{-1}(Z) for uniform Z.
+            u = np.linspace(0.001, 0.999, 500, dtype=np.float32)[:, None]
+            mapping = model.sampler(u, training=False).numpy()[:, 0]
+            plots.save_learned_mapping(u[:, 0], mapping, real_vectors[:, 0], os.path.join(workdir, "mapping.png"))
+        return
+    real_batch = _real_examples(dataset, config.num_fixed_samples)
+    plots.save_real_vs_fake(real_batch, fake_batch, os.path.join(workdir, "real_vs_fake.png"),
+                            nrow=fixed_inputs.nrow)
+    if isinstance(model, gan.InfoGAN):
+        for name, sweep in model.code_sweeps(fixed_z[0]).items():
+            images = model.sampler(sweep.inputs, training=False).numpy()
+            plots.save_image_grid(images, os.path.join(workdir, f"sweep_{name}.png"), nrow=sweep.nrow,
+                                  title=sweep.title)
 
 
 def _restore(checkpoint, path, workdir):

@@ -1,7 +1,8 @@
 """Generators as SavedModels in TensorFlow Serving's layout: <export_base>/<model_name>/<version>/.
 
-Signature `serving_default`: `z` float32 [None, latent_dim] -> `images`
-float32 [None, H, W, C] in [-1, 1]. A version is written to a hidden
+Signature `serving_default`: `z` float32 [None, latent_dim] (and `label`
+int32 [None] for a conditional generator) -> `images` float32 [None, H, W, C]
+in [-1, 1]; the inputs are the generator's own named `keras.Input`s. A version is written to a hidden
 temporary directory beside it and renamed into place, so a polling model
 server (or any reader) never sees half an export.
 """
@@ -26,7 +27,8 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
     """Writes `generator` as version `version` (default: the next one) of `model_name`.
 
     Args:
-      generator: keras.Model, z float32 [B, latent_dim] -> images [B, H, W, C] in [-1, 1].
+      generator: keras.Model, z float32 [B, latent_dim] (or [z, label int32 [B]]) -> images
+        [B, H, W, C] in [-1, 1].
       export_base: the directory TF Serving's --model_base_path points above.
       model_name: TF Serving model name (a directory name).
       version: integer version; an existing one is an error.
@@ -54,20 +56,19 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
 
 
 def _archive(generator: keras.Model) -> keras.export.ExportArchive:
-    latent_dim = generator.input_shape[-1]
     archive = keras.export.ExportArchive()
     archive.track(generator)
+    specs = [tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name) for tensor in generator.inputs]
 
-    def generate(z):
+    def generate(*inputs):
         # Mixed-precision generators compute in half; REST cannot return half.
-        return {"images": tf.cast(generator(z, training=False), tf.float32)}
+        images = generator(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
+        return {"images": tf.cast(images, tf.float32)}
 
-    archive.add_endpoint(
-        name="serving_default", fn=generate,
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")])
+    archive.add_endpoint(name="serving_default", fn=generate, input_signature=specs)
     return archive
 
 
 def load_serving_fn(version_dir: str):
-    """The `serving_default` signature of an export: fn(z=float32 [B, latent_dim]) -> {"images": ...}."""
+    """The `serving_default` signature of an export: fn(z=float32 [B, latent_dim][, label=int32 [B]]) -> {"images": ...}."""
     return tf.saved_model.load(version_dir).signatures["serving_default"]

@@ -167,6 +167,37 @@ def hinge_discriminator_loss(real_logits, fake_logits):
             + _global_mean(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32))))
 
 
+def began_discriminator_loss(real_energies, fake_energies, k=0.0):
+    """BEGAN's discriminator loss (Berthelot et al., 2017): L_D = L(x) - k_t L(G(z)).
+
+    D is an autoencoder and its outputs are energies, each image's
+    reconstruction error L(v) = mean |v - AE(v)| >= 0, not logits: D learns to
+    reconstruct real images well and fakes badly, as far as k_t in [0, 1] lets
+    it (`gan.BEGAN` updates k_t to keep E[L(G(z))] = gamma E[L(x)]).
+
+    Args:
+      real_energies: float [B, 1] >= 0, L(x).
+      fake_energies: float [B, 1] >= 0, L(G(z)).
+      k: scalar k_t in [0, 1].
+
+    Returns:
+      Scalar float32.
+    """
+    return _global_mean(real_energies) - tf.cast(k, tf.float32) * _global_mean(fake_energies)
+
+
+def began_generator_loss(fake_energies):
+    """BEGAN's generator loss: L_G = L(G(z)), the fakes' reconstruction error.
+
+    Args:
+      fake_energies: float [B, 1] >= 0, D's energies on generated data.
+
+    Returns:
+      Scalar float32 >= 0.
+    """
+    return _global_mean(fake_energies)
+
+
 def _input_gradient_norms(discriminator, images):
     """||dD(x)/dx||_2 per example: images [B, ...] -> [B], finite even at a zero gradient."""
     images = tf.cast(images, tf.float32)
@@ -247,6 +278,7 @@ class Loss:
     Attributes:
       generator: fake_logits [B, 1] -> scalar.
       discriminator: (real_logits [B, 1], fake_logits [B, 1]) -> scalar.
+      (BEGAN's take energies instead of logits, and D's also takes k_t.)
     """
 
     generator: Callable
@@ -259,6 +291,7 @@ LOSSES = {
     "least_squares": Loss(least_squares_generator_loss, least_squares_discriminator_loss),
     "wasserstein": Loss(wasserstein_generator_loss, wasserstein_discriminator_loss),
     "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),
+    "began": Loss(began_generator_loss, began_discriminator_loss),
 }
 
 

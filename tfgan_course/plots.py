@@ -185,7 +185,8 @@ def save_loss_curves(history: dict[str, list[float]], path, keys=LOSS_KEYS,
     _save_curves(history, path, keys, title, xlabel, ylabel="loss")
 
 
-def save_discriminator_outputs(history: dict[str, list[float]], path, xlabel: str = "step") -> None:
+def save_discriminator_outputs(history: dict[str, list[float]], path, xlabel: str = "step",
+                               keys=DISCRIMINATOR_KEYS) -> None:
     """Plots mean D(x), and D(G(z)) before and after the D update, on [0, 1].
 
     Args:
@@ -193,9 +194,45 @@ def save_discriminator_outputs(history: dict[str, list[float]], path, xlabel: st
         "D(x)", "D(G(z)) before", "D(G(z)) after" (missing ones are skipped).
       path: output file, normally ``.png``. Parent dirs are created.
       xlabel: x axis label and name of the optional x column ("step" or "epoch").
+      keys: the curves; other than D's probabilities (BEGAN's energies, k_t and
+        M_global) they are drawn on a free y axis.
     """
-    _save_curves(history, path, DISCRIMINATOR_KEYS, "Discriminator outputs", xlabel,
-                 ylabel="mean D output", ylim=(0.0, 1.0))
+    probabilities = all(key in DISCRIMINATOR_KEYS for key in keys)
+    _save_curves(history, path, keys, "Discriminator outputs", xlabel,
+                 ylabel="mean D output" if probabilities else "value", ylim=(0.0, 1.0) if probabilities else None)
+
+
+def save_learned_mapping(u, mapping, real, path, title: str = "Learned mapping vs inverse CDF") -> None:
+    """Textbook 12.2.2: a 1-D generator's mapping z -> G(z) against X = F_X^{-1}(z) for uniform z.
+
+    F_X is the real data's CDF, estimated from `real` (its empirical
+    quantiles). A generator can equally learn the decreasing map
+    F_X^{-1}(1 - z), which gives the same distribution, so both are drawn.
+
+    Args:
+      u: float [N] in (0, 1), increasing, the latent values.
+      mapping: float [N], G(u).
+      real: float [M], real samples.
+      path: output file, normally ``.png``.
+      title: the left panel's title.
+    """
+    u, mapping, real = (np.asarray(a, np.float64).ravel() for a in (u, mapping, real))
+    inverse_cdf = np.quantile(real, u)
+    fig = Figure(figsize=(11, 5))
+    left, right = fig.subplots(1, 2)
+    left.plot(u, inverse_cdf, "k--", label="F$^{-1}$(z), data")
+    left.plot(u, inverse_cdf[::-1], "k:", label="F$^{-1}$(1 - z), data")
+    left.plot(u, mapping, label="G(z), learned")
+    left.set_xlabel("z ~ U[0, 1)")
+    left.set_ylabel("x")
+    left.set_title(title)
+    left.legend()
+    bins = np.linspace(min(real.min(), mapping.min()), max(real.max(), mapping.max()), 61)
+    right.hist(real, bins=bins, alpha=0.5, density=True, label="Real")
+    right.hist(mapping, bins=bins, alpha=0.5, density=True, label="G(z), z on a uniform grid")
+    right.set_title("Densities")
+    right.legend()
+    _save_figure(fig, path)
 
 
 def read_losses_csv(path) -> dict[str, list[float]]:

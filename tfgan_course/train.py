@@ -48,15 +48,21 @@ def _only_our_info(record) -> bool:
     return record.levelno >= python_logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
 
 
+def _usage_error(message):
+    # absl's UsageError would print every flag's help above the one line that matters.
+    print(f"error: {message}\n(`python -m tfgan_course.train --help` lists every flag.)", file=sys.stderr)
+    return 2
+
+
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
+        return _usage_error(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
     if not FLAGS.workdir:
-        raise app.UsageError("--workdir is required: the directory of the run, e.g. --workdir=runs/dcgan.")
+        return _usage_error("--workdir is required: the directory of the run, e.g. --workdir=runs/dcgan.")
     try:
         config = config_from_flags()
     except ValueError as error:
-        raise app.UsageError(str(error)) from error
+        return _usage_error(str(error))
     # Imported here so --help and flag errors answer without loading TensorFlow.
     from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
 

@@ -1,39 +1,117 @@
 """Generator/discriminator pairs by name: `build("dcgan", ...)` -> (generator, discriminator).
 
-Every family module has `generator(...)` and `discriminator(...)` returning
-plain functional `keras.Model`s: the generator maps `z` float32
-[B, latent_dim] to images [B, H, W, C] in [-1, 1] (tanh), the discriminator
-maps images to logits [B, 1] (no sigmoid: the losses apply it stably).
+Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
+`discriminator(...)` returning plain functional `keras.Model`s. By `KIND`:
+
+- "unconditional" (mlp, mlp2, dcgan, selu, toy): G maps z float32
+  [B, latent_dim] to images [B, H, W, C] in [-1, 1] (tanh; toy and selu: vectors
+  [B, dim], unbounded), D maps images to logits float32 [B, 1] (no sigmoid:
+  the losses apply it stably).
+- "conditional" (cmlp, cdcgan): G maps [z, label], D maps [images, label],
+  label int32 [B] in [0, num_classes); otherwise as above.
+- "infogan": G maps z = [noise, codes] float32 [B, latent_dim + num_categories
+  + num_continuous]; D maps images to [logits [B, 1], code_logits
+  [B, num_categories], code_mean [B, num_continuous]].
+
+With `autoencoder=True` the discriminator is BEGAN's instead (`began`): images
+-> energies float32 [B, 1], the per-example L1 reconstruction error.
 """
 
-from tfgan_course.models import dcgan, mlp, toy
+from tfgan_course.models import began, cdcgan, cmlp, dcgan, infogan, mlp, mlp2, selu, toy
 
 MODELS = {
     "mlp": mlp,
+    "mlp2": mlp2,
+    "cmlp": cmlp,
     "dcgan": dcgan,
+    "cdcgan": cdcgan,
+    "infogan": infogan,
+    "selu": selu,
     "toy": toy,
+}
+KINDS = ("unconditional", "conditional", "infogan")
+# Valid values of build's dcgan-only options.
+D_NORMS = dcgan.NORMS
+G_UPSAMPLES = dcgan.UPSAMPLINGS
+# BEGAN's autoencoder for the families whose samples are real images.
+AUTOENCODERS = {
+    "dcgan": began.discriminator,
+    "mlp": began.dense_discriminator,
+    "mlp2": began.dense_discriminator,
 }
 
 
-def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width: int = 0, seed=None):
+def _check_value(option, value, valid):
+    if value not in valid:
+        raise ValueError(f"Unknown {option} {value!r}; valid values: {', '.join(valid)}.")
+
+
+def _dcgan_options(name, d_norm, g_upsample, autoencoder):
+    """(generator kwargs, discriminator kwargs) of dcgan's options; ValueErrors for other families."""
+    _check_value("d_norm", d_norm, D_NORMS)
+    _check_value("g_upsample", g_upsample, G_UPSAMPLES)
+    g_kwargs, d_kwargs = {}, {}
+    for option, value, default, kwargs, key in (("d_norm", d_norm, "batch", d_kwargs, "norm"),
+                                                ("g_upsample", g_upsample, "transposed", g_kwargs, "upsample")):
+        if value == default:
+            continue
+        if name != "dcgan":
+            raise ValueError(f"--{option}={value} is only for --model=dcgan, not --model={name}.")
+        kwargs[key] = value
+    if autoencoder and d_kwargs:
+        raise ValueError(f"--d_norm={d_norm} has no effect with --loss=began, whose discriminator is an autoencoder.")
+    return g_kwargs, d_kwargs
+
+
+def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width: int = 0, seed=None,
+          num_classes: int = 0, codes=(0, 0), d_norm: str = "batch", g_upsample: str = "transposed",
+          autoencoder: bool = False):
     """Builds the generator and discriminator registered as `name`.
 
     Args:
       name: a key of `MODELS`.
-      image_shape: (H, W, C) of the images.
-      latent_dim: size of z.
+      image_shape: (H, W, C) of the images ((dim,) for toy and selu).
+      latent_dim: size of the noise z (for infogan, without the codes).
       g_width, d_width: the family's width (ngf/ndf, hidden units); 0 = the lecture's value.
       seed: int seed for the weight initialisers (None = random).
+      num_classes: number of classes, >= 2, for the conditional families; ignored by the others.
+      codes: (num_categories, num_continuous) InfoGAN latent codes, at least
+        one > 0, for infogan; ignored by the others.
+      d_norm: dcgan's discriminator normalisation: "batch", "layer" or "none".
+      g_upsample: dcgan's generator upsampling: "transposed", "nearest" or "bilinear".
+      autoencoder: the discriminator is BEGAN's autoencoder (dcgan, mlp and
+        mlp2 only), of width d_width (0 = the family's).
 
     Returns:
-      (generator, discriminator) keras.Models.
+      (generator, discriminator) keras.Models; see the module docstring for
+      their inputs and outputs.
+
+    Raises:
+      ValueError: for an unknown name or option value, or an option the family does not take.
     """
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}.")
     family = MODELS[name]
+    g_kwargs, d_kwargs = _dcgan_options(name, d_norm, g_upsample, autoencoder)
+    if autoencoder and name not in AUTOENCODERS:
+        *others, last = sorted(AUTOENCODERS)
+        raise ValueError(f"--loss=began needs --model={', '.join(others)} or {last}, not --model={name}.")
+    if family.KIND == "conditional":
+        if num_classes < 2:
+            raise ValueError(f"--model={name} is conditional: it needs labelled data with >= 2 classes, "
+                             f"got {num_classes}.")
+        g_kwargs["num_classes"] = d_kwargs["num_classes"] = num_classes
+    elif family.KIND == "infogan":
+        num_categories, num_continuous = infogan.check_codes(*codes)
+        latent_dim += num_categories + num_continuous  # G's input is [noise, codes].
+        d_kwargs.update(num_categories=num_categories, num_continuous=num_continuous)
     image_shape = tuple(int(d) for d in image_shape)
     g_width = g_width or family.DEFAULT_WIDTH
     d_width = d_width or family.DEFAULT_WIDTH
-    generator = family.generator(image_shape, latent_dim, g_width, seed=seed)
-    discriminator = family.discriminator(image_shape, d_width, seed=None if seed is None else seed + 1)
+    d_seed = None if seed is None else seed + 1
+    generator = family.generator(image_shape, latent_dim, g_width, seed=seed, **g_kwargs)
+    if autoencoder:
+        discriminator = AUTOENCODERS[name](image_shape, d_width, seed=d_seed)
+    else:
+        discriminator = family.discriminator(image_shape, d_width, seed=d_seed, **d_kwargs)
     return generator, discriminator

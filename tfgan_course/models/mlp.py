@@ -12,9 +12,11 @@ import keras
 from keras import layers
 
 DEFAULT_WIDTH = 128
+KIND = "unconditional"
 
 
-def _dense(units, fan_in, seed, name):
+def dense(units, fan_in, seed, name):
+    """A Dense layer initialised as PyTorch's nn.Linear(fan_in, units); its bias uses seed + 1."""
     limit = 1.0 / math.sqrt(fan_in)
     return layers.Dense(
         units,
@@ -28,9 +30,9 @@ def generator(image_shape, latent_dim, width=DEFAULT_WIDTH, seed=None):
     """z float32 [B, latent_dim] -> images float32 [B, H, W, C] in [-1, 1]."""
     pixels = math.prod(image_shape)
     z = keras.Input((latent_dim,), name="z")
-    h = _dense(width, latent_dim, seed, "fc1")(z)
+    h = dense(width, latent_dim, seed, "fc1")(z)
     h = layers.LeakyReLU(0.2, name="nonlin1")(h)
-    h = _dense(pixels, width, None if seed is None else seed + 2, "fc2")(h)
+    h = dense(pixels, width, None if seed is None else seed + 2, "fc2")(h)
     h = layers.Activation("tanh", dtype="float32", name="tanh")(h)
     images = layers.Reshape(image_shape, name="images")(h)
     return keras.Model(z, images, name="mlp_generator")
@@ -40,8 +42,8 @@ def discriminator(image_shape, width=DEFAULT_WIDTH, seed=None):
     """images float32 [B, H, W, C] -> logits float32 [B, 1]."""
     images = keras.Input(image_shape, name="images")
     h = layers.Flatten(name="flatten")(images)
-    h = _dense(width, math.prod(image_shape), seed, "fc1")(h)
+    h = dense(width, math.prod(image_shape), seed, "fc1")(h)
     h = layers.LeakyReLU(0.2, name="nonlin1")(h)
-    logits = _dense(1, width, None if seed is None else seed + 2, "fc2")(h)
+    logits = dense(1, width, None if seed is None else seed + 2, "fc2")(h)
     logits = layers.Activation("linear", dtype="float32", name="logits")(logits)
     return keras.Model(images, logits, name="mlp_discriminator")

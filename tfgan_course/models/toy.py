@@ -11,6 +11,7 @@ import keras
 from keras import layers
 
 DEFAULT_WIDTH = 100
+KIND = "unconditional"
 
 
 def generator(image_shape, latent_dim, width=DEFAULT_WIDTH, seed=None):
