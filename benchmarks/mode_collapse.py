@@ -8,8 +8,6 @@ within 3 std of its centre). Prints mean and std over seeds.
 
   .venv/bin/python benchmarks/mode_collapse.py                      # ~4 minutes on 2 cores
   .venv/bin/python benchmarks/mode_collapse.py --seeds=5 --steps=10000 --setups=wgan_gp
-
-Still missing: the unrolled GAN setup (its training step is not written yet).
 """
 
 import os
@@ -23,12 +21,14 @@ import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
 
-from tfgan_course import config as config_lib, experiment, toy  # pylint: disable=wrong-import-position
+from tfgan_course import config as config_lib, data, experiment, toy  # pylint: disable=wrong-import-position
 
 SETUPS = {
     "non_saturating": dict(loss="non_saturating"),
     "wgan_gp": dict(loss="wasserstein", penalty="gradient", penalty_weight=0.1, d_steps=5,
                     g_beta1=0.5, d_beta1=0.5, g_beta2=0.9, d_beta2=0.9),
+    # Metz et al. (2017) unroll 5 steps of Adam for their 2-D mixture.
+    "unrolled": dict(loss="non_saturating", unrolled_steps=5),
 }
 
 flags.DEFINE_list("setups", list(SETUPS), f"Setups to run: {', '.join(SETUPS)}.")
@@ -38,19 +38,28 @@ flags.DEFINE_integer("steps", 20000, "Generator steps per run.")
 flags.DEFINE_integer("batch_size", 100, "Batch size.")
 flags.DEFINE_integer("width", 256, "Hidden units of G and D.")
 flags.DEFINE_integer("num_samples", 2500, "Generated samples scored per run.")
+flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate of G and D.")
+flags.DEFINE_float("beta1", 0.9, "Adam beta1 of G and D (the WGAN-GP setup keeps its own 0.5).")
+flags.DEFINE_integer("latent_dim", 0, "Size of z; 0 = 2 for ring8, 8 for grid25.")
 FLAGS = flags.FLAGS
 
 
 def run_one(mixture, setup, seed, workdir):
     """Trains one toy GAN and returns its toy.ModeMetrics."""
-    steps_per_epoch = 1000
+    # An epoch is one pass over the toy data set: steps = epochs * steps_per_epoch exactly.
+    images_per_step = FLAGS.batch_size * SETUPS[setup].get("d_steps", 1)
+    steps_per_epoch = data.TOY_EXAMPLES // images_per_step
+    if FLAGS.steps % steps_per_epoch:
+        raise ValueError(f"--steps={FLAGS.steps} is not a whole number of epochs of {steps_per_epoch} steps "
+                         f"({images_per_step} samples a step over {data.TOY_EXAMPLES} toy samples).")
     config = config_lib.Config(
-        dataset=f"toy:{mixture}", model="toy", latent_dim=2 if mixture == "ring8" else 8,
+        dataset=f"toy:{mixture}", model="toy", latent_dim=FLAGS.latent_dim or (2 if mixture == "ring8" else 8),
         g_width=FLAGS.width, d_width=FLAGS.width, batch_size=FLAGS.batch_size, seed=seed,
-        g_learning_rate=1e-3, d_learning_rate=1e-3, epochs=max(1, FLAGS.steps // steps_per_epoch),
-        steps_per_epoch=steps_per_epoch, num_fixed_samples=1000, log_every_steps=0,
-        **{"g_beta1": 0.9, "d_beta1": 0.9, **SETUPS[setup]})
+        g_learning_rate=FLAGS.learning_rate, d_learning_rate=FLAGS.learning_rate,
+        epochs=FLAGS.steps // steps_per_epoch, steps_per_epoch=steps_per_epoch, num_fixed_samples=1000,
+        log_every_steps=0, **{"g_beta1": FLAGS.beta1, "d_beta1": FLAGS.beta1, **SETUPS[setup]})
     result = experiment.run(config, workdir, verbose=0)
+    assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
     z = tf.random.stateless_normal([FLAGS.num_samples, config.latent_dim], seed=[seed, 7])
     samples = result.model.sampler(z, training=False).numpy()
     return toy.mode_metrics(samples, toy.MIXTURES[mixture]())

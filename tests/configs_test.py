@@ -35,9 +35,20 @@ class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
         # Tiny overrides: the config's model, loss and optimisation, on small data and widths.
         tiny = config.replace(batch_size=2, epochs=1, steps_per_epoch=2, g_width=4, d_width=4,
                               num_fixed_samples=4, log_every_steps=0)
-        result = experiment.run(tiny, tempfile.mkdtemp(dir=self.get_temp_dir()), verbose=0)
+        workdir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        result = experiment.run(tiny, workdir, verbose=0)
         self.assertEqual(result.steps, 2)
         self.assertTrue(all(tf.math.is_finite(values[-1]) for values in result.history.values()))
+        # Each variant's own figures and logs.
+        expected = ["real_vs_fake.png", "samples/epoch_0001.png"]
+        if config.model == "infogan":
+            expected += [f"sweep_c{j + 1}.png" for j in range(config.info_continuous)] + ["sweep_categorical.png"]
+        if config.latent_dim == 1 and config.latent_distribution == "uniform":
+            expected.append("mapping.png")
+        for name in expected:
+            self.assertTrue(os.path.isfile(os.path.join(workdir, name)), name)
+        with open(os.path.join(workdir, "losses.csv")) as f:
+            self.assertEqual(f.readline().strip().split(",")[2:], list(result.model.metric_names))
 
     def test_parse_config_starts_from_the_defaults_each_time(self):
         first = train.parse_config(["--epochs=7", "--model=mlp"])

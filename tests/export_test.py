@@ -29,6 +29,20 @@ class ExportTest(tf.test.TestCase):
         self.assertAllClose(images, self.generator(z, training=False), atol=1e-6)
         self.assertAllInRange(images, -1.0, 1.0)
 
+    def test_conditional_generator_takes_a_label(self):
+        generator, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
+        serve = export.load_serving_fn(export.export_generator(generator, self.base, "cmlp_test"))
+        _, inputs = serve.structured_input_signature
+        self.assertEqual(inputs["label"].shape.as_list(), [None])
+        self.assertEqual(inputs["label"].dtype, tf.int32)
+        z = tf.constant(np.random.RandomState(0).normal(size=(2, 8)).astype(np.float32))
+        for label in (0, 2):
+            labels = tf.constant([label, label])
+            self.assertAllClose(serve(z=z, label=labels)["images"], generator([z, labels], training=False),
+                                atol=1e-6)
+        self.assertNotAllClose(serve(z=z, label=tf.constant([0, 0]))["images"],
+                               serve(z=z, label=tf.constant([2, 2]))["images"])
+
     def test_versions_increase_and_no_temporary_directory_is_left(self):
         export.export_generator(self.generator, self.base, "m")
         export.export_generator(self.generator, self.base, "m")

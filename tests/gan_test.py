@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_course import experiment, gan, losses, models
+from tfgan_course import experiment, gan, models
 
 LATENT = 8
 
@@ -62,17 +62,6 @@ class GANTest(tf.test.TestCase):
         logs = model.train_step(tf.constant(_images(8)))
         # D's update lowers its score of the same fakes (textbook's D(G(z)) x / y).
         self.assertLess(float(logs["D(G(z)) after"]), float(logs["D(G(z)) before"]))
-
-    def test_every_loss_and_penalty_trains(self):
-        # BEGAN's D is an autoencoder: gan_variants_test.py trains it.
-        combinations = [dict(loss=name) for name in losses.LOSSES if name != "began"]
-        combinations += [dict(loss="wasserstein", penalty=name) for name in losses.PENALTIES if name != "none"]
-        for args in combinations:
-            with self.subTest(**args):
-                model = _make_gan(model="dcgan", size=28, **args)
-                for _ in range(2):
-                    logs = model.train_step(tf.constant(_images(4, 28)))
-                self.assertTrue(all(np.isfinite(float(v)) for v in logs.values()), logs)
 
     def test_penalty_is_added_to_the_discriminator_loss(self):
         plain = _make_gan(loss="wasserstein", seed=2).train_step(tf.constant(_images(4)))

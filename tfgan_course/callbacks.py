@@ -27,7 +27,7 @@ def _all_finite(logs) -> bool:
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Each epoch: samples/epoch_NNNN.png of G(fixed_z), the progression GIF, a TensorBoard image.
+    """Each epoch: samples/epoch_NNNN.png of G(fixed_z) and a TensorBoard image; progress.gif at the end.
 
     Images give a grid; toy vectors [N, 1 or 2] give lecture 001's "Real vs
     Synth" figure against `real_samples`.
@@ -54,16 +54,22 @@ class SampleGrid(keras.callbacks.Callback):
             plots.save_image_grid(samples, path, nrow=self.fixed_inputs.nrow)
         else:
             plots.save_real_vs_synth(self.real_samples, samples, path, title=f"Real vs Synth, epoch {epoch + 1}")
-        # Rebuilt from the saved frames, so a resumed run's GIF still starts at epoch 1.
-        frames = [Image.open(path).convert("RGB")
-                  for path in sorted(glob.glob(os.path.join(self.directory, "epoch_*.png")))]
+        if self.writer:
+            with self.writer.as_default():
+                image = np.asarray(Image.open(path).convert("RGB"))
+                tf.summary.image("fixed_noise_samples", image[None], step=_step(self.model))
+            self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        # Once per fit, not per epoch (a long toy run has hundreds of frames);
+        # rebuilt from the saved frames, so a resumed run's GIF still starts at epoch 1.
+        paths = sorted(glob.glob(os.path.join(self.directory, "epoch_*.png")))
+        if not paths:
+            return
+        frames = [Image.open(path).convert("RGB") for path in paths]
         # Figures can differ by a pixel from epoch to epoch; a GIF needs one size.
         frames = [np.asarray(frame.resize(frames[-1].size)) for frame in frames]
         plots.save_gif(frames, os.path.join(self.directory, "progress.gif"))
-        if self.writer:
-            with self.writer.as_default():
-                tf.summary.image("fixed_noise_samples", frames[-1][None], step=_step(self.model))
-            self.writer.flush()
 
 
 class LossLog(keras.callbacks.Callback):

@@ -34,7 +34,7 @@ ALIASES = {
 
 _SPEC_FORMS = "tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist"
 # A toy "epoch": fixed samples, so epochs mean the same as for images.
-TOY_EXAMPLES = 10_000
+TOY_EXAMPLES = 100_000
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

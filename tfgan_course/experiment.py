@@ -125,6 +125,10 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         seed=config.seed, repeat=True)
     full_epoch = info.num_examples // (config.batch_size * config.d_steps)
     steps_per_epoch = min(config.steps_per_epoch, full_epoch) if config.steps_per_epoch else full_epoch
+    if config.steps_per_epoch > full_epoch:
+        logging.warning("--steps_per_epoch=%d is more than one pass over the data: an epoch is %d steps of %d "
+                        "images; raise --epochs for a longer run.", config.steps_per_epoch, full_epoch,
+                        config.batch_size * config.d_steps)
     logging.info("Data %s: %d examples of shape %s; %d steps per epoch.",
                  info.source, info.num_examples, info.image_shape, steps_per_epoch)
 

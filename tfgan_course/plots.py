@@ -154,7 +154,9 @@ def save_real_vs_synth(real, fake, path, title: str = "Real vs Synth", limits=No
     if real.shape[1] == 1:
         bins = np.linspace(limits[0], limits[1], 61)
         ax.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="Real")
-        ax.hist(np.clip(fake[:, 0], *limits), bins=bins, alpha=0.5, density=True, label="Synth")
+        # Off-range fakes pile up at the edges, in float64: a float32 clip can land just outside the bins.
+        ax.hist(np.clip(fake[:, 0].astype(np.float64), bins[0], bins[-1]), bins=bins, alpha=0.5, density=True,
+                label="Synth")
         ax.set_xlim(limits)
     else:
         ax.scatter(real[:, 0], real[:, 1], s=4, alpha=0.5, label="Real")
