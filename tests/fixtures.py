@@ -5,19 +5,43 @@ import os
 
 import numpy as np
 
+SQUARES_SIZE = 28
+
 
 def write_idx(directory, num_images=32, size=28, split="train", seed=0):
     """Writes MNIST-format gzipped IDX images [num_images, size, size] uint8 and labels 0..9.
 
-    Returns the directory, for an `idx:` spec.
+    The images are random noise: nothing to learn. Returns the directory, for an `idx:` spec.
     """
-    os.makedirs(directory, exist_ok=True)
     rng = np.random.RandomState(seed)
     images = rng.randint(0, 256, size=(num_images, size, size), dtype=np.uint8)
     labels = (np.arange(num_images) % 10).astype(np.uint8)
-    prefix = "train" if split == "train" else "t10k"
-    with gzip.open(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
-        f.write(np.array([0x803, num_images, size, size], ">i4").tobytes() + images.tobytes())
-    with gzip.open(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
-        f.write(np.array([0x801, num_images], ">i4").tobytes() + labels.tobytes())
+    _write_idx(directory, "train" if split == "train" else "t10k", images, labels)
     return directory
+
+
+def write_squares(directory, num_train=600, num_test=200, labelled=True, seed=0):
+    """Writes a learnable 10-class IDX set: class c is a bright 5x5 square at spot c of a 2x5 grid.
+
+    28x28 uint8 images on a noisy dark background, train and test splits (labels
+    files only when `labelled`). Returns the directory, for an `idx:` spec.
+    """
+    rng = np.random.RandomState(seed)
+    for prefix, num_images in (("train", num_train), ("t10k", num_test)):
+        labels = rng.permutation(np.arange(num_images) % 10).astype(np.uint8)
+        images = rng.randint(0, 40, (num_images, SQUARES_SIZE, SQUARES_SIZE)).astype(np.uint8)
+        for image, label in zip(images, labels):
+            row, col = 3 + 13 * (label // 5), 1 + 5 * (label % 5)
+            image[row:row + 5, col:col + 5] = rng.randint(180, 256, (5, 5))
+        _write_idx(directory, prefix, images, labels if labelled else None)
+    return directory
+
+
+def _write_idx(directory, prefix, images, labels=None):
+    """Gzipped IDX files <prefix>-images-idx3-ubyte.gz (uint8 [N, H, W]) and, with labels, -labels-idx1-."""
+    os.makedirs(directory, exist_ok=True)
+    with gzip.open(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(np.array([0x803, *images.shape], ">i4").tobytes() + images.tobytes())
+    if labels is not None:
+        with gzip.open(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
+            f.write(np.array([0x801, len(labels)], ">i4").tobytes() + labels.astype(np.uint8).tobytes())

@@ -6,6 +6,7 @@ the generator optimizer's iteration count, so it survives resumes.
 
 import csv
 import glob
+import json
 import math
 import os
 
@@ -161,6 +162,70 @@ class StatsLine(keras.callbacks.Callback):
                      f"D(G(z)): {float(logs['D(G(z)) before']):.4f} / {float(logs['D(G(z)) after']):.4f}")
         line += "".join(f"\t{name}: {float(logs[name]):.4f}" for name in others if name in logs)
         print("\n" + line, flush=True)
+
+
+class SampleQuality(keras.callbacks.Callback):
+    """Every N epochs: FID and KID of fresh samples in the domain classifier's feature space.
+
+    Adds "fid" and "kid" to the epoch's logs (so Keras' history and the
+    TensorBoard callback after this one record them), appends a row to
+    `eval.csv` (step, epoch, N, fid, kid, kid_std), and with `best_manager`
+    saves a checkpoint whenever FID improves (`--keep_best`), noting it in
+    best.json. Scores use the same N every time: FID is biased at small N.
+
+    Args:
+      classifier: classifier.DomainClassifier of the run's dataset.
+      real_features: float [N, D], the classifier's features of N real training images.
+      real_labels: int [N] or None; a conditional GAN samples the same class mix.
+      every_epochs: score every this many epochs.
+      workdir: where eval.csv and best.json go.
+      best_manager: a tf.train.CheckpointManager for the best checkpoint, or None.
+      seed: seed of the samples (the same noise every time, so scores compare G alone).
+    """
+
+    def __init__(self, classifier, real_features, real_labels, every_epochs, workdir, best_manager=None, seed=0):
+        super().__init__()
+        self.classifier = classifier
+        self.real_features = real_features
+        self.real_labels = real_labels
+        self.every_epochs = every_epochs
+        self.csv_path = os.path.join(workdir, "eval.csv")
+        self.best_path = os.path.join(workdir, "best.json")
+        self.best_manager = best_manager
+        self.seed = seed
+        self.best_fid = math.inf
+        if os.path.exists(self.best_path):
+            with open(self.best_path) as f:
+                self.best_fid = json.load(f)["fid"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs or not _all_finite(logs):
+            return
+        from tfgan_course import gan, metrics  # pylint: disable=import-outside-toplevel
+
+        n = len(self.real_features)
+        labels = self.real_labels if isinstance(self.model, gan.ConditionalGAN) else None
+        images = np.concatenate([self.model.generate(min(500, n - start), seed=self.seed + start,
+                                                     label=None if labels is None else labels[start:start + 500])
+                                 for start in range(0, n, 500)])
+        features, _ = self.classifier.features_and_logits(images)
+        fid = metrics.frechet_distance(self.real_features, features)
+        kid, kid_std = metrics.kernel_inception_distance(self.real_features, features)
+        logs["fid"], logs["kid"] = fid, kid
+        new_file = not os.path.exists(self.csv_path)
+        with open(self.csv_path, "a", newline="") as f:
+            writer = csv.writer(f)
+            if new_file:
+                writer.writerow(["step", "epoch", "num_samples", "fid", "kid", "kid_std"])
+            writer.writerow([_step(self.model), epoch + 1, n, fid, kid, kid_std])
+        logging.info("Epoch %d: FID %.3f, KID %.4f +- %.4f (N = %d)", epoch + 1, fid, kid, kid_std, n)
+        if self.best_manager is not None and fid < self.best_fid:
+            self.best_fid = fid
+            self.best_manager.save(checkpoint_number=_step(self.model))
+            with open(self.best_path + ".tmp", "w") as f:
+                json.dump({"fid": fid, "kid": kid, "epoch": epoch + 1, "step": _step(self.model),
+                           "checkpoint": self.best_manager.latest_checkpoint, "num_samples": n}, f, indent=2)
+            os.replace(self.best_path + ".tmp", self.best_path)
 
 
 class NanGuard(keras.callbacks.Callback):

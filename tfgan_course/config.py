@@ -78,6 +78,13 @@ class Config:
     num_fixed_samples: int = _field(64, "Number of fixed-noise samples in each epoch's grid.")
     log_every_steps: int = _field(50, "Print the textbook's stats line every N steps; 0 = never.")
 
+    # Evaluation during training (tfgan_course/evaluate.py scores a finished run).
+    eval_every_epochs: int = _field(0, "Score FID and KID in the domain classifier's feature space every N epochs "
+                                       "(eval.csv, TensorBoard); 0 = never.")
+    eval_num_samples: int = _field(2000, "Generated and real images per score (compare FIDs at equal N only).")
+    keep_best: bool = _field(False, "With --eval_every_epochs: keep the checkpoint of the best FID "
+                                    "(checkpoints_best/) and export it instead of the last weights.")
+
     # Export.
     export_base: str = _field("", "Export base directory; empty = <workdir>/export.")
     model_name: str = _field("", "TF Serving model name; empty = <model>_<dataset>.")
@@ -94,6 +101,22 @@ class Config:
                 value = str(value).lower()
             lines.append(f"--{field.name}={value}")
         return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_flagfile(cls, text: str) -> "Config":
+        """The Config of `to_flagfile`'s text (a run's flags.cfg); unknown flags are an error."""
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        values = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.lstrip("-").partition("=")
+            if name not in fields:
+                raise ValueError(f"Unknown flag --{name} in a flagfile; valid flags are the fields of config.Config.")
+            kind = fields[name].type
+            values[name] = value.lower() == "true" if kind is bool else kind(value)
+        return cls(**values)
 
     @property
     def serving_name(self) -> str:
@@ -127,11 +150,16 @@ def validate(config: Config) -> Config:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width",
                    "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
-                   "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight"):
+                   "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight",
+                   "eval_every_epochs"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:
         raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
+    if config.eval_every_epochs and config.eval_num_samples < 10:
+        raise ValueError(f"--eval_num_samples must be >= 10 to estimate covariances, got {config.eval_num_samples}.")
+    if config.keep_best and not config.eval_every_epochs:
+        raise ValueError("--keep_best needs --eval_every_epochs=N: the best checkpoint is chosen by FID.")
     if not 0 < config.began_gamma <= 1:
         raise ValueError(f"--began_gamma must be in (0, 1], got {config.began_gamma}.")
     if config.model == "infogan" and not config.info_categories + config.info_continuous:

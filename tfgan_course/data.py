@@ -186,6 +186,26 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE), info
 
 
+def load_examples(spec, split, num_samples, image_shape, data_dir=None, seed=0):
+    """Up to num_samples real (images [N, H, W, C] in [-1, 1], labels [N] or None) of a split."""
+    # Batches of up to 500, but a small split still gives what it has.
+    _, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1], batch_size=1, split=split,
+                           data_dir=data_dir, shuffle=False, repeat=False)
+    dataset, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1],
+                                 batch_size=min(500, info.num_examples), split=split, data_dir=data_dir,
+                                 shuffle=True, seed=seed, repeat=False)
+    images, labels, total = [], [], 0
+    for element in dataset:
+        batch, batch_labels = element if isinstance(element, tuple) else (element, None)
+        images.append(batch.numpy())
+        labels.append(None if batch_labels is None else batch_labels.numpy())
+        total += len(images[-1])
+        if total >= num_samples:
+            break
+    labels = None if labels[0] is None else np.concatenate(labels)[:num_samples]
+    return np.concatenate(images)[:num_samples], labels, info
+
+
 def _toy_dataset(spec, name, split, batch_size, shuffle, seed, repeat):
     """toy:NAME -> batches of float32 [batch_size, dim] vectors, and their DataInfo."""
     from tfgan_course import toy  # pylint: disable=import-outside-toplevel

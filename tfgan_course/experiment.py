@@ -4,6 +4,8 @@ A workdir holds everything a run writes:
 
   flags.cfg          the resolved flags (re-run with --flagfile)
   checkpoints/       G, D, both optimizers, the epoch, the random state, the fixed noise
+  eval.csv           --eval_every_epochs: FID and KID every N epochs (best.json, checkpoints_best/
+                     with --keep_best)
   samples/           epoch_NNNN.png grids of G(fixed noise) and progress.gif
   losses.csv         one row per generator step; losses.png, d_outputs.png
   real_vs_fake.png   a real batch beside G's samples, at the end
@@ -150,6 +152,13 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     is_toy = len(info.image_shape) == 1
     real_vectors = _real_examples(dataset, config.num_fixed_samples) if is_toy else None
 
+    quality, best_manager = None, None
+    if config.eval_every_epochs:
+        if config.keep_best:
+            best_manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints_best"),
+                                                      max_to_keep=1)
+        quality = _sample_quality(config, info, workdir, best_manager)
+
     nan_guard = callbacks.NanGuard()
     run_callbacks = [
         nan_guard,
@@ -159,6 +168,8 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         callbacks.Checkpointer(manager, epoch, config.checkpoint_every_steps),
         callbacks.SampleGrid(model.fixed_inputs(fixed_z.numpy()), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
+        # Before TensorBoard, which then records the epoch's FID and KID.
+        *([quality] if quality else []),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
     ]
     if config.log_every_steps:
@@ -187,12 +198,31 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
             f"{manager.latest_checkpoint or 'none'}. Lower the learning rates or change --loss, then "
             "re-run the same command to resume from that checkpoint (or --resume=false to start over).")
 
+    if best_manager is not None and best_manager.latest_checkpoint:
+        # --keep_best: the export (and the final figures) are of the best-scoring weights.
+        checkpoint.restore(best_manager.latest_checkpoint).expect_partial()
+        logging.info("Restored the best checkpoint by FID, %s, to export it", best_manager.latest_checkpoint)
     _save_final_figures(model, dataset, config, fixed_z.numpy(), real_vectors, workdir)
 
     export_base = config.export_base or os.path.join(workdir, "export")
     export_dir = export.export_generator(model.sampler, export_base, config.serving_name)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=model, history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
+
+
+def _sample_quality(config, info, workdir, best_manager):
+    """The SampleQuality callback of --eval_every_epochs: the domain classifier and real features, once."""
+    from tfgan_course import classifier as classifier_lib  # pylint: disable=import-outside-toplevel
+
+    if len(info.image_shape) != 3:
+        raise ValueError("--eval_every_epochs scores images; toy data are scored by benchmarks/mode_collapse.py.")
+    domain = classifier_lib.load_or_train(config.dataset, image_size=config.image_size, channels=config.channels,
+                                          data_dir=config.data_dir or None, seed=config.seed)
+    images, labels, _ = data.load_examples(config.dataset, "train", config.eval_num_samples, info.image_shape,
+                                             config.data_dir or None, config.seed)
+    features, _ = domain.features_and_logits(images)
+    return callbacks.SampleQuality(domain, features, labels, config.eval_every_epochs, workdir, best_manager,
+                                   seed=config.seed)
 
 
 def _save_final_figures(model, dataset, config, fixed_z, real_vectors, workdir):
@@ -241,8 +271,8 @@ def _real_examples(dataset, count):
 
 def _clear_run(workdir):
     """Removes a previous run's checkpoints, samples and loss log (exports are versioned, so kept)."""
-    for name in ("checkpoints", "samples", "tensorboard"):
+    for name in ("checkpoints", "checkpoints_best", "samples", "tensorboard"):
         shutil.rmtree(os.path.join(workdir, name), ignore_errors=True)
-    for name in ("losses.csv", "losses.png", "d_outputs.png", "real_vs_fake.png"):
+    for name in ("losses.csv", "losses.png", "d_outputs.png", "real_vs_fake.png", "eval.csv", "best.json"):
         if os.path.exists(os.path.join(workdir, name)):
             os.remove(os.path.join(workdir, name))

@@ -447,15 +447,15 @@ class ConditionalGAN(GAN):
         return GridInputs([np.tile(z[:columns], (self.num_classes, 1)), labels], columns)
 
     def generate(self, num_samples, label=None, seed=0):
-        """num_samples images of class `label` (random classes when None), for a seed."""
+        """num_samples images of class `label`: an int, int [num_samples] (one each), or None (random)."""
         if label is None:
             labels = tf.random.stateless_uniform([num_samples], seed=[seed, 1], maxval=self.num_classes,
                                                  dtype=tf.int32)
-        elif not 0 <= int(label) < self.num_classes:
-            raise ValueError(f"label {label} is out of range: this GAN has classes 0..{self.num_classes - 1}.")
         else:
-            labels = tf.fill([num_samples], tf.constant(int(label), tf.int32))
-        return self.sampler([self._seeded_z(num_samples, seed), labels], training=False).numpy()
+            labels = np.broadcast_to(np.asarray(label, np.int32), [num_samples])
+            if labels.min() < 0 or labels.max() >= self.num_classes:
+                raise ValueError(f"label {label} is out of range: this GAN has classes 0..{self.num_classes - 1}.")
+        return self.sampler([self._seeded_z(num_samples, seed), tf.constant(labels)], training=False).numpy()
 
     def sample_labels(self, batch_size):
         """int32 [batch_size] uniform over the classes (this replica's slice of the global draw)."""

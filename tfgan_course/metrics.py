@@ -188,7 +188,7 @@ def kernel_inception_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
 
     MMD^2 = E k(x, x') + E k(y, y') - 2 E k(x, y) with k(u, v) = (u.v / D + 1)^3,
     estimated without bias (the U-statistic: the k(x_i, x_i) terms are left
-    out) on `num_subsets` random subsets of m = min(subset_size, N_a, N_b)
+    out) on `num_subsets` random subsets of m = min(subset_size, N_a / 2, N_b / 2)
     samples from each set, drawn without replacement within a subset, as
     torch-fidelity and the paper's code do. (TF-GAN instead averages over
     disjoint blocks and reports a standard error, not a spread.)
@@ -200,7 +200,7 @@ def kernel_inception_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
     Args:
       a, b: float [N_a, D] and [N_b, D] features, N >= 2 each.
       num_subsets: subsets to average over.
-      subset_size: m, capped at the smaller N.
+      subset_size: m, capped at half the smaller N (so subsets differ).
       seed: seed of the subsets' numpy Generator; the result is deterministic.
 
     Returns:
@@ -212,7 +212,9 @@ def kernel_inception_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
     """
     a, b = _feature_pair(a, b, "a", "b", min_rows=2)
     num_subsets = _positive_int(num_subsets, "num_subsets")
-    m = min(_positive_int(subset_size, "subset_size"), len(a), len(b))
+    # At most half of the smaller set: subsets of the whole set would all be the same
+    # set, and their spread (the reported std) would say nothing.
+    m = min(_positive_int(subset_size, "subset_size"), max(len(a) // 2, 2), max(len(b) // 2, 2))
     if m < 2:
         raise ValueError(f"subset_size must be >= 2 for the unbiased estimate, got {subset_size}.")
     rng = np.random.default_rng(seed)

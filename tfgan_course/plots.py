@@ -237,6 +237,29 @@ def save_learned_mapping(u, mapping, real, path, title: str = "Learned mapping v
     _save_figure(fig, path)
 
 
+def save_class_histogram(generated_counts, real_counts, path, title: str = "Predicted classes") -> None:
+    """Bars of the classifier's predicted classes: generated images beside real (test) ones.
+
+    Args:
+      generated_counts, real_counts: int [K] per-class counts (normalised to shares here).
+      path: output file, normally ``.png``.
+      title: the figure's title.
+    """
+    generated = np.asarray(generated_counts, np.float64)
+    real = np.asarray(real_counts, np.float64)
+    classes = np.arange(len(generated))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
+    ax.bar(classes - 0.2, real / max(real.sum(), 1), width=0.4, label="real (test split)")
+    ax.bar(classes + 0.2, generated / max(generated.sum(), 1), width=0.4, label="generated")
+    ax.set_xticks(classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("share of images")
+    ax.set_title(title)
+    ax.legend()
+    _save_figure(fig, path)
+
+
 def read_losses_csv(path) -> dict[str, list[float]]:
     """Reads a metrics CSV back into a history dict.
 
