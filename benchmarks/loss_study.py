@@ -1,0 +1,94 @@
+r"""A small "Are GANs Created Equal?" (Lucic et al., 2018): FID per loss, same DCGAN, budget and seeds.
+
+Lecture 004's loss table comes from that study. Each row here is one of the
+project's `tfgan_course/configs/loss_*_fashion_mnist.cfg` flagfiles (minimax,
+non-saturating, least squares, WGAN with clipping, WGAN-GP, DRAGAN, BEGAN,
+hinge: the DCGAN at 28x28, BEGAN's D an autoencoder), trained through
+`experiment.run` for the same number of generator steps per seed, then scored by
+`evaluate.evaluate` (FID in the domain classifier's feature space, N generated
+against N real training images). The last row is the real-vs-real baseline: N
+test images against the same N training images.
+
+  .venv/bin/python benchmarks/loss_study.py                         # 8 losses x 3 seeds x 2,000 steps
+  .venv/bin/python benchmarks/loss_study.py --losses=non_saturating,wgan_gp --steps=300 --seeds=1
+
+It ends with one line per loss: `loss=<name> fid_mean=<x> fid_std=<y> seeds=<n> steps=<s> num_samples=<N>`.
+"""
+
+import glob
+import math
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # pylint: disable=wrong-import-position
+import tensorflow as tf  # pylint: disable=wrong-import-position
+from absl import app, flags, logging  # pylint: disable=wrong-import-position
+
+from tfgan_course import config as config_lib, data, evaluate, experiment  # pylint: disable=wrong-import-position
+
+CONFIG_DIR = os.path.join(os.path.dirname(experiment.__file__), "configs")
+CONFIGS = {os.path.basename(path)[len("loss_"):-len("_fashion_mnist.cfg")]: path
+           for path in sorted(glob.glob(os.path.join(CONFIG_DIR, "loss_*_fashion_mnist.cfg")))}
+
+flags.DEFINE_list("losses", list(CONFIGS), f"Rows to run: {', '.join(CONFIGS)}.")
+flags.DEFINE_integer("seeds", 3, "Seeds per loss.")
+flags.DEFINE_integer("steps", 2000, "Generator steps per run (the same budget for every loss).")
+flags.DEFINE_integer("num_samples", 5000, "Generated and real images per FID (equal N everywhere).")
+flags.DEFINE_string("dataset", "", "Data spec; empty = the configs' (Fashion-MNIST).")
+FLAGS = flags.FLAGS
+
+
+def budget(config, steps):
+    """config with epochs x steps_per_epoch = steps, each epoch at most one pass over the data."""
+    _, info = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
+                                batch_size=1, repeat=False)
+    full_epoch = info.num_examples // (config.batch_size * config.d_steps)
+    # The fewest equal epochs of at most one pass each (steps itself always divides).
+    epochs = next(e for e in range(math.ceil(steps / full_epoch), steps + 1) if steps % e == 0)
+    return config.replace(epochs=epochs, steps_per_epoch=steps // epochs)
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    unknown = set(FLAGS.losses) - set(CONFIGS)
+    if unknown:
+        raise app.UsageError(f"Unknown --losses {sorted(unknown)}; valid: {', '.join(CONFIGS)}.")
+    print(f"Loss study on {FLAGS.dataset or 'the configs dataset (Fashion-MNIST)'}: {FLAGS.steps} generator steps "
+          f"per run, {FLAGS.seeds} seeds, FID at N = {FLAGS.num_samples} generated vs N real training images in "
+          f"the domain classifier's feature space; TensorFlow {tf.__version__}.")
+    print(f"{'loss':16} {'FID':>18} {'KID':>10} {'precision':>10} {'recall':>8} {'s/run':>7}", flush=True)
+    summary, baseline = [], None
+    for name in FLAGS.losses:
+        with open(CONFIGS[name]) as f:
+            base = config_lib.Config.from_flagfile(f.read())
+        if FLAGS.dataset:
+            base = base.replace(dataset=FLAGS.dataset)
+        scores, start = [], time.time()
+        for seed in range(FLAGS.seeds):
+            config = budget(base.replace(seed=seed, log_every_steps=0), FLAGS.steps)
+            with tempfile.TemporaryDirectory() as workdir:
+                result = experiment.run(config, workdir, verbose=0)
+                assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
+                scored = evaluate.evaluate(evaluate.generator_from_workdir(workdir), config.dataset,
+                                           os.path.join(workdir, "eval"), FLAGS.num_samples)
+            scores.append(scored["generated"])
+            baseline = scored["real_vs_real"]
+        fid = np.array([s["fid"] for s in scores])
+        print(f"{name:16} {fid.mean():9.2f} +- {fid.std():6.2f} {np.mean([s['kid'] for s in scores]):10.4f} "
+              f"{np.mean([s['precision'] for s in scores]):10.3f} {np.mean([s['recall'] for s in scores]):8.3f} "
+              f"{(time.time() - start) / FLAGS.seeds:7.0f}", flush=True)
+        summary.append(f"loss={name} fid_mean={fid.mean():.3f} fid_std={fid.std():.3f} seeds={FLAGS.seeds} "
+                       f"steps={FLAGS.steps} num_samples={FLAGS.num_samples}")
+    print(f"{'real vs real':16} {baseline['fid']:9.2f} {'':9} {baseline['kid']:10.4f} {baseline['precision']:10.3f} "
+          f"{baseline['recall']:8.3f}")
+    print("\n".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(app.run(main))
