@@ -201,13 +201,11 @@ class SampleQuality(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs or not _all_finite(logs):
             return
-        from tfgan_course import gan, metrics  # pylint: disable=import-outside-toplevel
+        from tfgan_course import evaluate, metrics  # pylint: disable=import-outside-toplevel
 
         n = len(self.real_features)
-        labels = self.real_labels if isinstance(self.model, gan.ConditionalGAN) else None
-        images = np.concatenate([self.model.generate(min(500, n - start), seed=self.seed + start,
-                                                     label=None if labels is None else labels[start:start + 500])
-                                 for start in range(0, n, 500)])
+        generated = evaluate.generator_from_model(self.model, self.classifier.image_shape, "the model in training")
+        images = evaluate.sample_batches(generated.sample, n, self.seed, self.real_labels)
         features, _ = self.classifier.features_and_logits(images)
         fid = metrics.frechet_distance(self.real_features, features)
         kid, kid_std = metrics.kernel_inception_distance(self.real_features, features)

@@ -385,14 +385,13 @@ def _cache_name(spec):
 def _test_accuracy(model, spec, image_size, channels, data_dir):
     """The fraction of the test split `model` classifies right, every example counted."""
     try:
-        # Batches of 1, rebatched: make_dataset drops the last partial batch.
         test_ds, _ = data.make_dataset(
-            spec, image_size=image_size, channels=channels, batch_size=1, split="test",
-            data_dir=data_dir, shuffle=False, repeat=False)
+            spec, image_size=image_size, channels=channels, batch_size=_PREDICT_BATCH, split="test",
+            data_dir=data_dir, shuffle=False, repeat=False, drop_remainder=False)
     except ValueError as e:
         raise ValueError(f"{spec}: the domain classifier is measured on the test split: {e}") from e
     correct = total = 0
-    for images, labels in test_ds.rebatch(_PREDICT_BATCH):
+    for images, labels in test_ds:
         predicted = tf.argmax(model(images, training=False), axis=-1, output_type=tf.int32)
         correct += int(tf.reduce_sum(tf.cast(predicted == labels, tf.int32)))
         total += int(labels.shape[0])

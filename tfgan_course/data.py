@@ -102,6 +102,7 @@ def make_dataset(
     shuffle: bool = True,
     seed: int = 0,
     repeat: bool = False,
+    drop_remainder: bool = True,
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Builds a shuffled, batched, normalised image pipeline from a dataset spec.
 
@@ -110,12 +111,15 @@ def make_dataset(
       image_size: side S of the square output images; sources of another size are resized
         (bilinear, antialiased) so the shorter side is S, then center-cropped.
       channels: 1 or 3; grey sources are tiled to RGB, RGB sources converted to grey.
-      batch_size: examples per batch; the last partial batch is dropped.
+      batch_size: examples per batch; the last partial batch is dropped unless drop_remainder
+        is False (then a source smaller than batch_size gives one partial batch).
       split: "train" or "test" (any TFDS split string for tfds: specs).
       data_dir: TFDS data directory; None for the TFDS default.
       shuffle: whether to shuffle, in a new order each epoch.
       seed: shuffle seed; the same seed gives the same sequence of epochs.
       repeat: whether to repeat indefinitely.
+      drop_remainder: False keeps the last partial batch: every example once, for scoring
+        (training wants equal batches).
 
     Returns:
       (dataset, info). The dataset yields (images, labels) when the source is labelled,
@@ -134,7 +138,7 @@ def make_dataset(
     source = _resolve(spec, split)
     scheme, _, arg = source.partition(":")
     if scheme == "toy":
-        return _toy_dataset(spec, arg, split, batch_size, shuffle, seed, repeat)
+        return _toy_dataset(spec, arg, split, batch_size, shuffle, seed, repeat, drop_remainder)
 
     def fit_uint8(images):
         return tf.saturate_cast(tf.round(_fit(images, image_size, channels)), tf.uint8)
@@ -168,14 +172,14 @@ def make_dataset(
     else:
         raise ValueError(f"unknown dataset spec {spec!r}; valid forms: {_SPEC_FORMS}")
 
-    if num_examples < batch_size:
+    if drop_remainder and num_examples < batch_size:
         raise ValueError(
             f"{source}: {num_examples} images < batch_size {batch_size}: "
             "lower --batch_size or add data"
         )
     if shuffle:
         ds = ds.shuffle(min(buffer_size, num_examples), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(
         (lambda x, y: (per_batch(x), y)) if num_classes else per_batch,
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -187,37 +191,40 @@ def make_dataset(
 
 
 def load_examples(spec, split, num_samples, image_shape, data_dir=None, seed=0):
-    """Up to num_samples real (images [N, H, W, C] in [-1, 1], labels [N] or None) of a split."""
-    # Batches of up to 500, but a small split still gives what it has.
-    _, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1], batch_size=1, split=split,
-                           data_dir=data_dir, shuffle=False, repeat=False)
-    dataset, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1],
-                                 batch_size=min(500, info.num_examples), split=split, data_dir=data_dir,
-                                 shuffle=True, seed=seed, repeat=False)
+    """Up to num_samples shuffled real examples of a split: (images [N, H, W, C] in [-1, 1], labels [N] or None, info)."""
+    dataset, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1], batch_size=500,
+                                 split=split, data_dir=data_dir, shuffle=True, seed=seed, repeat=False,
+                                 drop_remainder=False)
+    images, labels = take(dataset, num_samples)
+    return images, labels, info
+
+
+def take(dataset, count):
+    """The first `count` examples (fewer if batches run out) of a batched dataset: (images, labels or None)."""
     images, labels, total = [], [], 0
     for element in dataset:
         batch, batch_labels = element if isinstance(element, tuple) else (element, None)
         images.append(batch.numpy())
         labels.append(None if batch_labels is None else batch_labels.numpy())
         total += len(images[-1])
-        if total >= num_samples:
+        if total >= count:
             break
-    labels = None if labels[0] is None else np.concatenate(labels)[:num_samples]
-    return np.concatenate(images)[:num_samples], labels, info
+    labels = None if labels[0] is None else np.concatenate(labels)[:count]
+    return np.concatenate(images)[:count], labels
 
 
-def _toy_dataset(spec, name, split, batch_size, shuffle, seed, repeat):
+def _toy_dataset(spec, name, split, batch_size, shuffle, seed, repeat, drop_remainder):
     """toy:NAME -> batches of float32 [batch_size, dim] vectors, and their DataInfo."""
     from tfgan_course import toy  # pylint: disable=import-outside-toplevel
 
-    if batch_size > TOY_EXAMPLES:
+    if drop_remainder and batch_size > TOY_EXAMPLES:
         raise ValueError(f"{spec}: batch_size {batch_size} > {TOY_EXAMPLES} toy samples: lower --batch_size")
     # The test split is drawn with another seed: fresh samples of the same distribution.
     vectors = toy.sample(name, TOY_EXAMPLES, seed=seed + (0 if split == "train" else 1_000_003))
     ds = tf.data.Dataset.from_tensor_slices(vectors)
     if shuffle:
         ds = ds.shuffle(TOY_EXAMPLES, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if repeat:
         ds = ds.repeat()
     info = DataInfo(spec, f"toy:{name}", TOY_EXAMPLES, tuple(vectors.shape[1:]), 0)

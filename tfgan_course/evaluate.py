@@ -51,14 +51,11 @@ def run_config(workdir: str) -> config_lib.Config:
         return config_lib.Config.from_flagfile(f.read())
 
 
-def generator_from_workdir(workdir: str, num_classes: int = 0) -> Generated:
-    """The last checkpoint of a training run, as its flags.cfg built it (the EMA generator if any).
-
-    `num_classes` is the labels' count of the run's data (for a conditional model).
-    """
+def generator_from_workdir(workdir: str) -> Generated:
+    """The last checkpoint of a training run, as its flags.cfg built it (the EMA generator if any)."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_course import experiment, gan  # pylint: disable=import-outside-toplevel
+    from tfgan_course import data, experiment, models  # pylint: disable=import-outside-toplevel
 
     config = run_config(workdir)
     latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
@@ -68,14 +65,26 @@ def generator_from_workdir(workdir: str, num_classes: int = 0) -> Generated:
     image_shape = (config.image_size, config.image_size, config.channels)
     if config.dataset.startswith("toy:"):
         image_shape = ()  # Rejected by evaluate() with the reason.
+    num_classes = 0
+    if models.MODELS[config.model].KIND == "conditional":  # Only a conditional model needs the data's classes.
+        _, info = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
+                                    batch_size=1, data_dir=config.data_dir or None, repeat=False)
+        num_classes = info.num_classes
     model = experiment.build_gan(config, image_shape or (2,), num_classes=num_classes)
     model.checkpoint().restore(latest).expect_partial()
+    return generator_from_model(model, image_shape, f"checkpoint {latest}")
+
+
+def generator_from_model(model, image_shape, description) -> Generated:
+    """A gan.GAN being trained or restored, sampled from its `sampler`; a conditional one takes the labels."""
+    from tfgan_course import gan  # pylint: disable=import-outside-toplevel
+
     conditional = isinstance(model, gan.ConditionalGAN)
 
     def sample(num_samples, seed, labels):
         return model.generate(num_samples, seed=seed, label=labels if conditional else None)
 
-    return Generated(sample, image_shape, f"checkpoint {latest}")
+    return Generated(sample, tuple(image_shape), description)
 
 
 def generator_from_export(export_dir: str) -> Generated:
@@ -111,8 +120,8 @@ def generator_from_export(export_dir: str) -> Generated:
     return Generated(sample, tuple(probe.shape[1:]), f"export {export_dir}")
 
 
-def _batched(sample, num_samples, seed, labels, batch_size=500):
-    """sample(k, seed + i, labels[...]) over batches, concatenated: float32 [num_samples, ...]."""
+def sample_batches(sample, num_samples, seed, labels, batch_size=500):
+    """Generated.sample(k, seed + i, labels[...]) over batches, concatenated: float32 [num_samples, ...]."""
     batches = [sample(min(batch_size, num_samples - start), seed + i,
                       None if labels is None else labels[start:start + batch_size])
                for i, start in enumerate(range(0, num_samples, batch_size))]
@@ -165,7 +174,7 @@ def evaluate(generated: Generated, spec: str, output_dir: str, num_samples: int 
     n = min(len(train_images), len(test_images), num_samples)
     train_images, train_labels, test_images = train_images[:n], train_labels[:n], test_images[:n]
     logging.info("Sampling %d images from %s", n, generated.description)
-    fake_images = _batched(generated.sample, n, seed, train_labels)
+    fake_images = sample_batches(generated.sample, n, seed, train_labels)
     if tuple(fake_images.shape[1:]) != image_shape:
         raise ValueError(f"{generated.description} made images of shape {fake_images.shape[1:]}, not {image_shape}.")
 
@@ -237,14 +246,6 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _num_classes(spec, image_size, channels):
-    from tfgan_course import data  # pylint: disable=import-outside-toplevel
-
-    _, info = data.make_dataset(spec, image_size=image_size, channels=channels, batch_size=1, data_dir=FLAGS.data_dir,
-                                repeat=False)
-    return info.num_classes
-
-
 def _write_atomically(path, text):
     with open(path + ".tmp", "w") as f:
         f.write(text)
@@ -281,10 +282,8 @@ def main(argv):
         return 2
     try:
         if FLAGS.workdir:
-            config = run_config(FLAGS.workdir)
-            spec = FLAGS.dataset or config.dataset
-            num_classes = 0 if spec.startswith("toy:") else _num_classes(spec, config.image_size, config.channels)
-            generated = generator_from_workdir(FLAGS.workdir, num_classes)
+            spec = FLAGS.dataset or run_config(FLAGS.workdir).dataset
+            generated = generator_from_workdir(FLAGS.workdir)
         else:
             spec = FLAGS.dataset or "fashion_mnist"
             generated = generator_from_export(FLAGS.export_dir)

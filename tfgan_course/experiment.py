@@ -150,7 +150,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
 
     # Toy data are vectors [B, dim]: plotted as "Real vs Synth" scatters, not grids.
     is_toy = len(info.image_shape) == 1
-    real_vectors = _real_examples(dataset, config.num_fixed_samples) if is_toy else None
+    real_vectors = data.take(dataset, config.num_fixed_samples)[0] if is_toy else None
 
     quality, best_manager = None, None
     if config.eval_every_epochs:
@@ -237,7 +237,7 @@ def _save_final_figures(model, dataset, config, fixed_z, real_vectors, workdir):
             mapping = model.sampler(u, training=False).numpy()[:, 0]
             plots.save_learned_mapping(u[:, 0], mapping, real_vectors[:, 0], os.path.join(workdir, "mapping.png"))
         return
-    real_batch = _real_examples(dataset, config.num_fixed_samples)
+    real_batch = data.take(dataset, config.num_fixed_samples)[0]
     plots.save_real_vs_fake(real_batch, fake_batch, os.path.join(workdir, "real_vs_fake.png"),
                             nrow=fixed_inputs.nrow)
     if isinstance(model, gan.InfoGAN):
@@ -256,17 +256,6 @@ def _restore(checkpoint, path, workdir):
             f"({type(error).__name__}: {str(error)[:300]}). Compare with {workdir}/flags.cfg, or start over "
             "with --resume=false or a new --workdir.") from error
     logging.info("Resumed from %s", path)
-
-
-def _real_examples(dataset, count):
-    """The first `count` real examples (fewer if batches run out): numpy [<=count, ...]."""
-    batches, total = [], 0
-    for data in dataset:
-        batches.append(gan.real_images_of(data).numpy())
-        total += len(batches[-1])
-        if total >= count:
-            break
-    return np.concatenate(batches)[:count]
 
 
 def _clear_run(workdir):

@@ -55,11 +55,6 @@ def split_batch(data):
     return data, None
 
 
-def real_images_of(data):
-    """The images of a dataset element: `images` or `(images, labels)`."""
-    return split_batch(data)[0]
-
-
 def _replicas():
     context = tf.distribute.get_replica_context()
     return context.num_replicas_in_sync if context else 1
