@@ -1,11 +1,16 @@
-"""The export: TF Serving's layout, the serving_default signature, atomic versions."""
+"""The export: TF Serving's layout, its three signatures, warmup records, server configs, atomic versions."""
 
+import io
 import os
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import text_format
+from PIL import Image
+from tensorflow_serving.apis import prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
 
-from tfgan_course import export, models
+from tfgan_course import export, gan, latent, models
 
 
 class ExportTest(tf.test.TestCase):
@@ -42,6 +47,23 @@ class ExportTest(tf.test.TestCase):
                                 atol=1e-6)
         self.assertNotAllClose(serve(z=z, label=tf.constant([0, 0]))["images"],
                                serve(z=z, label=tf.constant([2, 2]))["images"])
+        loaded = tf.saved_model.load(os.path.join(self.base, "cmlp_test", "1"))
+        seeds = tf.constant([5, 5], tf.int64)
+        sampled = loaded.signatures["sample"](seed=seeds, label=tf.constant([0, 2]))["images_uint8"].numpy()
+        self.assertNotAllEqual(sampled[0], sampled[1])  # One seed, two classes.
+        path = loaded.signatures["interpolate"](z_start=z, z_end=z, num_steps=tf.constant([2, 2]),
+                                                label=tf.constant([0, 2]))["images"]
+        self.assertAllClose(path[:, 0], generator([z, tf.constant([0, 2])], training=False), atol=1e-6)
+
+    def test_infogan_samples_what_generate_draws(self):
+        generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=4, g_width=4, seed=0,
+                                                codes=(3, 2))
+        model = gan.InfoGAN(generator, discriminator, latent_dim=4, num_categories=3, num_continuous=2)
+        loaded = tf.saved_model.load(export.export_generator(generator, self.base, "info",
+                                                             seeded_inputs=model.seeded_inputs))
+        sampled = loaded.signatures["sample"](seed=tf.constant([11], tf.int64))["images_uint8"].numpy()
+        expected = export.to_uint8(model.generate(1, seed=11)).numpy()
+        self.assertLessEqual(np.abs(sampled.astype(int) - expected.astype(int)).max(), 1)
 
     def test_versions_increase_and_no_temporary_directory_is_left(self):
         export.export_generator(self.generator, self.base, "m")
@@ -62,6 +84,135 @@ class ExportTest(tf.test.TestCase):
     def test_bad_model_name(self):
         with self.assertRaisesRegex(ValueError, "Invalid model name"):
             export.export_generator(self.generator, self.base, "a/b")
+
+
+class SignaturesTest(tf.test.TestCase):
+    """`sample` and `interpolate`, their metadata as TF Serving reads it, the warmup records."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.generator, cls.discriminator = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4,
+                                                        seed=0)
+        cls.model = gan.GAN(cls.generator, cls.discriminator, latent_dim=8)
+        cls.path = export.export_generator(cls.generator, tf.compat.v1.test.get_temp_dir() + "/signatures", "g",
+                                           seeded_inputs=cls.model.seeded_inputs)
+        cls.loaded = tf.saved_model.load(cls.path)
+
+    def test_signature_defs_are_predict_with_a_dynamic_batch(self):
+        signatures = export.read_signature_defs(self.path)
+        self.assertEqual(sorted(signatures), ["interpolate", "sample", "serving_default"])
+        expected = {
+            "serving_default": ({"z": [-1, 8]}, {"images": [-1, 8, 8, 1]}),
+            "sample": ({"seed": [-1]}, {"images_uint8": [-1, 8, 8, 1], "images_png_bytes": [-1]}),
+            "interpolate": ({"z_start": [-1, 8], "z_end": [-1, 8], "num_steps": [-1]},
+                            {"images": [-1, -1, 8, 8, 1], "images_png_bytes": [-1, -1]}),
+        }
+        for key, (inputs, outputs) in expected.items():
+            signature = signatures[key]
+            self.assertEqual(signature.method_name, "tensorflow/serving/predict")
+            for tensors, shapes in ((signature.inputs, inputs), (signature.outputs, outputs)):
+                self.assertEqual({alias: [d.size for d in info.tensor_shape.dim] for alias, info in tensors.items()},
+                                 shapes, key)
+        self.assertEqual(signatures["sample"].outputs["images_uint8"].dtype, tf.uint8.as_datatype_enum)
+        self.assertEqual(signatures["sample"].outputs["images_png_bytes"].dtype, tf.string.as_datatype_enum)
+
+    def test_sample_is_generate_for_each_seed(self):
+        outputs = self.loaded.signatures["sample"](seed=tf.constant([3, 7, 3], tf.int64))
+        images = outputs["images_uint8"].numpy()
+        self.assertEqual(images.shape, (3, 8, 8, 1))
+        self.assertAllEqual(images[0], images[2])  # One seed, one image, whatever the batch.
+        self.assertNotAllEqual(images[0], images[1])
+        for row, seed in ((0, 3), (1, 7)):
+            expected = export.to_uint8(self.model.generate(1, seed=seed)).numpy()[0]
+            self.assertLessEqual(np.abs(images[row].astype(int) - expected.astype(int)).max(), 1)
+        decoded = np.asarray(Image.open(io.BytesIO(outputs["images_png_bytes"].numpy()[1])))
+        self.assertAllEqual(decoded, images[1][..., 0])
+
+    def test_interpolate_runs_from_start_to_end(self):
+        rng = np.random.RandomState(0)
+        start, end = rng.normal(size=(2, 8)).astype(np.float32), rng.normal(size=(2, 8)).astype(np.float32)
+        outputs = self.loaded.signatures["interpolate"](z_start=start, z_end=end,
+                                                         num_steps=tf.constant([5, 5], tf.int32))
+        images = outputs["images"].numpy()
+        self.assertEqual(images.shape, (2, 5, 8, 8, 1))
+        self.assertEqual(outputs["images_png_bytes"].shape, (2, 5))
+        path = latent.slerp(start, end, np.linspace(0, 1, 5, dtype=np.float32)).numpy()
+        self.assertAllClose(images, self.generator(path.reshape(10, 8), training=False).numpy().reshape(images.shape),
+                            atol=1e-5)
+        self.assertAllClose(images[:, 0], self.generator(start, training=False), atol=1e-5)
+        self.assertAllClose(images[:, -1], self.generator(end, training=False), atol=1e-5)
+
+    def test_interpolate_refuses_bad_step_counts(self):
+        z = np.zeros((2, 8), np.float32)
+        for steps, message in (([3, 4], "the same in every row"), ([1, 1], "at least 2"),
+                               ([999, 999], f"at most {export.MAX_INTERPOLATION_STEPS}")):
+            with self.assertRaisesRegex(tf.errors.InvalidArgumentError, message):
+                self.loaded.signatures["interpolate"](z_start=z, z_end=z, num_steps=tf.constant(steps, tf.int32))
+
+    def test_warmup_requests_cover_every_signature_and_run(self):
+        records = list(tf.data.TFRecordDataset(os.path.join(self.path, export.WARMUP_FILE)).as_numpy_iterator())
+        requests = [prediction_log_pb2.PredictionLog.FromString(r).predict_log.request for r in records]
+        self.assertEqual(sorted(r.model_spec.signature_name for r in requests),
+                         ["interpolate", "sample", "serving_default"])
+        for request in requests:
+            self.assertEqual(request.model_spec.name, "g")
+            inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+            outputs = self.loaded.signatures[request.model_spec.signature_name](**inputs)
+            self.assertTrue(all(value.shape[0] == 1 for value in outputs.values()))
+
+    def test_models_config_lists_every_model_and_parses(self):
+        base = os.path.dirname(os.path.dirname(self.path))
+        export.export_generator(self.generator, base, "other")
+        config = model_server_config_pb2.ModelServerConfig()
+        with open(os.path.join(base, export.MODELS_CONFIG)) as f:
+            text_format.Parse(f.read(), config)
+        entries = {c.name: c for c in config.model_config_list.config}
+        self.assertEqual(sorted(entries), ["g", "other"])
+        self.assertEqual(entries["g"].base_path, os.path.abspath(os.path.dirname(self.path)))
+        self.assertEqual(entries["g"].model_platform, "tensorflow")
+        with open(os.path.join(base, export.BATCHING_CONFIG)) as f:
+            self.assertIn("max_batch_size { value: 64 }", f.read())
+
+    def test_the_check_refuses_an_unservable_signature(self):
+        module = tf.Module()
+        module.f = tf.function(lambda x: {"scalar": tf.reduce_sum(x), "half": tf.cast(x, tf.float16)},
+                               input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+        path = os.path.join(self.get_temp_dir(), "unservable")
+        tf.saved_model.save(module, path, signatures={"serving_default": module.f})
+        with self.assertRaisesRegex(ValueError, r"output 'half' is half precision.*output 'scalar' has shape \[\]"):
+            export.check_signatures(path)
+
+    def test_a_toy_generator_answers_points(self):
+        generator, _ = models.build("toy", image_shape=(2,), latent_dim=4, g_width=8, seed=0)
+        loaded = tf.saved_model.load(export.export_generator(generator, self.get_temp_dir(), "toy"))
+        self.assertEqual(loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64))["images"].shape, (2, 2))
+        outputs = loaded.signatures["interpolate"](z_start=tf.zeros([1, 4]), z_end=tf.ones([1, 4]),
+                                                   num_steps=tf.constant([3]))
+        self.assertEqual(list(outputs), ["images"])
+        self.assertEqual(outputs["images"].shape, (1, 3, 2))
+
+
+class LatentTest(tf.test.TestCase):
+
+    def test_slerp_keeps_the_norm_on_an_arc_and_hits_the_ends(self):
+        start, end = np.array([[3.0, 0.0]], np.float32), np.array([[0.0, 3.0]], np.float32)
+        path = latent.slerp(start, end, np.linspace(0, 1, 5, dtype=np.float32)).numpy()[0]
+        self.assertAllClose(path[0], start[0])
+        self.assertAllClose(path[-1], end[0], atol=1e-6)
+        self.assertAllClose(np.linalg.norm(path, axis=1), np.full(5, 3.0), atol=1e-5)
+        self.assertAllClose(path[2], [3 / np.sqrt(2), 3 / np.sqrt(2)], atol=1e-5)
+        lerp_middle = latent.lerp(start, end, np.array([0.5], np.float32)).numpy()[0, 0]
+        self.assertAllClose(lerp_middle, [1.5, 1.5])
+
+    def test_slerp_of_parallel_vectors_is_finite(self):
+        start = np.array([[1.0, 2.0]], np.float32)
+        path = latent.slerp(start, 2 * start, np.array([0.0, 0.5, 1.0], np.float32)).numpy()[0]
+        self.assertAllClose(path, [[1.0, 2.0], [1.5, 3.0], [2.0, 4.0]], atol=1e-5)
+
+    def test_unknown_interpolation(self):
+        with self.assertRaisesRegex(ValueError, "valid values: slerp, lerp"):
+            latent.interpolate("cubic", [[0.0]], [[1.0]], [0.5])
 
 
 if __name__ == "__main__":

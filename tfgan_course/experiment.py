@@ -205,7 +205,8 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     _save_final_figures(model, dataset, config, fixed_z.numpy(), real_vectors, workdir)
 
     export_base = config.export_base or os.path.join(workdir, "export")
-    export_dir = export.export_generator(model.sampler, export_base, config.serving_name)
+    export_dir = export.export_generator(model.sampler, export_base, config.serving_name,
+                                        seeded_inputs=model.seeded_inputs, interpolation=model.interpolation)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=model, history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
 

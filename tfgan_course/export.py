@@ -1,10 +1,26 @@
 """Generators as SavedModels in TensorFlow Serving's layout: <export_base>/<model_name>/<version>/.
 
-Signature `serving_default`: `z` float32 [None, latent_dim] (and `label`
-int32 [None] for a conditional generator) -> `images` float32 [None, H, W, C]
-in [-1, 1]; the inputs are the generator's own named `keras.Input`s. A version is written to a hidden
-temporary directory beside it and renamed into place, so a polling model
-server (or any reader) never sees half an export.
+Signatures (method `tensorflow/serving/predict`, every input and output batched on a
+dynamic first dimension; a conditional generator's signatures also take `label` int32 [-1]):
+
+  serving_default  `z` float32 [-1, input_dim] -> `images` float32 [-1, H, W, C] in [-1, 1]
+  sample           `seed` int64 [-1] -> `images_uint8` uint8 [-1, H, W, C] and
+                   `images_png_bytes` string [-1] (PNG; TF Serving's REST answers `_bytes`
+                   outputs as base64). One image per seed, the same image for the same seed.
+  interpolate      `z_start`, `z_end` float32 [-1, input_dim], `num_steps` int32 [-1] (the
+                   same S >= 2 in every row) -> `images` float32 [-1, S, H, W, C] and
+                   `images_png_bytes` string [-1, S]: the path between the two points, both
+                   ends included (slerp for Gaussian z, lerp for uniform z).
+A toy generator's points [B, dim] are answered as `images` float32 by all three.
+
+Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
+signature, replayed by the server at load so the first user request is not the slow one),
+and, in <export_base>, `models.config` (every model there) and `batching.config`, so
+`tensorflow_model_server --model_config_file=<export_base>/models.config --enable_batching
+--batching_parameters_file=<export_base>/batching.config` serves the directory as it is.
+
+A version is written to a hidden temporary directory beside it, checked, and renamed into
+place, so a polling model server (or any reader) never sees half an export.
 """
 
 import os
@@ -13,6 +29,30 @@ import shutil
 
 import keras
 import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+from tfgan_course import latent
+
+SERVE_TAG = "serve"
+PREDICT_METHOD = "tensorflow/serving/predict"
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+MODELS_CONFIG = "models.config"
+BATCHING_CONFIG = "batching.config"
+MAX_INTERPOLATION_STEPS = 256
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+# TF Serving's REST API cannot encode half floats; a mixed-precision G must be cast.
+_HALF_DTYPES = (tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum)
+
+# TF Serving's batching: up to 64 images a run, waiting at most 2 ms to fill a batch.
+_BATCHING_PARAMETERS = """\
+max_batch_size { value: 64 }
+batch_timeout_micros { value: 2000 }
+max_enqueued_batches { value: 100 }
+num_batch_threads { value: %d }
+"""
 
 
 def next_version(model_dir: str) -> int:
@@ -23,21 +63,43 @@ def next_version(model_dir: str) -> int:
     return max(versions, default=0) + 1
 
 
-def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None) -> str:
+def normal_seeded_inputs(latent_dim: int):
+    """seeds int64 [B] -> z float32 [B, latent_dim] ~ N(0, I), row i from seed i alone.
+
+    Row i equals `tf.random.stateless_normal([1, latent_dim], seed=[seeds[i], 0])`, the
+    noise `gan.GAN.generate(1, seed=seeds[i])` draws.
+    """
+
+    def seeded_inputs(seeds):
+        return tf.map_fn(lambda seed: tf.random.stateless_normal([latent_dim], seed=tf.stack([seed, 0])),
+                         tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
+
+    return seeded_inputs
+
+
+def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None,
+                     seeded_inputs=None, interpolation: str = "slerp") -> str:
     """Writes `generator` as version `version` (default: the next one) of `model_name`.
 
     Args:
-      generator: keras.Model, z float32 [B, latent_dim] (or [z, label int32 [B]]) -> images
-        [B, H, W, C] in [-1, 1].
+      generator: keras.Model, `z` float32 [B, input_dim] (or [z, label int32 [B]]) ->
+        images [B, H, W, C] in [-1, 1]. Its inputs are named (`keras.Input(name="z")`); the
+        signatures take them by those names.
       export_base: the directory TF Serving's --model_base_path points above.
       model_name: TF Serving model name (a directory name).
       version: integer version; an existing one is an error.
+      seeded_inputs: seeds int64 [B] -> z float32 [B, input_dim] for the `sample` signature
+        (`gan.GAN.seeded_inputs`, which knows the latent distribution and codes); default
+        N(0, I) per seed.
+      interpolation: "slerp" (Gaussian z) or "lerp" (uniform z) for `interpolate`.
 
     Returns:
       The path of the new version directory.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name or ""):
+    if not _MODEL_NAME.fullmatch(model_name or "") or model_name in (".", ".."):
         raise ValueError(f"Invalid model name {model_name!r}: use letters, digits, '_', '-' and '.' only.")
+    if interpolation not in latent.INTERPOLATIONS:
+        raise ValueError(f"Unknown interpolation {interpolation!r}; valid values: {', '.join(latent.INTERPOLATIONS)}.")
     model_dir = os.path.join(export_base, model_name)
     version = next_version(model_dir) if version is None else int(version)
     final_dir = os.path.join(model_dir, str(version))
@@ -48,27 +110,181 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
     temp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(temp_dir, ignore_errors=True)
     try:
-        _archive(generator).write_out(temp_dir, verbose=False)
+        _archive(generator, seeded_inputs, interpolation).write_out(temp_dir, verbose=False)
+        check_signatures(temp_dir)
+        _write_warmup_requests(temp_dir, model_name, generator)
         os.rename(temp_dir, final_dir)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
+    write_server_configs(export_base)
     return final_dir
 
 
-def _archive(generator: keras.Model) -> keras.export.ExportArchive:
+def _archive(generator, seeded_inputs, interpolation) -> keras.export.ExportArchive:
+    input_names = [tensor.name for tensor in generator.inputs]
+    if "z" not in input_names:
+        raise ValueError(f"The generator's inputs are named {input_names}; name its latent input 'z' "
+                         "(keras.Input(..., name='z')): the signatures take inputs by name.")
+    z_spec = next(tf.TensorSpec([None, *t.shape[1:]], t.dtype, name="z") for t in generator.inputs if t.name == "z")
+    extra_specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name) for t in generator.inputs
+                   if t.name != "z"]
+    seeded_inputs = seeded_inputs or normal_seeded_inputs(z_spec.shape[1])
+
+    def generate(z, extras):
+        # Inputs in the generator's own order; outputs float32 (a mixed-precision G computes in half).
+        by_name = dict(zip([spec.name for spec in extra_specs], extras), z=z)
+        inputs = [by_name[name] for name in input_names]
+        images = generator(inputs[0] if len(inputs) == 1 else inputs, training=False)
+        return tf.cast(images, tf.float32)
+
+    def serving_default(z, *extras):
+        return {"images": generate(z, extras)}
+
+    # A toy generator makes points [B, dim], not pictures: its signatures answer them as floats.
+    is_image = len(generator.outputs[0].shape) == 4
+
+    def sample(seed, *extras):
+        images = generate(seeded_inputs(seed), extras)
+        if not is_image:
+            return {"images": images}
+        images = to_uint8(images)
+        return {"images_uint8": images, "images_png_bytes": _encode_png(images)}
+
+    def interpolate(z_start, z_end, num_steps, *extras):
+        steps = num_steps[0]
+        checks = [
+            tf.debugging.assert_equal(num_steps, steps, message="interpolate: num_steps must be the same in every "
+                                      "row of a request; send one request per step count"),
+            tf.debugging.assert_greater_equal(steps, 2, message="interpolate: num_steps must be at least 2"),
+            tf.debugging.assert_less_equal(steps, MAX_INTERPOLATION_STEPS,
+                                           message=f"interpolate: num_steps must be at most {MAX_INTERPOLATION_STEPS}"),
+        ]
+        with tf.control_dependencies(checks):
+            t = tf.linspace(0.0, 1.0, steps)
+        path = latent.interpolate(interpolation, z_start, z_end, t)  # [B, S, D]
+        rows = tf.shape(path)[0]
+        flat_extras = [tf.repeat(extra, steps, axis=0) for extra in extras]  # row b's label for its S images
+        images = generate(tf.reshape(path, [rows * steps, -1]), flat_extras)
+        outputs = {"images": tf.reshape(images, tf.concat([[rows, steps], tf.shape(images)[1:]], 0))}
+        if is_image:
+            outputs["images_png_bytes"] = tf.reshape(_encode_png(to_uint8(images)), [rows, steps])
+        return outputs
+
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    specs = [tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name) for tensor in generator.inputs]
-
-    def generate(*inputs):
-        # Mixed-precision generators compute in half; REST cannot return half.
-        images = generator(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
-        return {"images": tf.cast(images, tf.float32)}
-
-    archive.add_endpoint(name="serving_default", fn=generate, input_signature=specs)
+    archive.add_endpoint(name="serving_default", fn=serving_default, input_signature=[z_spec, *extra_specs])
+    archive.add_endpoint(name="sample", fn=sample,
+                         input_signature=[tf.TensorSpec([None], tf.int64, name="seed"), *extra_specs])
+    archive.add_endpoint(name="interpolate", fn=interpolate, input_signature=[
+        tf.TensorSpec(z_spec.shape, tf.float32, name="z_start"), tf.TensorSpec(z_spec.shape, tf.float32, name="z_end"),
+        tf.TensorSpec([None], tf.int32, name="num_steps"), *extra_specs])
     return archive
 
 
-def load_serving_fn(version_dir: str):
-    """The `serving_default` signature of an export: fn(z=float32 [B, latent_dim][, label=int32 [B]]) -> {"images": ...}."""
-    return tf.saved_model.load(version_dir).signatures["serving_default"]
+def to_uint8(images):
+    """float [B, H, W, C] in [-1, 1] -> uint8 [B, H, W, C] in [0, 255] (rounded, clipped)."""
+    return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+
+
+def _encode_png(images):
+    """uint8 [N, H, W, C] -> string [N] of PNG files."""
+    return tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
+
+
+def read_signature_defs(version_dir: str) -> dict:
+    """The `serve` MetaGraph's signature defs of a SavedModel: {key: SignatureDef}, internal keys left out."""
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as f:
+        saved_model.ParseFromString(f.read())
+    for meta_graph in saved_model.meta_graphs:
+        if SERVE_TAG in meta_graph.meta_info_def.tags:
+            return {key: signature for key, signature in meta_graph.signature_def.items()
+                    if not key.startswith("__")}
+    raise ValueError(f"{version_dir}: the SavedModel has no MetaGraph tagged {SERVE_TAG!r}, which TF Serving loads.")
+
+
+def check_signatures(version_dir: str) -> None:
+    """Raises ValueError unless every signature is one TF Serving's Predict API can serve.
+
+    Each needs method `tensorflow/serving/predict`, a dynamic batch dimension (-1) first on
+    every input and output, and no half-precision output (REST cannot encode it).
+    """
+    signatures = read_signature_defs(version_dir)
+    problems = []
+    if "serving_default" not in signatures:
+        problems.append("no serving_default signature")
+    for key, signature in sorted(signatures.items()):
+        if signature.method_name != PREDICT_METHOD:
+            problems.append(f"{key}: method {signature.method_name!r}, not {PREDICT_METHOD!r}")
+        for kind, tensors in (("input", signature.inputs), ("output", signature.outputs)):
+            for alias, info in sorted(tensors.items()):
+                dims = [dim.size for dim in info.tensor_shape.dim]
+                if info.tensor_shape.unknown_rank or not dims or dims[0] != -1:
+                    problems.append(f"{key}: {kind} {alias!r} has shape {dims}, not a dynamic batch dimension first")
+                if kind == "output" and info.dtype in _HALF_DTYPES:
+                    problems.append(f"{key}: output {alias!r} is half precision; cast it to float32")
+    if problems:
+        raise ValueError(f"{version_dir} is not servable by TF Serving's Predict API: " + "; ".join(problems))
+
+
+def _warmup_inputs(generator):
+    """{signature: {input: numpy value}}, batch 1, for the warmup records."""
+    extras = {t.name: tf.zeros([1, *t.shape[1:]], t.dtype) for t in generator.inputs if t.name != "z"}
+    z_shape = next([1, *t.shape[1:]] for t in generator.inputs if t.name == "z")
+    return {
+        "serving_default": {"z": tf.zeros(z_shape), **extras},
+        "sample": {"seed": tf.constant([0], tf.int64), **extras},
+        "interpolate": {"z_start": tf.zeros(z_shape), "z_end": tf.ones(z_shape),
+                        "num_steps": tf.constant([2], tf.int32), **extras},
+    }
+
+
+def _write_warmup_requests(version_dir, model_name, generator):
+    """One PredictionLog per signature, in the file TF Serving replays when it loads a version."""
+    os.makedirs(os.path.join(version_dir, "assets.extra"), exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(version_dir, WARMUP_FILE)) as writer:
+        for signature, inputs in _warmup_inputs(generator).items():
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = model_name
+            request.model_spec.signature_name = signature
+            for name, value in inputs.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+
+
+def model_names(export_base: str) -> list[str]:
+    """The models under `export_base`: directories with at least one integer version."""
+    if not os.path.isdir(export_base):
+        return []
+    return sorted(name for name in os.listdir(export_base)
+                  if _MODEL_NAME.fullmatch(name) and os.path.isdir(os.path.join(export_base, name))
+                  and any(re.fullmatch(r"\d+", v) for v in os.listdir(os.path.join(export_base, name))))
+
+
+def write_server_configs(export_base: str) -> None:
+    """(Re)writes <export_base>/models.config (every model there) and batching.config, atomically.
+
+    models.config holds absolute base paths: mount the export base at the same path in
+    a container (`-v /abs/export:/abs/export`) and the file works there unchanged.
+    """
+    config = model_server_config_pb2.ModelServerConfig()
+    for name in model_names(export_base):
+        entry = config.model_config_list.config.add()
+        entry.name = name
+        entry.base_path = os.path.abspath(os.path.join(export_base, name))
+        entry.model_platform = "tensorflow"
+    _write_atomically(os.path.join(export_base, MODELS_CONFIG), text_format.MessageToString(config))
+    _write_atomically(os.path.join(export_base, BATCHING_CONFIG), _BATCHING_PARAMETERS % max(os.cpu_count() or 1, 1))
+
+
+def _write_atomically(path, text):
+    temp = f"{path}.tmp-{os.getpid()}"
+    with open(temp, "w") as f:
+        f.write(text)
+    os.replace(temp, path)
+
+
+def load_serving_fn(version_dir: str, signature: str = "serving_default"):
+    """A signature of an export: e.g. fn(z=float32 [B, input_dim][, label=int32 [B]]) -> {"images": ...}."""
+    return tf.saved_model.load(version_dir).signatures[signature]

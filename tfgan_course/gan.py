@@ -219,6 +219,24 @@ class GAN(keras.Model):
             return tf.random.stateless_uniform(shape, seed=[seed, 0])
         return tf.random.stateless_normal(shape, seed=[seed, 0])
 
+    def _seeded_input(self, seed):
+        """G's input (without a label) for one image from `seed`: float32 [1, input size]."""
+        return self._seeded_z(1, seed)
+
+    def seeded_inputs(self, seeds):
+        """seeds int64 [B] -> G's inputs (without labels) float32 [B, input size], one image per seed.
+
+        Row i is what `generate(1, seed=seeds[i])` feeds G, so an export's `sample`
+        signature and `generate` agree. Works in graph mode (the export traces it).
+        """
+        return tf.map_fn(lambda seed: self._seeded_input(seed)[0], tf.cast(seeds, tf.int64),
+                         fn_output_signature=tf.float32)
+
+    @property
+    def interpolation(self):
+        """The latent path for this z: "slerp" for Gaussian z (its mass lies near a sphere), else "lerp"."""
+        return "lerp" if self.latent_distribution == "uniform" else "slerp"
+
     # The hooks a variant overrides. A `condition` is whatever ties a fake or
     # real batch to extra inputs (labels, latent codes); None here.
 
@@ -564,6 +582,10 @@ class InfoGAN(GAN):
 
     def generate(self, num_samples, label=None, seed=0):
         """num_samples images with random codes, or categorical code `label`, for a seed."""
+        return self.sampler(self._seeded_codes_input(num_samples, seed, label), training=False).numpy()
+
+    def _seeded_codes_input(self, num_samples, seed, label=None):
+        """[z, one_hot(c_cat), c_cont] float32 [num_samples, input_dim] from `seed` (c_cat = `label` if given)."""
         categories, continuous = (tf.random.stateless_uniform([num_samples], seed=[seed, 1],
                                                               maxval=max(self.num_categories, 1), dtype=tf.int32),
                                   tf.random.stateless_uniform([num_samples, self.num_continuous], seed=[seed, 2],
@@ -573,8 +595,10 @@ class InfoGAN(GAN):
                 raise ValueError(f"label {label} is out of range: the categorical code has "
                                  f"{self.num_categories} values.")
             categories = tf.fill([num_samples], tf.constant(int(label), tf.int32))
-        inputs = self.generator_input(self._seeded_z(num_samples, seed), categories, continuous)
-        return self.sampler(inputs, training=False).numpy()
+        return self.generator_input(self._seeded_z(num_samples, seed), categories, continuous)
+
+    def _seeded_input(self, seed):
+        return self._seeded_codes_input(1, seed)
 
     def generator_inputs(self, batch_size, real_labels):
         del real_labels
