@@ -193,27 +193,5 @@ class SignaturesTest(tf.test.TestCase):
         self.assertEqual(outputs["images"].shape, (1, 3, 2))
 
 
-class LatentTest(tf.test.TestCase):
-
-    def test_slerp_keeps_the_norm_on_an_arc_and_hits_the_ends(self):
-        start, end = np.array([[3.0, 0.0]], np.float32), np.array([[0.0, 3.0]], np.float32)
-        path = latent.slerp(start, end, np.linspace(0, 1, 5, dtype=np.float32)).numpy()[0]
-        self.assertAllClose(path[0], start[0])
-        self.assertAllClose(path[-1], end[0], atol=1e-6)
-        self.assertAllClose(np.linalg.norm(path, axis=1), np.full(5, 3.0), atol=1e-5)
-        self.assertAllClose(path[2], [3 / np.sqrt(2), 3 / np.sqrt(2)], atol=1e-5)
-        lerp_middle = latent.lerp(start, end, np.array([0.5], np.float32)).numpy()[0, 0]
-        self.assertAllClose(lerp_middle, [1.5, 1.5])
-
-    def test_slerp_of_parallel_vectors_is_finite(self):
-        start = np.array([[1.0, 2.0]], np.float32)
-        path = latent.slerp(start, 2 * start, np.array([0.0, 0.5, 1.0], np.float32)).numpy()[0]
-        self.assertAllClose(path, [[1.0, 2.0], [1.5, 3.0], [2.0, 4.0]], atol=1e-5)
-
-    def test_unknown_interpolation(self):
-        with self.assertRaisesRegex(ValueError, "valid values: slerp, lerp"):
-            latent.interpolate("cubic", [[0.0]], [[1.0]], [0.5])
-
-
 if __name__ == "__main__":
     tf.test.main()

@@ -51,8 +51,13 @@ def run_config(workdir: str) -> config_lib.Config:
         return config_lib.Config.from_flagfile(f.read())
 
 
-def generator_from_workdir(workdir: str) -> Generated:
-    """The last checkpoint of a training run, as its flags.cfg built it (the EMA generator if any)."""
+def restore_gan(workdir: str):
+    """The GAN of a training run as its flags.cfg builds it, with its last checkpoint restored.
+
+    Returns:
+      (model, image_shape, checkpoint path): the `gan.GAN` (a ConditionalGAN knows its
+      num_classes, read from the run's data), (H, W, C) (() for toy data), and the checkpoint.
+    """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from tfgan_course import data, experiment, models  # pylint: disable=import-outside-toplevel
@@ -61,10 +66,10 @@ def generator_from_workdir(workdir: str) -> Generated:
     latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
     if latest is None:
         raise ValueError(f"{workdir}/checkpoints holds no checkpoint yet: train first (or wait for the first "
-                         "epoch to end), or evaluate an export with --export_dir.")
+                         "epoch to end), or use an export with --export_dir.")
     image_shape = (config.image_size, config.image_size, config.channels)
     if config.dataset.startswith("toy:"):
-        image_shape = ()  # Rejected by evaluate() with the reason.
+        image_shape = ()  # Rejected by the callers that need images, with the reason.
     num_classes = 0
     if models.MODELS[config.model].KIND == "conditional":  # Only a conditional model needs the data's classes.
         _, info = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
@@ -72,6 +77,12 @@ def generator_from_workdir(workdir: str) -> Generated:
         num_classes = info.num_classes
     model = experiment.build_gan(config, image_shape or (2,), num_classes=num_classes)
     model.checkpoint().restore(latest).expect_partial()
+    return model, image_shape, latest
+
+
+def generator_from_workdir(workdir: str) -> Generated:
+    """The last checkpoint of a training run, as its flags.cfg built it (the EMA generator if any)."""
+    model, image_shape, latest = restore_gan(workdir)
     return generator_from_model(model, image_shape, f"checkpoint {latest}")
 
 
@@ -87,6 +98,17 @@ def generator_from_model(model, image_shape, description) -> Generated:
     return Generated(sample, tuple(image_shape), description)
 
 
+def export_version_dir(export_dir: str) -> str:
+    """`export_dir` if it is a SavedModel, else the newest integer version of the model directory `export_dir`."""
+    if os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
+        return export_dir
+    versions = [int(name) for name in os.listdir(export_dir) if name.isdigit()] if os.path.isdir(export_dir) else []
+    if not versions:
+        raise ValueError(f"{export_dir} is neither a SavedModel (no saved_model.pb) nor a model directory with "
+                         "integer versions: pass <export_base>/<model_name> or one of its versions.")
+    return os.path.join(export_dir, str(max(versions)))
+
+
 def generator_from_export(export_dir: str) -> Generated:
     """An exported SavedModel (a version directory, or a model directory: its newest version).
 
@@ -97,12 +119,7 @@ def generator_from_export(export_dir: str) -> Generated:
 
     from tfgan_course import export  # pylint: disable=import-outside-toplevel
 
-    if not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
-        versions = [int(name) for name in os.listdir(export_dir) if name.isdigit()] if os.path.isdir(export_dir) else []
-        if not versions:
-            raise ValueError(f"{export_dir} is neither a SavedModel (no saved_model.pb) nor a model directory with "
-                             "integer versions: pass <export_base>/<model_name> or one of its versions.")
-        export_dir = os.path.join(export_dir, str(max(versions)))
+    export_dir = export_version_dir(export_dir)
     serve = export.load_serving_fn(export_dir)
     _, inputs = serve.structured_input_signature
     latent_dim = inputs["z"].shape[-1]

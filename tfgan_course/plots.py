@@ -132,6 +132,44 @@ def save_real_vs_fake(real_images, fake_images, path, nrow: int = 8) -> None:
     _save_figure(fig, path)
 
 
+def save_vector_arithmetic(samples, averaged, result, path, captions=("a", "b", "c")) -> None:
+    """Lecture 003's vector arithmetic as a figure: mean(a) - mean(b) + mean(c) = result.
+
+    The top row shows each concept's samples (what was averaged); the bottom row the
+    image of each averaged z, the operators, and the image of the combination, as the
+    DCGAN paper's figure 7 lays it out.
+
+    Args:
+      samples: three float [N_k, H, W, C] in [-1, 1]: the samples of concepts a, b and c.
+      averaged: three float [H, W, C] in [-1, 1]: G(concept vector) of a, b and c.
+      result: float [H, W, C] in [-1, 1]: G(z_a - z_b + z_c).
+      path: output file, normally ``.png``. Parent dirs are created.
+      captions: the three concepts' captions above their samples (e.g. their seeds).
+    """
+    if len(samples) != 3 or len(averaged) != 3 or len(captions) != 3:
+        raise ValueError("save_vector_arithmetic takes three operands: samples, averaged images and captions of a, "
+                         "b and c.")
+    fig = Figure(figsize=(11, 5.5))
+    axes = fig.subplots(2, 7, gridspec_kw={"width_ratios": [1, 0.3, 1, 0.3, 1, 0.3, 1]})
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for k, (batch, image, caption) in enumerate(zip(samples, averaged, captions)):
+        batch = np.asarray(batch, np.float32)
+        # Up to three samples in a row; more in a square.
+        nrow = len(batch) if len(batch) <= 3 else math.ceil(math.sqrt(len(batch)))
+        axes[0, 2 * k].imshow(image_grid(batch, nrow=nrow), interpolation="nearest")
+        axes[0, 2 * k].set_title(caption, fontsize=9)
+        axes[1, 2 * k].imshow(image_grid(np.asarray(image)[None]), interpolation="nearest")
+        axes[1, 2 * k].set_title(f"mean z of {'abc'[k]}", fontsize=9)
+    for column, operator in ((1, "\u2212"), (3, "+"), (5, "=")):
+        axes[1, column].text(0.5, 0.5, operator, fontsize=28, ha="center", va="center",
+                             transform=axes[1, column].transAxes)
+    axes[1, 6].imshow(image_grid(np.asarray(result)[None]), interpolation="nearest")
+    axes[1, 6].set_title("result", fontsize=9)
+    fig.suptitle("vector arithmetic: mean z of a \u2212 mean z of b + mean z of c")
+    _save_figure(fig, path)
+
+
 def save_real_vs_synth(real, fake, path, title: str = "Real vs Synth", limits=None) -> None:
     """Lecture 001's "Real vs Synth" figure of toy samples.
 
