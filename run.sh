@@ -4,7 +4,7 @@
 # nothing but Python 3.10+.
 #
 #   ./run.sh setup            create/refresh .venv, fetch the offline Fashion-MNIST
-#   ./run.sh demo             train the default experiment briefly, write pictures, export
+#   ./run.sh demo             train the default experiment briefly, write pictures, export, serve, query
 #   ./run.sh train FLAGS...   python -m tfgan_course.train FLAGS...
 #   ./run.sh test [ARGS...]   the test suite (pytest ARGS...)
 set -euo pipefail
@@ -66,7 +66,36 @@ demo() {
     "$@"
   say "pictures: $workdir/samples/epoch_0001.png $workdir/real_vs_fake.png $workdir/losses.png $workdir/d_outputs.png"
   say "export:   $(ls -d "$workdir"/export/*/* | tail -1)"
+  serve_and_query "$workdir"
   say "longer runs: ./run.sh train --flagfile=tfgan_course/configs/dcgan_fashion_mnist.cfg --workdir=runs/dcgan"
+}
+
+# Serves the demo's export with the embedded TF-Serving-compatible server, asks it for a grid
+# over gRPC and an interpolation over REST with the client, then stops the server.
+serve_and_query() {
+  local workdir="$1" grpc_port="${DEMO_PORT:-8500}" rest_port="$(( ${DEMO_PORT:-8500} + 1 ))"
+  local model_dir model
+  model_dir="$(ls -d "$workdir"/export/*/ | head -1)"
+  model="$(basename "$model_dir")"
+  say "serving $model on localhost:$grpc_port (gRPC) and :$rest_port (REST)"
+  "$PY" -m serving.server --model_base_path="$model_dir" --model_name="$model" \
+    --port="$grpc_port" --rest_api_port="$rest_port" >"$workdir/server.log" 2>&1 &
+  local server=$!
+  trap 'kill "$server" 2>/dev/null || true' EXIT
+  local ok=0
+  "$PY" -m serving.client --target="localhost:$grpc_port" --model="$model" --num=16 \
+      --out="$workdir/served_grid.png" --wait_seconds=120 &&
+    "$PY" -m serving.client --target="http://localhost:$rest_port" --model="$model" --interpolate --num=10 \
+      --out="$workdir/served_interpolation.png" || ok=$?
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  trap - EXIT
+  if [ "$ok" != 0 ]; then
+    say "querying the server failed; its log: $workdir/server.log"
+    tail -5 "$workdir/server.log" >&2
+    return "$ok"
+  fi
+  say "served:   $workdir/served_grid.png (gRPC) $workdir/served_interpolation.png (REST)"
 }
 
 cmd="${1:-}"

@@ -1,0 +1,14 @@
+"""An embedded, TensorFlow-Serving-compatible model server for the course's SavedModels.
+
+`python -m serving.server --model_base_path=DIR --model_name=NAME` serves every integer
+version directory under DIR (TF Serving's layout) over TF Serving's gRPC API
+(PredictionService, ModelService) and REST API (/v1/models/...), with TF Serving's error
+codes, messages and JSON formats, so clients written against the official
+`tensorflow-serving-api` stubs, or against TF Serving's REST documentation, work unchanged.
+The modules, from the wire inwards: `server` (flags, wiring), `grpc_service` and `rest`
+(the two front ends), `json_tensors` and `tensors` (codecs), `predict` (the shared Predict),
+`model_manager` (versions, polling, reloads), `servable` and `warmup` (one loaded version),
+`model_config` (config files and version policies) and `errors` (the error every layer raises);
+`client` queries either this server or TF Serving. See serving/README.md for where the server
+differs from TF Serving.
+"""

@@ -1,0 +1,278 @@
+"""Query a served generator over gRPC or REST and save what it draws as a PNG grid.
+
+    python -m serving.client --target=localhost:8500 --model=dcgan_fashion_mnist --num=16 --out=grid.png
+    python -m serving.client --target=http://localhost:8501 --model=cdcgan_mnist --label=3
+    python -m serving.client --target=localhost:8500 --interpolate --num=10 --seed=4 --out=path.png
+
+A target `host:port` (or `grpc://host:port`) speaks gRPC through the official
+tensorflow-serving-api stubs; `http://host:port` speaks TF Serving's REST API. Either
+works unchanged against the real `tensorflow_model_server` and the embedded
+`python -m serving.server`. The client reads the model's signatures from its metadata,
+so it needs nothing but the model's name.
+
+Samples come from the export's `sample` signature (seeds --seed .. --seed+num-1); an
+interpolation from `interpolate`, between the latent vectors of --seed and --seed+1
+drawn as the `sample` signature draws Gaussian z, so its ends are those two samples.
+"""
+
+import base64
+import io
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+from PIL import Image
+from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
+
+# Generated grids easily pass gRPC's default 4 MB receive limit.
+_GRPC_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+_DTYPE_NAMES = {"DT_FLOAT": tf.float32, "DT_INT32": tf.int32, "DT_INT64": tf.int64, "DT_STRING": tf.string,
+                "DT_UINT8": tf.uint8}
+
+
+class ServingError(RuntimeError):
+    """A model server answered an error (or none): `code` names its status, e.g. NOT_FOUND or UNAVAILABLE."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    dtype: tf.DType
+    shape: tuple  # -1 for a dynamic dimension
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: dict  # alias -> TensorInfo
+    outputs: dict
+
+
+@dataclass(frozen=True)
+class Answer:
+    outputs: dict  # alias -> numpy array (bytes objects for strings)
+    version: int | None  # the version that ran (REST answers do not say: None unless one was asked for)
+    latency_ms: float  # the request's wall time, client side
+
+
+class GrpcClient:
+    """TF Serving's gRPC PredictionService through the official stubs."""
+
+    def __init__(self, target: str, timeout: float = 30.0):
+        self.target = target.removeprefix("grpc://")
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(self.target, options=_GRPC_OPTIONS)
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+
+    def close(self):
+        self._channel.close()
+
+    def signatures(self, model: str, version: int = 0) -> dict:
+        """{signature key: Signature} from GetModelMetadata."""
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        _set_spec(request.model_spec, model, version)
+        response = self._call(self._stub.GetModelMetadata, request)
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata["signature_def"].Unpack(signature_map)
+        return {key: Signature(*({alias: TensorInfo(tf.as_dtype(info.dtype),
+                                                    tuple(d.size for d in info.tensor_shape.dim))
+                                  for alias, info in tensors.items()}
+                                 for tensors in (signature.inputs, signature.outputs)))
+                for key, signature in signature_map.signature_def.items()}
+
+    def predict(self, model: str, signature: str, inputs: dict, version: int = 0, output_filter=()) -> Answer:
+        request = predict_pb2.PredictRequest(output_filter=list(output_filter))
+        _set_spec(request.model_spec, model, version, signature)
+        for alias, value in inputs.items():
+            request.inputs[alias].CopyFrom(tf.make_tensor_proto(value))
+        start = time.perf_counter()
+        response = self._call(self._stub.Predict, request)
+        latency_ms = 1000 * (time.perf_counter() - start)
+        return Answer({alias: tf.make_ndarray(proto) for alias, proto in response.outputs.items()},
+                      response.model_spec.version.value, latency_ms)
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as e:
+            message = e.details()
+            if e.code() == grpc.StatusCode.UNAVAILABLE:
+                message = f"no model server answers at {self.target} ({message}); is it running?"
+            raise ServingError(e.code().name, message) from None
+
+
+class RestClient:
+    """TF Serving's REST API: /v1/models/NAME[/versions/N]/metadata and :predict (columnar `inputs`)."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._lone_outputs = {}  # (model, version, signature) -> the alias of a signature's only output
+
+    def close(self):
+        pass
+
+    def signatures(self, model: str, version: int = 0) -> dict:
+        answer = self._request(f"{self._model_url(model, version)}/metadata")
+        signature_map = answer["metadata"]["signature_def"]["signature_def"]
+        return {key: Signature(*({alias: TensorInfo(_DTYPE_NAMES.get(info["dtype"], tf.float32),
+                                                    tuple(int(d["size"]) for d in info["tensor_shape"].get("dim", [])))
+                                  for alias, info in signature.get(kind, {}).items()}
+                                 for kind in ("inputs", "outputs")))
+                for key, signature in signature_map.items()}
+
+    def predict(self, model: str, signature: str, inputs: dict, version: int = 0, output_filter=()) -> Answer:
+        """`output_filter` is applied client-side: TF Serving's REST API has no such field."""
+        body = {"signature_name": signature, "inputs": {alias: np.asarray(value).tolist()
+                                                         for alias, value in inputs.items()}}
+        start = time.perf_counter()
+        answer = self._request(f"{self._model_url(model, version)}:predict", body)
+        latency_ms = 1000 * (time.perf_counter() - start)
+        outputs = answer["outputs"]
+        if not isinstance(outputs, dict):  # TF Serving answers a lone output bare.
+            outputs = {self._lone_output(model, version, signature): outputs}
+        outputs = {alias: _from_json(value) for alias, value in outputs.items()
+                   if not output_filter or alias in output_filter}
+        return Answer(outputs, version or None, latency_ms)
+
+    def _lone_output(self, model, version, signature):
+        key = (model, version, signature)
+        if key not in self._lone_outputs:
+            self._lone_outputs[key] = next(iter(self.signatures(model, version)[signature].outputs))
+        return self._lone_outputs[key]
+
+    def _model_url(self, model, version):
+        return f"{self.base_url}/v1/models/{model}" + (f"/versions/{version}" if version else "")
+
+    def _request(self, url, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as e:
+            try:
+                message = json.load(e).get("error", e.reason)
+            except ValueError:
+                message = e.reason
+            raise ServingError(f"HTTP {e.code}", message) from None
+        except (urllib.error.URLError, ConnectionError) as e:
+            raise ServingError("UNAVAILABLE", f"no model server answers at {self.base_url} ({e}); is it running?") \
+                from None
+
+
+def connect(target: str, timeout: float = 30.0):
+    """A GrpcClient for `host:port` / `grpc://host:port`, a RestClient for `http(s)://host:port`."""
+    if target.startswith(("http://", "https://")):
+        return RestClient(target, timeout)
+    return GrpcClient(target, timeout)
+
+
+def seeded_z(seeds, latent_dim: int) -> np.ndarray:
+    """float32 [len(seeds), latent_dim] ~ N(0, I): the z the `sample` signature draws for each seed."""
+    return np.stack([tf.random.stateless_normal([latent_dim], seed=[int(seed), 0]).numpy() for seed in seeds])
+
+
+def sample(client, model: str, num: int, seed: int = 0, label: int | None = None, version: int = 0):
+    """(uint8 [num, H, W, C] images from seeds seed..seed+num-1, Answer) via the `sample` signature."""
+    inputs = {"seed": np.arange(seed, seed + num, dtype=np.int64)}
+    if label is not None:
+        inputs["label"] = np.full([num], label, np.int32)
+    answer = client.predict(model, "sample", inputs, version, output_filter=["images_png_bytes"])
+    return _decode_pngs(answer.outputs["images_png_bytes"]), answer
+
+
+def interpolate(client, model: str, num_steps: int, seed: int = 0, label: int | None = None, version: int = 0):
+    """(uint8 [num_steps, H, W, C] from seed's sample to seed+1's, Answer) via the `interpolate` signature."""
+    latent_dim = client.signatures(model, version)["interpolate"].inputs["z_start"].shape[1]
+    z = seeded_z([seed, seed + 1], latent_dim)
+    inputs = {"z_start": z[:1], "z_end": z[1:], "num_steps": np.array([num_steps], np.int32)}
+    if label is not None:
+        inputs["label"] = np.array([label], np.int32)
+    answer = client.predict(model, "interpolate", inputs, version, output_filter=["images_png_bytes"])
+    return _decode_pngs(answer.outputs["images_png_bytes"][0]), answer
+
+
+def _decode_pngs(encoded) -> np.ndarray:
+    images = [np.asarray(Image.open(io.BytesIO(png))) for png in np.ravel(encoded)]
+    return np.stack([image[..., None] if image.ndim == 2 else image for image in images])
+
+
+def _from_json(value):
+    """A JSON tensor value -> numpy; {"b64": ...} leaves become bytes."""
+    if isinstance(value, dict) and "b64" in value:
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list) and value and _contains_b64(value):
+        return np.array(_decode_b64(value), dtype=object)
+    return np.asarray(value)
+
+
+def _contains_b64(value):
+    while isinstance(value, list) and value:
+        value = value[0]
+    return isinstance(value, dict)
+
+
+def _decode_b64(value):
+    return [_decode_b64(v) for v in value] if isinstance(value, list) else base64.b64decode(value["b64"])
+
+
+def _set_spec(spec, model, version, signature=None):
+    spec.name = model
+    if version:
+        spec.version.value = version
+    if signature:
+        spec.signature_name = signature
+
+
+def define_flags():
+    flags.DEFINE_string("target", "localhost:8500", "host:port (gRPC) or http://host:port (REST) of a model server.")
+    flags.DEFINE_string("model", "dcgan_fashion_mnist", "The served model's name.")
+    flags.DEFINE_integer("version", 0, "Model version; 0 = the latest the server has.")
+    flags.DEFINE_integer("num", 16, "Images to sample, or steps of the interpolation (both ends included).")
+    flags.DEFINE_integer("seed", 0, "First seed: samples use seed..seed+num-1; --interpolate goes seed -> seed+1.")
+    flags.DEFINE_integer("label", None, "Class of a conditional model's images.")
+    flags.DEFINE_bool("interpolate", False, "Draw the path between two samples instead of a grid of samples.")
+    flags.DEFINE_string("out", "grid.png", "Where the PNG grid goes.")
+    flags.DEFINE_float("timeout", 30.0, "Seconds to wait for an answer.")
+
+
+def main(argv):
+    del argv
+    from tfgan_course import plots  # pylint: disable=import-outside-toplevel
+
+    FLAGS = flags.FLAGS  # pylint: disable=invalid-name
+    if FLAGS.num < 1 or (FLAGS.interpolate and FLAGS.num < 2):
+        print(f"--num={FLAGS.num}: ask for at least {2 if FLAGS.interpolate else 1}.", file=sys.stderr)
+        return 2
+    client = connect(FLAGS.target, FLAGS.timeout)
+    try:
+        draw = interpolate if FLAGS.interpolate else sample
+        images, answer = draw(client, FLAGS.model, FLAGS.num, FLAGS.seed, FLAGS.label, FLAGS.version)
+    except ServingError as e:
+        print(f"{FLAGS.target}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    plots.save_image_grid(images.astype(np.float32) / 127.5 - 1.0, FLAGS.out,
+                          nrow=FLAGS.num if FLAGS.interpolate else 8)
+    kind = "interpolation steps" if FLAGS.interpolate else "samples"
+    version = f"version {answer.version}" if answer.version else "latest version"
+    print(f"{FLAGS.num} {kind} of {FLAGS.model} ({version}) from {FLAGS.target} "
+          f"in {answer.latency_ms:.1f} ms -> {FLAGS.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,120 @@
+"""serving.client against the embedded server, over gRPC and REST, on real exports of tiny generators."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from serving import client as client_lib
+from serving.server import Server
+from tfgan_course import export, models
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ClientTest(tf.test.TestCase):
+    """One server with an unconditional and a conditional generator; both protocols for every check."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.base = tempfile.mkdtemp()
+        generator, _ = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0)
+        conditional, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
+        cls.exports = {"g": export.export_generator(generator, cls.base, "g"),
+                       "c": export.export_generator(conditional, cls.base, "c")}
+        cls.server = Server(os.path.join(cls.base, export.MODELS_CONFIG), port=0, rest_api_port=0,
+                            file_system_poll_wait_seconds=0).start()
+        cls.clients = {"grpc": client_lib.connect(f"localhost:{cls.server.grpc_port}"),
+                       "rest": client_lib.connect(f"http://localhost:{cls.server.rest_port}")}
+        cls.loaded = {name: tf.saved_model.load(path) for name, path in cls.exports.items()}
+
+    @classmethod
+    def tearDownClass(cls):
+        for client in cls.clients.values():
+            client.close()
+        cls.server.stop()
+        super().tearDownClass()
+
+    def test_signatures_come_from_the_metadata(self):
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                signatures = client.signatures("c")
+                self.assertEqual(sorted(signatures), ["interpolate", "sample", "serving_default"])
+                self.assertEqual(signatures["interpolate"].inputs["z_start"], client_lib.TensorInfo(tf.float32, (-1, 8)))
+                self.assertEqual(signatures["sample"].inputs["label"], client_lib.TensorInfo(tf.int32, (-1,)))
+                self.assertEqual(signatures["sample"].outputs["images_png_bytes"].dtype, tf.string)
+
+    def test_sample_is_the_export_s_sample(self):
+        expected = self.loaded["c"].signatures["sample"](seed=tf.constant([4, 5, 6], tf.int64),
+                                                         label=tf.constant([2, 2, 2]))["images_uint8"].numpy()
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                images, answer = client_lib.sample(client, "c", 3, seed=4, label=2)
+                self.assertAllEqual(images, expected)
+                self.assertEqual(answer.version, 1 if protocol == "grpc" else None)
+                self.assertGreater(answer.latency_ms, 0)
+
+    def test_interpolation_ends_at_the_two_seeds_samples(self):
+        ends = self.loaded["g"].signatures["sample"](seed=tf.constant([7, 8], tf.int64))["images_uint8"].numpy()
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                images, _ = client_lib.interpolate(client, "g", 5, seed=7)
+                self.assertEqual(images.shape, (5, 8, 8, 1))
+                self.assertLessEqual(np.abs(images[0].astype(int) - ends[0].astype(int)).max(), 1)
+                self.assertLessEqual(np.abs(images[-1].astype(int) - ends[1].astype(int)).max(), 1)
+                self.assertNotAllEqual(images[1], images[0])
+
+    def test_serving_default_floats_match_in_process(self):
+        z = np.random.RandomState(0).normal(size=(3, 8)).astype(np.float32)
+        expected = self.loaded["g"].signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                answer = client.predict("g", "serving_default", {"z": z}, version=1)
+                self.assertAllClose(answer.outputs["images"], expected, atol=1e-5)
+                self.assertEqual(answer.version, 1)
+
+    def test_errors_name_their_status(self):
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                with self.assertRaisesRegex(client_lib.ServingError, "Servable not found"):
+                    client_lib.sample(client, "nope", 2)
+                with self.assertRaises(client_lib.ServingError) as raised:
+                    client_lib.sample(client, "g", 2, version=9)
+                self.assertIn(raised.exception.code, ("NOT_FOUND", "HTTP 404"))
+
+    def test_no_server_is_unavailable_with_a_hint(self):
+        for target in ("localhost:1", "http://localhost:1"):
+            with self.subTest(target):
+                with self.assertRaisesRegex(client_lib.ServingError, "UNAVAILABLE.*is it running"):
+                    client_lib.sample(client_lib.connect(target, timeout=5), "g", 1)
+
+    def test_command_line_writes_the_grid_and_prints_the_latency(self):
+        out = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "grid.png")
+        for target, extra in ((f"localhost:{self.server.grpc_port}", ["--num=4"]),
+                              (f"http://localhost:{self.server.rest_port}", ["--interpolate", "--num=3"])):
+            with self.subTest(target):
+                result = subprocess.run([sys.executable, "-m", "serving.client", f"--target={target}", "--model=g",
+                                         f"--out={out}", *extra], cwd=ROOT, capture_output=True, text=True,
+                                        timeout=120, check=False)
+                self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+                self.assertRegex(result.stdout, r"of g \((version 1|latest version)\) from .* in [0-9.]+ ms")
+                self.assertEqual(Image.open(out).format, "PNG")
+        # 3 interpolation steps in one row of 8x8 cells with 2 px padding: 3 * 10 + 2 wide.
+        self.assertEqual(np.asarray(Image.open(out)).shape[:2], (12, 32))
+
+    def test_command_line_error_is_one_line_and_exit_1(self):
+        result = subprocess.run([sys.executable, "-m", "serving.client", f"--target=localhost:{self.server.grpc_port}",
+                                 "--model=missing", f"--out={self.get_temp_dir()}/x.png"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120, check=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("NOT_FOUND: Servable not found for request: Latest(missing)", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+
+
+if __name__ == "__main__":
+    tf.test.main()
