@@ -245,6 +245,8 @@ def define_flags():
     flags.DEFINE_bool("interpolate", False, "Draw the path between two samples instead of a grid of samples.")
     flags.DEFINE_string("out", "grid.png", "Where the PNG grid goes.")
     flags.DEFINE_float("timeout", 30.0, "Seconds to wait for an answer.")
+    flags.DEFINE_float("wait_seconds", 0.0, "Keep retrying this long while the server is unreachable or has not "
+                       "loaded the model yet (for scripts that have just started one).")
 
 
 def main(argv):
@@ -256,12 +258,19 @@ def main(argv):
         print(f"--num={FLAGS.num}: ask for at least {2 if FLAGS.interpolate else 1}.", file=sys.stderr)
         return 2
     client = connect(FLAGS.target, FLAGS.timeout)
+    draw = interpolate if FLAGS.interpolate else sample
+    deadline = time.time() + FLAGS.wait_seconds
     try:
-        draw = interpolate if FLAGS.interpolate else sample
-        images, answer = draw(client, FLAGS.model, FLAGS.num, FLAGS.seed, FLAGS.label, FLAGS.version)
-    except ServingError as e:
-        print(f"{FLAGS.target}: {e}", file=sys.stderr)
-        return 1
+        while True:
+            try:
+                images, answer = draw(client, FLAGS.model, FLAGS.num, FLAGS.seed, FLAGS.label, FLAGS.version)
+                break
+            except ServingError as e:
+                # A server that is still starting refuses connections or has not loaded the model yet.
+                if e.code not in ("UNAVAILABLE", "NOT_FOUND", "HTTP 404") or time.time() > deadline:
+                    print(f"{FLAGS.target}: {e}", file=sys.stderr)
+                    return 1
+                time.sleep(0.5)
     finally:
         client.close()
     plots.save_image_grid(images.astype(np.float32) / 127.5 - 1.0, FLAGS.out,

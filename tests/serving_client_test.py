@@ -1,9 +1,11 @@
 """serving.client against the embedded server, over gRPC and REST, on real exports of tiny generators."""
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -106,6 +108,22 @@ class ClientTest(tf.test.TestCase):
                 self.assertEqual(Image.open(out).format, "PNG")
         # 3 interpolation steps in one row of 8x8 cells with 2 px padding: 3 * 10 + 2 wide.
         self.assertEqual(np.asarray(Image.open(out)).shape[:2], (12, 32))
+
+    def test_command_line_waits_for_a_server_that_is_starting(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        out = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "grid.png")
+        client = subprocess.Popen([sys.executable, "-m", "serving.client", f"--target=localhost:{port}", "--model=g",
+                                   "--num=2", f"--out={out}", "--wait_seconds=120"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # The client is up and being refused.
+        self.assertIsNone(client.poll())
+        with Server(os.path.join(self.base, export.MODELS_CONFIG), port=port, rest_api_port=-1,
+                    file_system_poll_wait_seconds=0):
+            _, stderr = client.communicate(timeout=120)
+        self.assertEqual(client.returncode, 0, stderr[-2000:])
+        self.assertTrue(os.path.isfile(out))
 
     def test_command_line_error_is_one_line_and_exit_1(self):
         result = subprocess.run([sys.executable, "-m", "serving.client", f"--target=localhost:{self.server.grpc_port}",
