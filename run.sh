@@ -38,24 +38,38 @@ setup() {
     touch "$stamp"
   fi
   fetch_fashion_mnist
+  fetch_chromium
 }
 
 # The offline copy of Fashion-MNIST: Debian's dataset-fashion-mnist package puts its
 # IDX files in /usr/share/datasets/fashion-mnist. Elsewhere TFDS downloads it.
 fetch_fashion_mnist() {
   [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && return 0
+  apt_install dataset-fashion-mnist "offline Fashion-MNIST" "TFDS will try to download Fashion-MNIST"
+}
+
+# The demo page's browser tests drive Debian's chromium through Playwright's Python
+# package (Playwright's own browser download needs the internet); without it they skip.
+fetch_chromium() {
+  command -v chromium >/dev/null && return 0
+  apt_install chromium "the demo page's browser tests" "tests/serving_web_test.py will be skipped"
+}
+
+# apt_install PACKAGE WHAT FALLBACK: installs a Debian package as root or through
+# password-less sudo; elsewhere (no apt-get, no rights) says how and carries on.
+apt_install() {
   command -v apt-get >/dev/null || return 0
   local sudo=""
   if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null && sudo -n true 2>/dev/null && sudo="sudo -n" || {
-      say "Fashion-MNIST not found locally; 'apt-get install dataset-fashion-mnist' (as root) makes it offline"
+      say "$1 is not installed; 'apt-get install $1' (as root) gives $2"
       return 0; }
   fi
-  say "installing Debian's dataset-fashion-mnist (offline Fashion-MNIST)"
-  { $sudo apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 ||
+  say "installing Debian's $1 ($2)"
+  { $sudo apt-get install -y -qq "$1" >/dev/null 2>&1 ||
     { $sudo apt-get update -qq >/dev/null 2>&1 &&
-      $sudo apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }; } ||
-    say "could not install dataset-fashion-mnist; TFDS will try to download Fashion-MNIST"
+      $sudo apt-get install -y -qq "$1" >/dev/null 2>&1; }; } ||
+    say "could not install $1; $3"
 }
 
 demo() {

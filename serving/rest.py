@@ -4,6 +4,9 @@
   GET  /v1/models/NAME[/versions/N | /labels/L]/metadata    signature defs JSON
   POST /v1/models/NAME[/versions/N | /labels/L]:predict     {"instances": ...} or {"inputs": ...}
 
+With --demo_page, GET /demo serves serving/web/ (the demo page) and /demo/config.json lists
+the models served (a project extension: the page works without it against TF Serving).
+
 Errors are {"error": "<message>"} with TF Serving's HTTP status for the gRPC code (400 for
 INVALID_ARGUMENT and FAILED_PRECONDITION, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED, ...).
 Bodies over --max_request_bytes get 413 before they are read; at most
@@ -33,6 +36,7 @@ _PREDICT_PATH = re.compile(r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/l
 _STATUS_PATH = re.compile(r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?")
 _API_PREFIX = re.compile(r"(?i)/v1/")
 _DEMO_PREFIX = "/demo"
+_DEMO_CONFIG = "config.json"
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 
 # TF Serving's ToHTTPStatusCode (http_server.cc).
@@ -112,6 +116,13 @@ class RestApi:
             return _proto_json(self._manager.status(name, version))
         raise errors.invalid_argument(f"Malformed request: {method} {path}")
 
+    def demo_config(self) -> bytes:
+        """The demo page's config.json: {"models": {name: [available versions, ascending]}}.
+
+        TF Serving has no endpoint listing its models; the page offers these names.
+        """
+        return json.dumps({"models": self._manager.available_versions()}, indent=1).encode()
+
     def _predict(self, name: str, version: int | None, label: str | None, body: bytes) -> bytes:
         servable = self._manager.lookup(name, version, label)
 
@@ -189,7 +200,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if body is not None:
                 self._send(*self.server.api.handle(method, path, body))
         elif self.server.demo_dir and method == "GET" and (path == _DEMO_PREFIX or path.startswith(_DEMO_PREFIX + "/")):
-            self._send_demo_file(path[len(_DEMO_PREFIX):].lstrip("/") or "index.html")
+            relative = path[len(_DEMO_PREFIX):].lstrip("/") or "index.html"
+            if relative == _DEMO_CONFIG:
+                self._send(200, self.server.api.demo_config())
+            else:
+                self._send_demo_file(relative)
         else:
             self._send_error(404, f"Not found: {method} {path}. The API is under /v1/models/<name> "
                              "(status, /metadata, :predict).")

@@ -231,6 +231,8 @@ def main(argv) -> int:
     logging.info("Running gRPC ModelServer at %s:%d ...", config_flags.host, server.grpc_port)
     if server.rest_port is not None:
         logging.info("Exporting HTTP/REST API at:%s:%d ...", config_flags.host, server.rest_port)
+        if config_flags.demo_page:
+            logging.info("Demo page at http://%s:%d/demo/", config_flags.host, server.rest_port)
     # A timed wait keeps the main thread responsive to signals.
     while not stop.wait(1.0):
         pass

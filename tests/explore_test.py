@@ -53,7 +53,7 @@ class ExploreTest(tf.test.TestCase):
         cls.exported = explore.from_export(cls.export_dir)
         cls.signatures = tf.saved_model.load(os.path.join(cls.export_dir, "1")).signatures
         conditional, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=8, seed=0, num_classes=3)
-        cls.cmlp_export = os.path.dirname(export.export_generator(conditional, cls.root, "cmlp"))
+        cls.cmlp_export = os.path.dirname(export.export_generator(conditional, cls.root, "cmlp", num_classes=3))
         data_dir = fixtures.write_idx(os.path.join(cls.root, "idx"), num_images=20)
         tiny = config_lib.Config(dataset=f"idx:{data_dir}", image_size=8, latent_dim=4, g_width=4, d_width=4)
         cls.info_run = os.path.join(cls.root, "infogan_run")

@@ -36,7 +36,7 @@ class ExportTest(tf.test.TestCase):
 
     def test_conditional_generator_takes_a_label(self):
         generator, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
-        serve = export.load_serving_fn(export.export_generator(generator, self.base, "cmlp_test"))
+        serve = export.load_serving_fn(export.export_generator(generator, self.base, "cmlp_test", num_classes=3))
         _, inputs = serve.structured_input_signature
         self.assertEqual(inputs["label"].shape.as_list(), [None])
         self.assertEqual(inputs["label"].dtype, tf.int32)
@@ -54,6 +54,20 @@ class ExportTest(tf.test.TestCase):
         path = loaded.signatures["interpolate"](z_start=z, z_end=z, num_steps=tf.constant([2, 2]),
                                                 label=tf.constant([0, 2]))["images"]
         self.assertAllClose(path[:, 0], generator([z, tf.constant([0, 2])], training=False), atol=1e-6)
+
+    def test_a_conditional_export_refuses_labels_outside_its_classes(self):
+        generator, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
+        with self.assertRaisesRegex(ValueError, "needs num_classes >= 2"):
+            export.export_generator(generator, self.base, "no_classes")
+        loaded = tf.saved_model.load(export.export_generator(generator, self.base, "classes", num_classes=3))
+        z = tf.zeros([1, 8])
+        for label in (3, -1):
+            with self.subTest(label=label):
+                with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"label must be a class in \[0, 3\)"):
+                    loaded.signatures["serving_default"](z=z, label=tf.constant([label]))
+                with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"label must be a class in \[0, 3\)"):
+                    loaded.signatures["sample"](seed=tf.constant([0], tf.int64), label=tf.constant([label]))
+        loaded.signatures["serving_default"](z=z, label=tf.constant([2]))
 
     def test_infogan_samples_what_generate_draws(self):
         generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=4, g_width=4, seed=0,

@@ -28,7 +28,7 @@ class ClientTest(tf.test.TestCase):
         generator, _ = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0)
         conditional, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
         cls.exports = {"g": export.export_generator(generator, cls.base, "g"),
-                       "c": export.export_generator(conditional, cls.base, "c")}
+                       "c": export.export_generator(conditional, cls.base, "c", num_classes=3)}
         cls.server = Server(os.path.join(cls.base, export.MODELS_CONFIG), port=0, rest_api_port=0,
                             file_system_poll_wait_seconds=0).start()
         cls.clients = {"grpc": client_lib.connect(f"localhost:{cls.server.grpc_port}"),
@@ -88,6 +88,13 @@ class ClientTest(tf.test.TestCase):
                 with self.assertRaises(client_lib.ServingError) as raised:
                     client_lib.sample(client, "g", 2, version=9)
                 self.assertIn(raised.exception.code, ("NOT_FOUND", "HTTP 404"))
+
+    def test_a_label_outside_the_classes_is_invalid(self):
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                with self.assertRaisesRegex(client_lib.ServingError, r"label must be a class in \[0, 3\)") as raised:
+                    client_lib.sample(client, "c", 2, label=3)
+                self.assertIn(raised.exception.code, ("INVALID_ARGUMENT", "HTTP 400"))
 
     def test_no_server_is_unavailable_with_a_hint(self):
         for target in ("localhost:1", "http://localhost:1"):

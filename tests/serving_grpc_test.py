@@ -42,7 +42,7 @@ class GrpcTest(tf.test.TestCase):
         dcgan, _ = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0)
         cmlp, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
         cls.dcgan_path = export.export_generator(dcgan, exports, "dcgan")
-        cls.cmlp_path = export.export_generator(cmlp, exports, "cmlp")
+        cls.cmlp_path = export.export_generator(cmlp, exports, "cmlp", num_classes=3)
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "toy" base_path: "{toy}" model_version_policy {{ all {{}} }}
                       version_labels {{ key: "stable" value: 1 }} }}

@@ -42,7 +42,7 @@ class RestTest(tf.test.TestCase):
         cls.root, _ = write_toy_models({"toy": (1, 2)})
         toy = os.path.join(cls.root, "toy")
         cmlp, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
-        cmlp_path = export.export_generator(cmlp, os.path.join(cls.root, "exports"), "cmlp")
+        cmlp_path = export.export_generator(cmlp, os.path.join(cls.root, "exports"), "cmlp", num_classes=3)
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "toy" base_path: "{toy}" model_version_policy {{ all {{}} }}
                       version_labels {{ key: "stable" value: 1 }} }}

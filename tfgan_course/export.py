@@ -42,6 +42,7 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MODELS_CONFIG = "models.config"
 BATCHING_CONFIG = "batching.config"
 MAX_INTERPOLATION_STEPS = 256
+_LABEL_RANGE = "label must be a class in [0, %d)"
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 # TF Serving's REST API cannot encode half floats; a mixed-precision G must be cast.
 _HALF_DTYPES = (tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum)
@@ -78,7 +79,7 @@ def normal_seeded_inputs(latent_dim: int):
 
 
 def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None,
-                     seeded_inputs=None, interpolation: str = "slerp") -> str:
+                     seeded_inputs=None, interpolation: str = "slerp", num_classes: int = 0) -> str:
     """Writes `generator` as version `version` (default: the next one) of `model_name`.
 
     Args:
@@ -92,12 +93,19 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
         (`gan.GAN.seeded_inputs`, which knows the latent distribution and codes); default
         N(0, I) per seed.
       interpolation: "slerp" (Gaussian z) or "lerp" (uniform z) for `interpolate`.
+      num_classes: a conditional generator's number of classes (required for one); every
+        signature refuses a label outside [0, num_classes) with INVALID_ARGUMENT rather
+        than drawing an image of no class.
 
     Returns:
       The path of the new version directory.
     """
     if not _MODEL_NAME.fullmatch(model_name or "") or model_name in (".", ".."):
         raise ValueError(f"Invalid model name {model_name!r}: use letters, digits, '_', '-' and '.' only.")
+    conditional = any(tensor.name == "label" for tensor in generator.inputs)
+    if conditional and num_classes < 2:
+        raise ValueError(f"{model_name}: a conditional generator (it takes a label) needs num_classes >= 2, "
+                         f"got {num_classes}: pass the number of classes its labels index.")
     if interpolation not in latent.INTERPOLATIONS:
         raise ValueError(f"Unknown interpolation {interpolation!r}; valid values: {', '.join(latent.INTERPOLATIONS)}.")
     model_dir = os.path.join(export_base, model_name)
@@ -110,7 +118,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
     temp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(temp_dir, ignore_errors=True)
     try:
-        _archive(generator, seeded_inputs, interpolation).write_out(temp_dir, verbose=False)
+        _archive(generator, seeded_inputs, interpolation, num_classes).write_out(temp_dir, verbose=False)
         check_signatures(temp_dir)
         _write_warmup_requests(temp_dir, model_name, generator)
         os.rename(temp_dir, final_dir)
@@ -120,7 +128,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
     return final_dir
 
 
-def _archive(generator, seeded_inputs, interpolation) -> keras.export.ExportArchive:
+def _archive(generator, seeded_inputs, interpolation, num_classes) -> keras.export.ExportArchive:
     input_names = [tensor.name for tensor in generator.inputs]
     if "z" not in input_names:
         raise ValueError(f"The generator's inputs are named {input_names}; name its latent input 'z' "
@@ -133,6 +141,13 @@ def _archive(generator, seeded_inputs, interpolation) -> keras.export.ExportArch
     def generate(z, extras):
         # Inputs in the generator's own order; outputs float32 (a mixed-precision G computes in half).
         by_name = dict(zip([spec.name for spec in extra_specs], extras), z=z)
+        if "label" in by_name:
+            # A one-hot of an out-of-range label is all zeros: an image of no class, not an error.
+            label = by_name["label"]
+            with tf.control_dependencies([tf.debugging.assert_non_negative(label, message=_LABEL_RANGE % num_classes),
+                                          tf.debugging.assert_less(label, num_classes,
+                                                                   message=_LABEL_RANGE % num_classes)]):
+                by_name["label"] = tf.identity(label)
         inputs = [by_name[name] for name in input_names]
         images = generator(inputs[0] if len(inputs) == 1 else inputs, training=False)
         return tf.cast(images, tf.float32)

@@ -1,0 +1,593 @@
+// The GAN demo page. It speaks TensorFlow Serving's REST API only (model status, metadata,
+// predict) with no library and no build step, so it runs offline in a classroom and works
+// unchanged against tensorflow_model_server served from the same origin.
+"use strict";
+
+const DEFAULT_MODEL = "dcgan_fashion_mnist";  // the project's default experiment
+const GRID_SIZE = 16;
+const NUM_SLIDERS = 6;
+const SLIDER_LIMIT = 3;  // z ~ N(0, I): +-3 holds 99.7% of each dimension
+const NUM_STEPS = 16;
+const FRAME_MS = 120;
+const MAX_SEED = 2147483647;
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+const state = {
+  model: "",
+  version: params.get("version") || "",  // "" asks for the latest version
+  signatures: {},
+  latentDim: 0,
+  conditional: false,
+  zSeed: 0,
+  z: [],
+  pairSeed: 0,
+  frames: [],
+  frame: 0,
+  direction: 1,
+  timer: null,
+  // Moving pictures are opt-out for people who asked their system for less motion.
+  playing: !matchMedia("(prefers-reduced-motion: reduce)").matches,
+  served: [],  // model names from the embedded server's config.json, if any
+};
+
+// An error whose message is written for the user (the others are bugs); `status` is the
+// HTTP status of the answer that caused it, if any.
+class PageError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// ---------------------------------------------------------------- REST
+
+function serverBase() {
+  return $("server").value.trim().replace(/\/+$/, "");
+}
+
+function defaultServer() {
+  if (params.has("server")) return params.get("server");
+  // Served over HTTP, the API is on the same origin: the embedded server's /demo, or a proxy.
+  return /^https?:$/.test(location.protocol) ? location.origin : "http://localhost:8501";
+}
+
+function isSameOrigin(base) {
+  try {
+    return new URL(base || location.href, location.href).origin === location.origin;
+  } catch (e) {
+    return false;
+  }
+}
+
+function unreachableMessage(base) {
+  let message = `Cannot reach the model server at ${base}: is it running?`;
+  if (!isSameOrigin(base)) {
+    // The browser hides a CORS refusal behind the same network error as a dead server.
+    message += " A server on another origin must also allow this page by CORS, which TensorFlow Serving " +
+      "does not: open the page from the server's own origin (python -m serving.server --demo_page, or a " +
+      "reverse proxy in front of TensorFlow Serving).";
+  }
+  return message;
+}
+
+// GET (no body) or POST a JSON body; answers the parsed JSON or throws a PageError.
+async function rest(path, body) {
+  const base = serverBase();
+  let response;
+  try {
+    // No Content-Type header: a "simple" request, so no CORS preflight that TF Serving would refuse.
+    response = await fetch(base + path, body === undefined ? {cache: "no-store"} :
+      {method: "POST", body: JSON.stringify(body)});
+  } catch (e) {
+    throw new PageError(unreachableMessage(base));
+  }
+  const text = await response.text();
+  let answer = null;
+  try {
+    answer = JSON.parse(text);
+  } catch (e) {
+    // Said below: the answer is not TF Serving's.
+  }
+  if (!response.ok && answer && typeof answer.error === "string") {
+    throw new PageError(`The model server answered HTTP ${response.status}: ${answer.error}`, response.status);
+  }
+  if (!response.ok || answer === null) {
+    throw new PageError(`${base}${path} answered HTTP ${response.status} without TensorFlow Serving's JSON: ` +
+      "is that address TensorFlow Serving's REST API (port 8501)?", response.status);
+  }
+  return answer;
+}
+
+function modelPath() {
+  const version = state.version ? `/versions/${encodeURIComponent(state.version)}` : "";
+  return `/v1/models/${encodeURIComponent(state.model)}${version}`;
+}
+
+// One predict request; `ms` is its wall time in the browser, answer parsed.
+async function predict(signature, inputs) {
+  const start = performance.now();
+  const answer = await rest(`${modelPath()}:predict`, {signature_name: signature, inputs});
+  return {outputs: answer.outputs, ms: performance.now() - start};
+}
+
+// A conditional model's class for each of `count` rows.
+function labelInputs(count) {
+  return state.conditional ? {label: Array(count).fill(Number($("label").value))} : {};
+}
+
+// The embedded server's config.json lists its models; TF Serving has no such list.
+async function servedModels() {
+  if (!/^https?:$/.test(location.protocol) || !isSameOrigin(serverBase())) return [];
+  try {
+    const response = await fetch("config.json", {cache: "no-store"});
+    return response.ok ? Object.keys((await response.json()).models || {}) : [];
+  } catch (e) {
+    return [];
+  }
+}
+
+// ---------------------------------------------------------------- page helpers
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = false;
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+// Every user action clears the last error, then shows its own.
+async function act(work) {
+  clearError();
+  try {
+    await work();
+  } catch (e) {
+    showError(e instanceof PageError ? e.message : `Unexpected error in the page: ${e.message}`);
+  }
+}
+
+// Runs work(current) for a panel. Answers can arrive out of order (two quick clicks on "New
+// seed"), so only the panel's latest request may draw: work checks current() before drawing.
+// aria-busy while it waits; data-renders counts finished draws; a failed panel is marked
+// stale, so its old pictures are not taken for the answer.
+const latestRequest = {};
+
+async function busy(panelId, work) {
+  const panel = $(panelId);
+  const ticket = latestRequest[panelId] = (latestRequest[panelId] || 0) + 1;
+  const current = () => latestRequest[panelId] === ticket;
+  panel.setAttribute("aria-busy", "true");
+  try {
+    await work(current);
+    if (current()) {
+      panel.dataset.renders = Number(panel.dataset.renders || 0) + 1;
+      panel.classList.remove("stale");
+    }
+  } catch (e) {
+    if (!current()) return;  // superseded: the newer request reports
+    panel.classList.add("stale");
+    panel.querySelector(".latency").textContent = "";
+    throw e;
+  } finally {
+    if (current()) panel.removeAttribute("aria-busy");
+  }
+}
+
+function latencyText(count, noun, ms) {
+  return `${count} ${noun}${count === 1 ? "" : "s"} in ${Math.round(ms)} ms`;
+}
+
+function pngUrl(tensor) {
+  return `data:image/png;base64,${tensor.b64}`;
+}
+
+// Decoded images only: the swap then shows no half-loaded pictures.
+async function decodedImages(urls, alt) {
+  const images = urls.map((url, i) => Object.assign(new Image(), {src: url, alt: alt(i), className: "picture"}));
+  await Promise.all(images.map((image) => image.decode()));
+  return images;
+}
+
+function randomSeed() {
+  return Math.floor(Math.random() * 1000000);  // short enough to read out in class
+}
+
+function readSeed() {
+  const seed = Math.trunc(Number($("seed").value));
+  if (!Number.isFinite(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new PageError(`The seed must be a whole number from 0 to ${MAX_SEED}.`);
+  }
+  return seed;
+}
+
+// mulberry32: a tiny seeded PRNG, so a z seed names the same z in every browser. The
+// server's sample signature draws its z with TensorFlow's own generator, not this one.
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Box-Muller: two uniforms give two N(0, 1) draws (1 - u keeps the log away from 0).
+function normalVector(seed, size) {
+  const random = mulberry32(seed);
+  const z = [];
+  while (z.length < size) {
+    const radius = Math.sqrt(-2 * Math.log(1 - random()));
+    const angle = 2 * Math.PI * random();
+    z.push(radius * Math.cos(angle), radius * Math.sin(angle));
+  }
+  return z.slice(0, size);
+}
+
+// image: [H][W][C] floats in [-1, 1], rounded to bytes as the export's to_uint8 does (ties
+// aside: TensorFlow rounds them to even).
+function drawFloatImage(canvas, image) {
+  if (!Array.isArray(image) || !Array.isArray(image[0]) || !Array.isArray(image[0][0])) {
+    throw new PageError(`Model ${state.model} does not output images [H, W, C] (a toy model?).`);
+  }
+  canvas.width = image[0].length;
+  canvas.height = image.length;
+  const context = canvas.getContext("2d");
+  const pixels = context.createImageData(canvas.width, canvas.height);
+  let offset = 0;
+  for (const row of image) {
+    for (const pixel of row) {
+      for (let c = 0; c < 3; c++) {
+        const value = pixel.length >= 3 ? pixel[c] : pixel[0];
+        pixels.data[offset + c] = Math.round((Math.min(Math.max(value, -1), 1) + 1) * 127.5);
+      }
+      pixels.data[offset + 3] = 255;
+      offset += 4;
+    }
+  }
+  context.putImageData(pixels, 0, 0);
+}
+
+// The URL names what is on screen, so it can be shared with the class.
+function updateUrl() {
+  const query = new URLSearchParams({model: state.model});
+  if (state.version) query.set("version", state.version);
+  if (!isSameOrigin(serverBase())) query.set("server", serverBase());
+  if (state.conditional) query.set("label", $("label").value);
+  if ($("num-classes").value !== "10") query.set("classes", $("num-classes").value);
+  query.set("seed", $("seed").value);
+  history.replaceState(null, "", `?${query}`);
+}
+
+// ---------------------------------------------------------------- model
+
+async function connect() {
+  stopAnimation();
+  resetPanels();
+  state.model = $("model").value.trim();
+  if (!state.model) throw new PageError("Enter a model name.");
+  let status;
+  try {
+    status = await rest(`/v1/models/${encodeURIComponent(state.model)}`);
+  } catch (e) {
+    if (e.status === 404 && state.served.length) {
+      e.message += `. This server serves: ${state.served.join(", ")}.`;
+    }
+    throw e;
+  }
+  fillVersions(status.model_version_status || []);
+  await showModel();
+}
+
+// The panels and the signature each one needs.
+const PANELS = [
+  {panel: "grid-panel", signature: "sample", draw: drawGrid},
+  {panel: "latent-panel", signature: "serving_default", draw: drawLatent},
+  {panel: "interp-panel", signature: "interpolate", draw: drawInterpolation},
+];
+
+// Reads the chosen version's metadata, then draws every panel its signatures allow.
+async function showModel() {
+  const missing = await loadMetadata();
+  $("panels").hidden = false;
+  await renderAll();
+  if (missing.length) {
+    const names = missing.map(({signature}) => `"${signature}"`).join(" and ");
+    throw new PageError(`Model ${state.model} has no ${names} signature${missing.length > 1 ? "s" : ""}, so ` +
+      "the demo leaves that part out; an export by tfgan_course.export has serving_default, sample and interpolate.");
+  }
+}
+
+// Nothing of the last model stays on screen; the panels show again once a model's metadata is read.
+function resetPanels() {
+  $("panels").hidden = true;
+  $("model-info").textContent = "";
+  for (const id of ["grid", "sliders", "filmstrip"]) $(id).replaceChildren();
+  for (const id of ["grid-latency", "latent-latency", "interp-latency"]) $(id).textContent = "";
+  $("interp-frame").removeAttribute("src");
+  state.frames = [];
+}
+
+// Versions newest first; those not AVAILABLE are listed, disabled, with their state.
+function fillVersions(statuses) {
+  const select = $("version");
+  select.replaceChildren(new Option("latest", ""));
+  for (const status of statuses) {
+    const available = status.state === "AVAILABLE";
+    const option = new Option(available ? status.version : `${status.version} (${status.state})`, status.version);
+    option.disabled = !available;
+    select.add(option);
+  }
+  const wanted = [...select.options].find((option) => option.value === state.version && !option.disabled);
+  select.value = wanted ? state.version : "";
+  state.version = select.value;
+  if (!statuses.some((status) => status.state === "AVAILABLE")) {
+    const newest = statuses[0];
+    const why = newest && newest.status && newest.status.error_message ? `: ${newest.status.error_message}` : ".";
+    throw new PageError(`Model ${state.model} has no available version yet${why}`);
+  }
+}
+
+// Fills the model's description, class selector and sliders; answers the PANELS it cannot draw.
+async function loadMetadata() {
+  const answer = await rest(`${modelPath()}/metadata`);
+  const signatures = answer.metadata.signature_def.signature_def;
+  state.signatures = signatures;
+  // The only sign of a conditional model: its signatures take a label.
+  state.conditional = Object.values(signatures).some((signature) => "label" in (signature.inputs || {}));
+  const z = (signatures.serving_default || {}).inputs?.z || (signatures.interpolate || {}).inputs?.z_start;
+  // int64 sizes come as strings in the proto's JSON.
+  state.latentDim = z ? Number(z.tensor_shape.dim[1].size) : 0;
+  const images = (signatures.serving_default || {}).outputs?.images;
+  const shape = images ? images.tensor_shape.dim.slice(1).map((dim) => dim.size).join("×") : "?";
+  $("model-info").textContent = [
+    state.model, state.version ? `version ${state.version}` : "latest version", `images ${shape}`,
+    `latent ${state.latentDim || "?"}`, state.conditional ? "conditional" : "unconditional",
+  ].join(" · ");
+  $("class-controls").hidden = !state.conditional;
+  buildSliders();
+  updateUrl();
+  // A panel whose signature the model lacks (an older or a foreign export) is left out.
+  for (const {panel, signature} of PANELS) $(panel).hidden = !signatures[signature];
+  return PANELS.filter(({signature}) => !signatures[signature]);
+}
+
+// Each panel draws even if another failed; the first failure is reported.
+async function renderAll() {
+  const failures = [];
+  for (const {panel, draw} of PANELS) {
+    if ($(panel).hidden) continue;
+    try {
+      await draw();
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  updateUrl();
+  if (failures.length) throw failures[0];
+}
+
+function fillClasses() {
+  const count = Math.min(Math.max(Math.trunc(Number($("num-classes").value)) || 1, 1), 1000);
+  const select = $("label");
+  const current = Number(select.value || params.get("label") || 0);
+  select.replaceChildren(...Array.from({length: count}, (_, i) => new Option(String(i), String(i))));
+  select.value = String(Math.min(current, count - 1));
+}
+
+// ---------------------------------------------------------------- samples grid
+
+async function drawGrid() {
+  const first = readSeed();
+  const seeds = Array.from({length: GRID_SIZE}, (_, i) => first + i);
+  await busy("grid-panel", async (current) => {
+    const {outputs, ms} = await predict("sample", {seed: seeds, ...labelInputs(seeds.length)});
+    if (!outputs.images_png_bytes) {
+      throw new PageError(`The "sample" signature of ${state.model} answers no PNG images (a toy model?).`);
+    }
+    const images = await decodedImages(outputs.images_png_bytes.map(pngUrl), (i) => `Sample of seed ${seeds[i]}`);
+    if (!current()) return;
+    $("grid").replaceChildren(...images);
+    $("seed-range").textContent = `, seeds ${seeds[0]} to ${seeds[seeds.length - 1]}`;
+    $("grid-latency").textContent = latencyText(images.length, "image", ms);
+  });
+}
+
+// ---------------------------------------------------------------- latent sliders
+
+function buildSliders() {
+  const sliders = [];
+  for (let i = 0; i < Math.min(NUM_SLIDERS, state.latentDim); i++) {
+    const input = Object.assign(document.createElement("input"), {
+      type: "range", id: `z${i}`, min: -SLIDER_LIMIT, max: SLIDER_LIMIT, step: 0.05,
+    });
+    input.dataset.dim = i;
+    const output = Object.assign(document.createElement("output"), {id: `z${i}-value`});
+    output.htmlFor = input.id;
+    const label = document.createElement("label");
+    label.append(`z[${i}]`, input, output);
+    sliders.push(label);
+  }
+  $("sliders").replaceChildren(...sliders);
+  setZ(state.zSeed);
+}
+
+// A new page-drawn z; the sliders show (and clip to +-SLIDER_LIMIT) its first dimensions.
+function setZ(seed) {
+  state.zSeed = seed;
+  state.z = normalVector(seed, state.latentDim);
+  $("z-seed").textContent = seed;
+  for (const input of $("sliders").querySelectorAll("input")) {
+    const dim = Number(input.dataset.dim);
+    input.value = String(state.z[dim]);
+    state.z[dim] = Number(input.value);  // what the slider shows is what is sent
+    $(`${input.id}-value`).textContent = state.z[dim].toFixed(2);
+  }
+}
+
+async function drawLatent() {
+  await busy("latent-panel", async (current) => {
+    const {outputs, ms} = await predict("serving_default", {z: [state.z], ...labelInputs(1)});
+    if (!current()) return;
+    // With one output TF Serving answers the tensor itself, not a dict of one.
+    const images = Array.isArray(outputs) ? outputs : outputs.images;
+    drawFloatImage($("latent-canvas"), images[0]);
+    $("latent-latency").textContent = latencyText(1, "image", ms);
+  });
+}
+
+// Slider moves come faster than answers: one request in flight, then one for the latest z.
+let latentInFlight = false;
+let latentAgain = false;
+
+async function redrawLatent() {
+  if (latentInFlight) {
+    latentAgain = true;
+    return;
+  }
+  latentInFlight = true;
+  try {
+    do {
+      latentAgain = false;
+      await act(drawLatent);
+    } while (latentAgain);
+  } finally {
+    latentInFlight = false;
+  }
+}
+
+function onSlider(event) {
+  const input = event.target;
+  state.z[Number(input.dataset.dim)] = Number(input.value);
+  $(`${input.id}-value`).textContent = Number(input.value).toFixed(2);
+  redrawLatent();
+}
+
+// ---------------------------------------------------------------- interpolation
+
+async function drawInterpolation() {
+  const zStart = normalVector(state.pairSeed, state.latentDim);
+  const zEnd = normalVector(state.pairSeed + 1, state.latentDim);
+  const pair = `${state.pairSeed} and ${state.pairSeed + 1}`;
+  await busy("interp-panel", async (current) => {
+    const {outputs, ms} = await predict("interpolate", {
+      z_start: [zStart], z_end: [zEnd], num_steps: [NUM_STEPS], ...labelInputs(1),
+    });
+    if (!outputs.images_png_bytes) {
+      throw new PageError(`The "interpolate" signature of ${state.model} answers no PNG images (a toy model?).`);
+    }
+    const frames = await decodedImages(outputs.images_png_bytes[0].map(pngUrl), (i) => `Step ${i + 1}`);
+    if (!current()) return;
+    state.frames = frames.map((frame) => frame.src);
+    $("pair-seeds").textContent = pair;
+    $("filmstrip").replaceChildren(...frames);
+    $("frame").max = String(frames.length - 1);
+    showFrame(Math.min(state.frame, frames.length - 1));
+    $("interp-latency").textContent = latencyText(frames.length, "frame", ms);
+  });
+  if (state.playing) startAnimation();
+}
+
+function showFrame(index) {
+  state.frame = index;
+  $("interp-frame").src = state.frames[index];
+  $("interp-frame").alt = `Interpolation step ${index + 1} of ${state.frames.length}`;
+  $("frame").value = String(index);
+  $("frame-number").textContent = `${index + 1} / ${state.frames.length}`;
+  $("filmstrip").querySelectorAll("img").forEach((image, i) => image.classList.toggle("current", i === index));
+}
+
+// Back and forth, so the path reads as a path rather than a jump back to the start.
+function nextFrame() {
+  const last = state.frames.length - 1;
+  if (last < 1) return;
+  if (state.frame + state.direction > last || state.frame + state.direction < 0) state.direction *= -1;
+  showFrame(state.frame + state.direction);
+}
+
+function startAnimation() {
+  stopAnimation();
+  state.timer = setInterval(nextFrame, FRAME_MS);
+}
+
+function stopAnimation() {
+  clearInterval(state.timer);
+  state.timer = null;
+}
+
+function setPlaying(playing) {
+  state.playing = playing;
+  $("play").textContent = playing ? "Pause" : "Play";
+  $("play").setAttribute("aria-pressed", String(playing));
+  if (playing && state.frames.length) startAnimation();
+  else stopAnimation();
+}
+
+// ---------------------------------------------------------------- wiring
+
+async function init() {
+  $("server").value = defaultServer();
+  $("num-classes").value = params.get("classes") || "10";
+  $("seed").value = params.get("seed") || "0";
+  state.zSeed = state.pairSeed = Number($("seed").value) || 0;
+  fillClasses();
+  setPlaying(state.playing);
+
+  $("connect-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.version = "";  // another model: its latest version unless one is picked
+    act(connect);
+  });
+  $("version").addEventListener("change", () => act(async () => {
+    state.version = $("version").value;
+    await showModel();
+  }));
+  $("label").addEventListener("change", () => act(renderAll));
+  $("num-classes").addEventListener("change", () => {
+    const before = $("label").value;
+    fillClasses();
+    if ($("label").value !== before) act(renderAll);
+  });
+  $("seed").addEventListener("change", () => act(drawGrid).then(updateUrl));
+  $("new-seed").addEventListener("click", () => {
+    $("seed").value = String(randomSeed());
+    act(drawGrid).then(updateUrl);
+  });
+  $("sliders").addEventListener("input", onSlider);
+  $("new-z").addEventListener("click", () => {
+    setZ(randomSeed());
+    redrawLatent();
+  });
+  $("reset-z").addEventListener("click", () => {
+    setZ(state.zSeed);
+    redrawLatent();
+  });
+  $("new-pair").addEventListener("click", () => {
+    state.pairSeed = randomSeed();
+    act(drawInterpolation);
+  });
+  $("play").addEventListener("click", () => setPlaying(!state.playing));
+  $("frame").addEventListener("input", () => {
+    setPlaying(false);
+    showFrame(Number($("frame").value));
+  });
+  $("filmstrip").addEventListener("click", (event) => {
+    const index = [...$("filmstrip").children].indexOf(event.target);
+    if (index >= 0) {
+      setPlaying(false);
+      showFrame(index);
+    }
+  });
+
+  const served = state.served = await servedModels();
+  const preferred = served.length && !served.includes(DEFAULT_MODEL) ? served[0] : DEFAULT_MODEL;
+  $("model-names").replaceChildren(...served.map((name) => new Option(name)));
+  $("model").value = params.get("model") || preferred;
+  await act(connect);
+}
+
+init();

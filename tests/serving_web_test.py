@@ -1,0 +1,290 @@
+"""The demo page (serving/web/) in headless Chromium against the embedded server on tiny exports.
+
+Drives Debian's `chromium` (or $TFGAN_CHROMIUM) through Playwright's Python package; `./run.sh
+setup` installs both. Without them the tests skip, saying what is missing. Screenshots are
+written to $TFGAN_TEST_ARTIFACTS/serving_web/ (default test-artifacts/ at the repository root).
+"""
+
+import base64
+import io
+import json
+import os
+import shutil
+import tempfile
+import unittest
+import urllib.parse
+import urllib.request
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from serving import model_config
+from serving.server import Server
+from tests.serving_fixtures import add_version, config_text
+from tfgan_course import export, models
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # Skipped below, with the reason.
+    sync_playwright = None
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(os.environ.get("TFGAN_TEST_ARTIFACTS", os.path.join(ROOT, "test-artifacts")), "serving_web")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Headless as root needs --no-sandbox; on a closed network Chromium's connections fail
+# unless its background traffic (updates, sync, QUIC probes) is off.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 30_000  # generous: the machine may be training in the background
+NUM_CLASSES = 3
+
+
+def find_chromium() -> str | None:
+    """$TFGAN_CHROMIUM, else the first usual Chromium or Chrome command on PATH."""
+    if os.environ.get("TFGAN_CHROMIUM"):
+        return os.environ["TFGAN_CHROMIUM"]
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+def brighten(generator, factor):
+    """Scales the weights of the generator's last layer: the DCGAN initialisation, N(0, 0.02),
+    makes an untrained generator's images flat grey; scaled, they span [-1, 1] and show."""
+    last = [layer for layer in generator.layers if layer.weights][-1]
+    last.set_weights([weight * factor for weight in last.get_weights()])
+    return generator
+
+
+def decode_png(data_url: str) -> np.ndarray:
+    """A `data:image/png;base64,...` URL -> uint8 [H, W, C]."""
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+    return image[..., None] if image.ndim == 2 else image
+
+
+class DemoPageTest(tf.test.TestCase):
+    """One server (an unconditional model with versions 1 and 2, a conditional one) and one browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.chromium = find_chromium()
+        if sync_playwright is None:
+            raise unittest.SkipTest("Playwright's Python package is not installed: ./run.sh setup installs it "
+                                    "(pip install -e '.[dev]').")
+        if cls.chromium is None:
+            raise unittest.SkipTest(f"No Chromium found ($TFGAN_CHROMIUM or {', '.join(CHROMIUM_NAMES)} on PATH): "
+                                    "./run.sh setup installs Debian's chromium when run as root or with sudo.")
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        cls.base = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, cls.base, ignore_errors=True)
+        generator = brighten(models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0)[0], 100)
+        conditional, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0,
+                                      num_classes=NUM_CLASSES)
+        g_path = export.export_generator(generator, cls.base, "g")
+        add_version(g_path, os.path.dirname(g_path), 2)
+        export.export_generator(conditional, cls.base, "c", num_classes=NUM_CLASSES)
+        cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1"))}
+        cls.server = Server(config_text(f"""model_config_list {{
+            config {{ name: "g" base_path: "{cls.base}/g" model_version_policy {{ all {{}} }} }}
+            config {{ name: "c" base_path: "{cls.base}/c" }} }}"""),
+                            port=0, rest_api_port=0, file_system_poll_wait_seconds=0, demo_page=True).start()
+        # Class cleanups run, last first, even when a later step of setUpClass fails.
+        cls.addClassCleanup(cls.server.stop)
+        cls.url = f"http://127.0.0.1:{cls.server.rest_port}"
+        cls.playwright = sync_playwright().start()
+        cls.addClassCleanup(cls.playwright.stop)
+        cls.browser = cls.playwright.chromium.launch(executable_path=cls.chromium, args=CHROMIUM_ARGS)
+        cls.addClassCleanup(cls.browser.close)
+
+    def setUp(self):
+        super().setUp()
+        self.page = self.browser.new_page(viewport={"width": 1100, "height": 900})
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.requests = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page_errors = []
+        self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    def tearDown(self):
+        # Closing a page with requests in flight would break their connections.
+        self.page.wait_for_function("() => !document.querySelector('[aria-busy]')")
+        self.page.close()
+        self.assertEqual(self.page_errors, [])
+        super().tearDown()
+
+    # ------------------------------------------------------------------ helpers
+
+    def open(self, query: str, url: str | None = None, path: str = "/demo/") -> None:
+        """Opens the page with `query` and waits until every panel is drawn, or the error shown."""
+        self.page.goto(f"{url or self.url}{path}?{query}")
+        self.page.wait_for_function("""() => !document.getElementById("error").hidden ||
+            ["grid-panel", "latent-panel", "interp-panel"].every(id => document.getElementById(id).dataset.renders)""")
+
+    def wait_for_redraw(self, panel: str, renders_before: int) -> None:
+        self.page.wait_for_function(
+            "([id, before]) => { const p = document.getElementById(id); "
+            "return Number(p.dataset.renders) > before && !p.hasAttribute('aria-busy'); }", arg=[panel, renders_before])
+
+    def renders(self, panel: str) -> int:
+        return int(self.page.get_attribute(f"#{panel}", "data-renders") or 0)
+
+    def grid_images(self) -> np.ndarray:
+        return self.images("#grid img")
+
+    def images(self, selector: str) -> np.ndarray:
+        """The <img> elements `selector` picks, decoded: uint8 [N, H, W, C]."""
+        urls = self.page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.src)")
+        return np.stack([decode_png(url) for url in urls])
+
+    def canvas_pixels(self) -> np.ndarray:
+        """The latent canvas as uint8 [H, W, 1] (its red channel; the images are grey)."""
+        width, height, data = self.page.evaluate("""() => {
+            const canvas = document.getElementById("latent-canvas");
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            return [canvas.width, canvas.height, Array.from(data)]; }""")
+        return np.asarray(data, np.uint8).reshape(height, width, 4)[..., :1]
+
+    def expected_latent_image(self, model: str, label: int | None = None) -> np.ndarray:
+        """The export's serving_default on the z the page holds, as the page rounds it to bytes."""
+        z = np.asarray([self.page.evaluate("() => state.z")], np.float32)
+        extra = {} if label is None else {"label": tf.constant([label])}
+        images = self.loaded[model].signatures["serving_default"](z=tf.constant(z), **extra)["images"]
+        return export.to_uint8(images).numpy()[0]
+
+    def expected_samples(self, model: str, first_seed: int, label: int | None = None) -> np.ndarray:
+        seeds = tf.range(first_seed, first_seed + 16, dtype=tf.int64)
+        extra = {} if label is None else {"label": tf.fill([16], label)}
+        return self.loaded[model].signatures["sample"](seed=seeds, **extra)["images_uint8"].numpy()
+
+    def banner(self) -> str:
+        return self.page.inner_text("#error") if self.page.is_visible("#error") else ""
+
+    def screenshot(self, name: str) -> None:
+        self.page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+
+    # ------------------------------------------------------------------ tests
+
+    def test_grid_shows_the_seeds_samples_and_the_latency(self):
+        self.open("model=g&seed=5")
+        self.screenshot("grid")
+        self.assertEqual(self.banner(), "")
+        images = self.grid_images()
+        self.assertAllEqual(images, self.expected_samples("g", 5))
+        self.assertGreaterEqual((images.max(axis=(1, 2, 3)) - images.min(axis=(1, 2, 3))).min(), 64)  # not blank
+        self.assertRegex(self.page.inner_text("#grid-latency"), r"^16 images in \d+ ms$")
+        self.assertIn("g · latest version · images 8×8×1 · latent 8 · unconditional",
+                      self.page.inner_text("#model-info"))
+        self.assertEqual(self.page.eval_on_selector_all("#version option", "os => os.map(o => o.value)"),
+                         ["", "2", "1"])
+        self.assertTrue(self.page.is_hidden("#class-controls"))
+        # Offline-safe: everything the page loaded came from the server that served it.
+        self.assertEqual({url for url in self.requests if not url.startswith(self.url + "/")}, set())
+
+        renders = self.renders("grid-panel")
+        self.page.click("#new-seed")
+        self.page.click("#new-seed")  # two quick clicks: the grid must end on the second seed
+        self.wait_for_redraw("grid-panel", renders)
+        seed = int(self.page.input_value("#seed"))
+        self.assertAllEqual(self.grid_images(), self.expected_samples("g", seed))
+        self.assertIn(f"seed={seed}", self.page.url)
+
+        renders, requests = self.renders("interp-panel"), len(self.requests)
+        self.page.select_option("#version", "1")
+        self.wait_for_redraw("interp-panel", renders)  # the last panel to redraw
+        self.assertEqual([url.removeprefix(self.url) for url in self.requests[requests:]],
+                         ["/v1/models/g/versions/1/metadata"] + ["/v1/models/g/versions/1:predict"] * 3)
+        self.assertIn("g · version 1 ·", self.page.inner_text("#model-info"))
+
+    def test_slider_changes_the_image(self):
+        self.open("model=g")
+        before = self.canvas_pixels()
+        self.assertAllEqual(before, self.expected_latent_image("g"))
+        self.assertLen(self.page.query_selector_all("#sliders input[type=range]"), 6)
+
+        renders = self.renders("latent-panel")
+        self.page.focus("#z0")
+        self.page.keyboard.press("End")  # as a user would: the slider to +3
+        self.wait_for_redraw("latent-panel", renders)
+        self.screenshot("slider")
+        self.assertEqual(self.page.inner_text("#z0-value"), "3.00")
+        self.assertEqual(self.page.evaluate("() => state.z[0]"), 3)
+        after = self.canvas_pixels()
+        self.assertNotAllEqual(after, before)
+        self.assertAllEqual(after, self.expected_latent_image("g"))
+
+    def test_class_selector_changes_the_images_of_a_conditional_model(self):
+        self.open(f"model=c&classes={NUM_CLASSES}")
+        self.assertTrue(self.page.is_visible("#class-controls"))
+        self.assertEqual(self.page.eval_on_selector_all("#label option", "os => os.map(o => o.value)"),
+                         ["0", "1", "2"])
+        class_0 = self.grid_images()
+        self.assertAllEqual(class_0, self.expected_samples("c", 0, label=0))
+        latent_0 = self.canvas_pixels()
+
+        renders = self.renders("interp-panel")
+        self.page.select_option("#label", "2")
+        self.wait_for_redraw("interp-panel", renders)  # the last panel to redraw
+        self.screenshot("class")
+        self.assertEqual(self.banner(), "")
+        self.assertAllEqual(self.grid_images(), self.expected_samples("c", 0, label=2))
+        self.assertNotAllEqual(self.grid_images(), class_0)
+        self.assertNotAllEqual(self.canvas_pixels(), latent_0)
+        self.assertAllEqual(self.canvas_pixels(), self.expected_latent_image("c", label=2))
+        self.assertIn("label=2", self.page.url)
+
+    def test_a_class_the_model_lacks_shows_the_server_s_message(self):
+        self.open(f"model=c&classes={NUM_CLASSES + 2}&label={NUM_CLASSES + 1}")
+        self.page.wait_for_selector("#error:not([hidden])")
+        self.screenshot("bad_label")
+        self.assertIn(f"label must be a class in [0, {NUM_CLASSES})", self.banner())
+
+    def test_interpolation_is_the_export_s_and_animates_until_paused(self):
+        self.open("model=g")
+        frames = self.images("#filmstrip img")
+        z_start, z_end = (np.asarray([self.page.evaluate(f"() => normalVector({seed}, 8)")], np.float32)
+                          for seed in (0, 1))
+        expected = self.loaded["g"].signatures["interpolate"](
+            z_start=tf.constant(z_start), z_end=tf.constant(z_end), num_steps=tf.constant([16]))["images"]
+        self.assertAllEqual(frames, export.to_uint8(expected[0]).numpy())
+        self.assertRegex(self.page.inner_text("#interp-latency"), r"^16 frames in \d+ ms$")
+
+        first = self.page.inner_text("#frame-number")
+        self.page.wait_for_function("f => document.getElementById('frame-number').textContent !== f", arg=first)
+        self.page.click("#play")
+        self.assertEqual(self.page.get_attribute("#play", "aria-pressed"), "false")
+        paused = self.page.inner_text("#frame-number")
+        self.page.wait_for_timeout(500)
+        self.assertEqual(self.page.inner_text("#frame-number"), paused)
+        self.page.click("#filmstrip img:nth-child(16)")
+        self.assertEqual(self.page.inner_text("#frame-number"), "16 / 16")
+        self.screenshot("interpolation")
+
+    def test_missing_model_shows_the_server_s_message(self):
+        self.open("model=nope", path="/demo")
+        self.screenshot("missing_model")
+        self.assertEqual(self.banner(), "The model server answered HTTP 404: Could not find any versions of model "
+                         "nope. This server serves: g, c.")
+        self.assertTrue(self.page.is_hidden("#panels"))
+        self.assertEqual(urllib.parse.urlsplit(self.page.url).path, "/demo/")  # relative URLs need the slash
+        # The embedded server's config.json offers the models it serves.
+        self.assertEqual(self.page.eval_on_selector_all("#model-names option", "os => os.map(o => o.value)"),
+                         ["g", "c"])  # in the config's order
+        with urllib.request.urlopen(f"{self.url}/demo/config.json", timeout=60) as response:
+            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2]}})
+
+    def test_stopped_server_shows_that_it_cannot_be_reached(self):
+        with Server(model_config.single_model_config("g", os.path.join(self.base, "g")), port=0, rest_api_port=0,
+                    file_system_poll_wait_seconds=0, demo_page=True) as server:
+            url = f"http://127.0.0.1:{server.rest_port}"
+            self.open("model=g", url=url)
+            self.assertEqual(self.banner(), "")
+        self.page.click("#new-seed")
+        self.page.wait_for_selector("#error:not([hidden])")
+        self.screenshot("server_stopped")
+        self.assertEqual(self.banner(), f"Cannot reach the model server at {url}: is it running?")
+        self.assertIn("stale", self.page.get_attribute("#grid-panel", "class"))
+        self.assertEqual(self.page.inner_text("#grid-latency"), "")
+
+
+if __name__ == "__main__":
+    tf.test.main()
