@@ -73,18 +73,19 @@ def start_server(model_base_path, grpc_port, rest_port):
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     probe = client_lib.GrpcClient(f"127.0.0.1:{grpc_port}", timeout=5)
     deadline = time.time() + 120
-    while True:
-        try:
-            probe.signatures(MODEL_NAME)
-            client_lib.RestClient(f"http://127.0.0.1:{rest_port}", timeout=5).signatures(MODEL_NAME)
-            return server
-        except client_lib.ServingError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                raise RuntimeError(f"the server did not start: {server.stderr.read()[-2000:]}") from None
-            time.sleep(0.5)
-        finally:
-            probe.close()
+    try:
+        while True:
+            try:
+                probe.signatures(MODEL_NAME)
+                client_lib.RestClient(f"http://127.0.0.1:{rest_port}", timeout=5).signatures(MODEL_NAME)
+                return server
+            except client_lib.ServingError:
+                if server.poll() is not None or time.time() > deadline:
+                    server.kill()
+                    raise RuntimeError(f"the server did not start: {server.stderr.read()[-2000:]}") from None
+                time.sleep(0.5)
+    finally:
+        probe.close()
 
 
 def measure(call, concurrency, requests, warmup):
