@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment, losses
+from tfgan_course import config as config_lib, experiment, export, losses
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
             optimizer="adam", g_learning_rate=1e-3, d_learning_rate=1e-3, log_every_steps=0,
@@ -160,6 +160,9 @@ class ExperimentTest(tf.test.TestCase):
         z = tf.random.normal([3, 8])
         serve = tf.saved_model.load(again.export_dir).signatures["serving_default"]
         self.assertAllClose(serve(z=z)["images"], again.model.ema_generator(z, training=False), atol=1e-6)
+        self.assertEqual(export.read_description(again.export_dir),
+                         {"model": config.model, "dataset": config.dataset, "latent_distribution": "normal",
+                          "num_classes": 0, "interpolation": "slerp"})
 
     def test_d_steps_consume_that_many_minibatches(self):
         result = experiment.run(self.config.replace(epochs=1, d_steps=2), self.workdir, verbose=0)

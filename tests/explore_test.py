@@ -1,6 +1,7 @@
 """python -m tfgan_course.explore on tiny untrained exports and checkpoints: every mode, its files, its errors."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,7 +147,8 @@ class ExploreTest(tf.test.TestCase):
         self.assertNotAllClose(randomly[0, 0], images[0, 0])
 
     def test_class_sweep_keeps_z_and_changes_the_label(self):
-        model = explore.from_export(self.cmlp_export, num_classes=3)
+        model = explore.from_export(self.cmlp_export)  # generator.json says 3 classes
+        self.assertEqual(model.num_classes, 3)
         out = self.out("classes.png")
         images = explore.classes(model, out, seeds=[2, 8])[out]
         self.assertEqual(images.shape, (2, 3, 8, 8, 1))
@@ -193,12 +195,20 @@ class ExploreTest(tf.test.TestCase):
         self.assertAllClose(strip[0, [0, -1]], np.concatenate([self.info_gan.generate(1, seed=s) for s in (1, 2)]),
                             atol=1e-5)
 
+    def export_without_description(self):
+        """A copy of the cmlp export as written before generator.json existed."""
+        old = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "cmlp")
+        shutil.copytree(self.cmlp_export, old)
+        os.remove(os.path.join(old, "1", export.DESCRIPTION_FILE))
+        return old
+
     def test_what_a_model_cannot_do(self):
         out = self.out("x.png")
         cases = [
             (lambda: explore.codes(self.exported, out), "an export does not record the code layout"),
             (lambda: explore.classes(self.exported, out), "takes none"),
-            (lambda: explore.classes(explore.from_export(self.cmlp_export), out), "pass --num_classes"),
+            (lambda: explore.classes(explore.from_export(self.export_without_description()), out),
+             "pass --num_classes"),
             (lambda: explore.from_export(self.export_dir, num_classes=3), "--num_classes is for conditional"),
             (lambda: explore.grid(self.exported, out, dims=[0, 8]), r"out of range: z has 8 dimensions"),
             (lambda: explore.grid(self.exported, out, dims=[0, 1], random_directions=True), "not both"),

@@ -68,6 +68,9 @@ class ExportTest(tf.test.TestCase):
                 with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"label must be a class in \[0, 3\)"):
                     loaded.signatures["sample"](seed=tf.constant([0], tf.int64), label=tf.constant([label]))
         loaded.signatures["serving_default"](z=z, label=tf.constant([2]))
+        self.assertEqual(export.read_description(os.path.join(self.base, "classes", "1")),
+                         {"num_classes": 3, "interpolation": "slerp"})
+        self.assertEqual(export.read_description(self.get_temp_dir()), {})  # An export older than the file.
 
     def test_infogan_samples_what_generate_draws(self):
         generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=4, g_width=4, seed=0,

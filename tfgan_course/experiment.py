@@ -207,7 +207,9 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     export_base = config.export_base or os.path.join(workdir, "export")
     export_dir = export.export_generator(model.sampler, export_base, config.serving_name,
                                         seeded_inputs=model.seeded_inputs, interpolation=model.interpolation,
-                                        num_classes=getattr(model, "num_classes", 0))
+                                        num_classes=getattr(model, "num_classes", 0),
+                                        description={"model": config.model, "dataset": config.dataset,
+                                                     "latent_distribution": model.latent_distribution})
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=model, history=history, steps=int(model.g_optimizer.iterations.numpy()), export_dir=export_dir)
 

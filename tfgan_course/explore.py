@@ -27,8 +27,8 @@ Modes (--mode):
                  --mode=grid --seeds=0 --dims=3,17 --span=2 --steps=7
                  --mode=grid --seeds=0 --random_directions --span=3
   classes      A conditional model: one row per seed, every label in the columns, the same
-               z along a row. An export does not record its number of classes: pass
-               --num_classes with --export_dir.
+               z along a row. An export reads its number of classes from its
+               generator.json; --num_classes gives it for an export older than that file.
                  --mode=classes --seeds=0,1,2
   codes        InfoGAN: each continuous code swept from -span to +span (columns) for every
                categorical value (rows), and the categorical code alone, around one seed's
@@ -143,12 +143,13 @@ def from_export(export_dir: str, num_classes: int = 0) -> LatentModel:
 
     Args:
       export_dir: the export.
-      num_classes: a conditional export's number of classes (the export does not record
-        it); 0 = unknown, which only a class sweep needs.
+      num_classes: a conditional export's number of classes; 0 = the one its
+        generator.json records (unknown for an export older than that file, which only a
+        class sweep needs).
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_course import evaluate  # pylint: disable=import-outside-toplevel
+    from tfgan_course import evaluate, export  # pylint: disable=import-outside-toplevel
 
     version_dir = evaluate.export_version_dir(export_dir)
     signatures = tf.saved_model.load(version_dir).signatures
@@ -161,6 +162,7 @@ def from_export(export_dir: str, num_classes: int = 0) -> LatentModel:
     conditional = "label" in inputs
     if num_classes and not conditional:
         raise ValueError(f"--num_classes is for conditional exports; {version_dir} takes no label.")
+    num_classes = num_classes or export.read_description(version_dir).get("num_classes", 0)
 
     def generate(z, labels):
         feed = {"z": tf.constant(z)}
@@ -428,8 +430,8 @@ def define_flags():
     flags.DEFINE_integer("direction_seed", None, "grid: the seed of --random_directions (default 0).")
     flags.DEFINE_float("span", None, "grid and codes: move from -span to +span (default 2).")
     flags.DEFINE_integer("label", None, "interpolate, arithmetic, grid: the class a conditional model draws.")
-    flags.DEFINE_integer("num_classes", None, "classes with --export_dir: the number of classes (an export does "
-                         "not record it).")
+    flags.DEFINE_integer("num_classes", None, "classes with --export_dir: the number of classes, for an export "
+                         "without generator.json (newer exports record it).")
     flags.DEFINE_boolean("gif", None, "interpolate: also write the path as an animated GIF (<out>.gif).")
     flags.DEFINE_string("out", None, "The figure's path; default <workdir or export_dir>/explore/<mode>.png.")
 

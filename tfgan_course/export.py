@@ -15,6 +15,8 @@ A toy generator's points [B, dim] are answered as `images` float32 by all three.
 
 Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
 signature, replayed by the server at load so the first user request is not the slow one),
+`assets.extra/generator.json` (what the signatures cannot say: the number of classes, the
+latent distribution; TF Serving ignores it, the project's tools read it with `read_description`),
 and, in <export_base>, `models.config` (every model there) and `batching.config`, so
 `tensorflow_model_server --model_config_file=<export_base>/models.config --enable_batching
 --batching_parameters_file=<export_base>/batching.config` serves the directory as it is.
@@ -23,6 +25,7 @@ A version is written to a hidden temporary directory beside it, checked, and ren
 place, so a polling model server (or any reader) never sees half an export.
 """
 
+import json
 import os
 import re
 import shutil
@@ -39,6 +42,7 @@ from tfgan_course import latent
 SERVE_TAG = "serve"
 PREDICT_METHOD = "tensorflow/serving/predict"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+DESCRIPTION_FILE = os.path.join("assets.extra", "generator.json")
 MODELS_CONFIG = "models.config"
 BATCHING_CONFIG = "batching.config"
 MAX_INTERPOLATION_STEPS = 256
@@ -79,7 +83,8 @@ def normal_seeded_inputs(latent_dim: int):
 
 
 def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None,
-                     seeded_inputs=None, interpolation: str = "slerp", num_classes: int = 0) -> str:
+                     seeded_inputs=None, interpolation: str = "slerp", num_classes: int = 0,
+                     description: dict | None = None) -> str:
     """Writes `generator` as version `version` (default: the next one) of `model_name`.
 
     Args:
@@ -96,6 +101,8 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
       num_classes: a conditional generator's number of classes (required for one); every
         signature refuses a label outside [0, num_classes) with INVALID_ARGUMENT rather
         than drawing an image of no class.
+      description: more JSON-ready facts for generator.json (e.g. the model, the dataset,
+        the latent distribution).
 
     Returns:
       The path of the new version directory.
@@ -121,6 +128,9 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
         _archive(generator, seeded_inputs, interpolation, num_classes).write_out(temp_dir, verbose=False)
         check_signatures(temp_dir)
         _write_warmup_requests(temp_dir, model_name, generator)
+        with open(os.path.join(temp_dir, DESCRIPTION_FILE), "w") as f:
+            json.dump({"num_classes": int(num_classes), "interpolation": interpolation, **(description or {})}, f,
+                      indent=1, sort_keys=True)
         os.rename(temp_dir, final_dir)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
@@ -298,6 +308,15 @@ def _write_atomically(path, text):
     with open(temp, "w") as f:
         f.write(text)
     os.replace(temp, path)
+
+
+def read_description(version_dir: str) -> dict:
+    """An export's generator.json ({} for an export written before it existed)."""
+    path = os.path.join(version_dir, DESCRIPTION_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
 
 
 def load_serving_fn(version_dir: str, signature: str = "serving_default"):
