@@ -101,6 +101,11 @@ serve_and_query() {
       --out="$workdir/served_grid.png" --wait_seconds=120 &&
     "$PY" -m serving.client --target="http://localhost:$rest_port" --model="$model" --interpolate --num=10 \
       --out="$workdir/served_interpolation.png" || ok=$?
+  # A server that could not bind its ports has exited: whatever answered was another one.
+  if ! kill -0 "$server" 2>/dev/null; then
+    say "the demo's server exited (ports $grpc_port/$rest_port busy? set DEMO_PORT=9500)"
+    ok=1
+  fi
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   trap - EXIT
