@@ -12,10 +12,14 @@ test images against the same N training images.
   .venv/bin/python benchmarks/loss_study.py                         # 8 losses x 3 seeds x 2,000 steps
   .venv/bin/python benchmarks/loss_study.py --losses=non_saturating,wgan_gp --steps=300 --seeds=1
 
+Finished runs are kept in --results_dir (default runs/loss_study) and reused by the same command,
+so the full study (several hours on 2 CPU cores) can be interrupted and resumed.
+
 It ends with one line per loss: `loss=<name> fid_mean=<x> fid_std=<y> seeds=<n> steps=<s> num_samples=<N>`.
 """
 
 import glob
+import json
 import math
 import os
 import sys
@@ -39,6 +43,9 @@ flags.DEFINE_integer("seeds", 3, "Seeds per loss.")
 flags.DEFINE_integer("steps", 2000, "Generator steps per run (the same budget for every loss).")
 flags.DEFINE_integer("num_samples", 5000, "Generated and real images per FID (equal N everywhere).")
 flags.DEFINE_string("dataset", "", "Data spec; empty = the configs' (Fashion-MNIST).")
+flags.DEFINE_string("results_dir", "runs/loss_study", "Each finished run's scores are kept here as JSON and reused "
+                    "when the study is run again with the same settings, so a study of several hours survives "
+                    "interruptions; empty = keep nothing.")
 FLAGS = flags.FLAGS
 
 
@@ -50,6 +57,28 @@ def budget(config, steps):
     # The fewest equal epochs of at most one pass each (steps itself always divides).
     epochs = next(e for e in range(math.ceil(steps / full_epoch), steps + 1) if steps % e == 0)
     return config.replace(epochs=epochs, steps_per_epoch=steps // epochs)
+
+
+def run_once(name, config):
+    """Trains and scores one (loss, seed) run, or reads its scores from --results_dir if it already ran."""
+    key = f"{name}_seed{config.seed}_steps{FLAGS.steps}_n{FLAGS.num_samples}"
+    if FLAGS.dataset:
+        key += "_" + "".join(c if c.isalnum() else "-" for c in FLAGS.dataset)
+    path = os.path.join(FLAGS.results_dir, key + ".json") if FLAGS.results_dir else None
+    if path and os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    with tempfile.TemporaryDirectory() as workdir:
+        result = experiment.run(config, workdir, verbose=0)
+        assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
+        scored = evaluate.evaluate(evaluate.generator_from_workdir(workdir), config.dataset,
+                                   os.path.join(workdir, "eval"), FLAGS.num_samples)
+    if path:
+        os.makedirs(FLAGS.results_dir, exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            json.dump(scored, f, indent=1)
+        os.replace(path + ".tmp", path)  # A run interrupted mid-write leaves no half a result.
+    return scored
 
 
 def main(argv):
@@ -71,11 +100,7 @@ def main(argv):
         scores, start = [], time.time()
         for seed in range(FLAGS.seeds):
             config = budget(base.replace(seed=seed, log_every_steps=0), FLAGS.steps)
-            with tempfile.TemporaryDirectory() as workdir:
-                result = experiment.run(config, workdir, verbose=0)
-                assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
-                scored = evaluate.evaluate(evaluate.generator_from_workdir(workdir), config.dataset,
-                                           os.path.join(workdir, "eval"), FLAGS.num_samples)
+            scored = run_once(name, config)
             scores.append(scored["generated"])
             baseline = scored["real_vs_real"]
         fid = np.array([s["fid"] for s in scores])
