@@ -29,12 +29,13 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 from PIL import Image
+from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
+
+from tfgan_course import latent, plots
 
 # Generated grids easily pass gRPC's default 4 MB receive limit.
 _GRPC_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
-_DTYPE_NAMES = {"DT_FLOAT": tf.float32, "DT_INT32": tf.int32, "DT_INT64": tf.int64, "DT_STRING": tf.string,
-                "DT_UINT8": tf.uint8}
 
 
 class ServingError(RuntimeError):
@@ -125,7 +126,7 @@ class RestClient:
     def signatures(self, model: str, version: int = 0) -> dict:
         answer = self._request(f"{self._model_url(model, version)}/metadata")
         signature_map = answer["metadata"]["signature_def"]["signature_def"]
-        return {key: Signature(*({alias: TensorInfo(_DTYPE_NAMES.get(info["dtype"], tf.float32),
+        return {key: Signature(*({alias: TensorInfo(tf.as_dtype(types_pb2.DataType.Value(info["dtype"])),
                                                     tuple(int(d["size"]) for d in info["tensor_shape"].get("dim", [])))
                                   for alias, info in signature.get(kind, {}).items()}
                                  for kind in ("inputs", "outputs")))
@@ -178,11 +179,6 @@ def connect(target: str, timeout: float = 30.0):
     return GrpcClient(target, timeout)
 
 
-def seeded_z(seeds, latent_dim: int) -> np.ndarray:
-    """float32 [len(seeds), latent_dim] ~ N(0, I): the z the `sample` signature draws for each seed."""
-    return np.stack([tf.random.stateless_normal([latent_dim], seed=[int(seed), 0]).numpy() for seed in seeds])
-
-
 def sample(client, model: str, num: int, seed: int = 0, label: int | None = None, version: int = 0):
     """(uint8 [num, H, W, C] images from seeds seed..seed+num-1, Answer) via the `sample` signature."""
     inputs = {"seed": np.arange(seed, seed + num, dtype=np.int64)}
@@ -195,7 +191,7 @@ def sample(client, model: str, num: int, seed: int = 0, label: int | None = None
 def interpolate(client, model: str, num_steps: int, seed: int = 0, label: int | None = None, version: int = 0):
     """(uint8 [num_steps, H, W, C] from seed's sample to seed+1's, Answer) via the `interpolate` signature."""
     latent_dim = client.signatures(model, version)["interpolate"].inputs["z_start"].shape[1]
-    z = seeded_z([seed, seed + 1], latent_dim)
+    z = latent.seeded_z([seed, seed + 1], latent_dim).numpy()  # What `sample` draws for the two seeds.
     inputs = {"z_start": z[:1], "z_end": z[1:], "num_steps": np.array([num_steps], np.int32)}
     if label is not None:
         inputs["label"] = np.array([label], np.int32)
@@ -251,8 +247,6 @@ def define_flags():
 
 def main(argv):
     del argv
-    from tfgan_course import plots  # pylint: disable=import-outside-toplevel
-
     FLAGS = flags.FLAGS  # pylint: disable=invalid-name
     if FLAGS.num < 1 or (FLAGS.interpolate and FLAGS.num < 2):
         print(f"--num={FLAGS.num}: ask for at least {2 if FLAGS.interpolate else 1}.", file=sys.stderr)

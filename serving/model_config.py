@@ -108,13 +108,18 @@ def list_versions(model: model_server_config_pb2.ModelConfig) -> list[int]:
     Raises:
       ServingError: NOT_FOUND when the base path is not a directory.
     """
-    try:
-        names = os.listdir(model.base_path)
-    except OSError:
+    if not os.path.isdir(model.base_path):
         raise errors.not_found(f"Could not find base path {model.base_path} for servable {model.name}; export a "
-                               "model there (<base_path>/<version>/saved_model.pb) or fix the path.") from None
-    return sorted(int(name) for name in names
-                  if _VERSION_DIR.fullmatch(name) and os.path.isdir(os.path.join(model.base_path, name)))
+                               "model there (<base_path>/<version>/saved_model.pb) or fix the path.")
+    return version_numbers(model.base_path)
+
+
+def version_numbers(directory: str) -> list[int]:
+    """The integer-named subdirectories of `directory` (TF Serving's versions), ascending; [] if it is none."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(int(name) for name in os.listdir(directory)
+                  if _VERSION_DIR.fullmatch(name) and os.path.isdir(os.path.join(directory, name)))
 
 
 def aspired_versions(model: model_server_config_pb2.ModelConfig, on_disk: Iterable[int]) -> set[int]:

@@ -10,6 +10,7 @@ from PIL import Image
 from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from serving import servable
 from tfgan_course import export, gan, latent, models
 
 
@@ -117,7 +118,7 @@ class SignaturesTest(tf.test.TestCase):
         cls.loaded = tf.saved_model.load(cls.path)
 
     def test_signature_defs_are_predict_with_a_dynamic_batch(self):
-        signatures = export.read_signature_defs(self.path)
+        signatures = servable.read_signature_defs(self.path)
         self.assertEqual(sorted(signatures), ["interpolate", "sample", "serving_default"])
         expected = {
             "serving_default": ({"z": [-1, 8]}, {"images": [-1, 8, 8, 1]}),

@@ -95,5 +95,21 @@ class ExplorationGridTest(tf.test.TestCase):
             latent.exploration_grid(np.zeros(4), latent.axis_directions([0, 1], 4), steps=1)
 
 
+class SeededZTest(tf.test.TestCase):
+
+    def test_each_row_is_what_generate_draws_for_its_seed(self):
+        for distribution, draw in (("normal", tf.random.stateless_normal), ("uniform", tf.random.stateless_uniform)):
+            with self.subTest(distribution):
+                z = latent.seeded_z([3, 7, 3], 8, distribution)
+                self.assertEqual(z.shape, (3, 8))
+                for row, seed in enumerate((3, 7, 3)):
+                    self.assertAllEqual(z[row], draw([1, 8], seed=[seed, 0])[0])  # gan.GAN._seeded_z(1, seed)
+                self.assertNotAllEqual(z[0], z[1])
+
+    def test_works_inside_a_tf_function(self):
+        traced = tf.function(lambda seeds: latent.seeded_z(seeds, 4),
+                             input_signature=[tf.TensorSpec([None], tf.int64)])
+        self.assertAllEqual(traced(tf.constant([5, 6], tf.int64)), latent.seeded_z([5, 6], 4))
+
 if __name__ == "__main__":
     tf.test.main()

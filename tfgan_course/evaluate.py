@@ -100,9 +100,11 @@ def generator_from_model(model, image_shape, description) -> Generated:
 
 def export_version_dir(export_dir: str) -> str:
     """`export_dir` if it is a SavedModel, else the newest integer version of the model directory `export_dir`."""
+    from serving import model_config  # pylint: disable=import-outside-toplevel
+
     if os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
         return export_dir
-    versions = [int(name) for name in os.listdir(export_dir) if name.isdigit()] if os.path.isdir(export_dir) else []
+    versions = model_config.version_numbers(export_dir)
     if not versions:
         raise ValueError(f"{export_dir} is neither a SavedModel (no saved_model.pb) nor a model directory with "
                          "integer versions: pass <export_base>/<model_name> or one of its versions.")

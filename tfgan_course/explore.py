@@ -181,18 +181,7 @@ def from_export(export_dir: str, num_classes: int = 0) -> LatentModel:
     return LatentModel(latent_dim=latent_dim, conditional=conditional, num_classes=int(num_classes),
                        interpolation="lerp" if distribution == "uniform" else "slerp",
                        description=f"export {version_dir}", generate_fn=generate,
-                       seeded_inputs_fn=lambda seeds: _seeded_z(distribution, seeds, latent_dim))
-
-
-def _seeded_z(distribution, seeds, latent_dim):
-    """float32 [N, D], row i `tf.random.stateless_<distribution>([D], seed=[seeds[i], 0])`.
-
-    What `GAN.seeded_inputs` (and so an export's `sample` signature) draws for a plain z.
-    """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    draw = tf.random.stateless_uniform if distribution == "uniform" else tf.random.stateless_normal
-    return np.stack([draw([latent_dim], seed=[int(seed), 0]).numpy() for seed in seeds]).astype(np.float32)
+                       seeded_inputs_fn=lambda seeds: latent.seeded_z(seeds, latent_dim, distribution).numpy())
 
 
 def _sample_distribution(sample, generate, latent_dim, conditional):
@@ -206,7 +195,7 @@ def _sample_distribution(sample, generate, latent_dim, conditional):
     feed = {"seed": tf.constant(seeds), **({"label": tf.constant(labels)} if conditional else {})}
     sampled = sample(**feed)["images_uint8"].numpy().astype(np.int32)
     for distribution in gan.LATENT_DISTRIBUTIONS:
-        images = export.to_uint8(generate(_seeded_z(distribution, seeds, latent_dim), labels)).numpy()
+        images = export.to_uint8(generate(latent.seeded_z(seeds, latent_dim, distribution).numpy(), labels)).numpy()
         # The signature rounds to uint8: one level apart is the same image.
         if np.abs(images.astype(np.int32) - sampled).max() <= 1:
             return distribution

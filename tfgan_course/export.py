@@ -27,27 +27,24 @@ place, so a polling model server (or any reader) never sees half an export.
 
 import json
 import os
-import re
 import shutil
 
 import keras
 import tensorflow as tf
 from google.protobuf import text_format
-from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from serving import errors, model_config, servable, warmup
 from tfgan_course import latent
 
-SERVE_TAG = "serve"
 PREDICT_METHOD = "tensorflow/serving/predict"
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+WARMUP_FILE = warmup.WARMUP_FILE
 DESCRIPTION_FILE = os.path.join("assets.extra", "generator.json")
 MODELS_CONFIG = "models.config"
 BATCHING_CONFIG = "batching.config"
 MAX_INTERPOLATION_STEPS = 256
 _LABEL_RANGE = "label must be a class in [0, %d)"
-_MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 # TF Serving's REST API cannot encode half floats; a mixed-precision G must be cast.
 _HALF_DTYPES = (tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum)
 
@@ -62,24 +59,12 @@ num_batch_threads { value: %d }
 
 def next_version(model_dir: str) -> int:
     """1 + the largest integer version under `model_dir` (1 when there is none)."""
-    if not os.path.isdir(model_dir):
-        return 1
-    versions = [int(name) for name in os.listdir(model_dir) if re.fullmatch(r"\d+", name)]
-    return max(versions, default=0) + 1
+    return max(model_config.version_numbers(model_dir), default=0) + 1
 
 
 def normal_seeded_inputs(latent_dim: int):
-    """seeds int64 [B] -> z float32 [B, latent_dim] ~ N(0, I), row i from seed i alone.
-
-    Row i equals `tf.random.stateless_normal([1, latent_dim], seed=[seeds[i], 0])`, the
-    noise `gan.GAN.generate(1, seed=seeds[i])` draws.
-    """
-
-    def seeded_inputs(seeds):
-        return tf.map_fn(lambda seed: tf.random.stateless_normal([latent_dim], seed=tf.stack([seed, 0])),
-                         tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
-
-    return seeded_inputs
+    """seeds int64 [B] -> z float32 [B, latent_dim] ~ N(0, I), row i from seed i alone (`latent.seeded_z`)."""
+    return lambda seeds: latent.seeded_z(seeds, latent_dim)
 
 
 def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None,
@@ -107,8 +92,10 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
     Returns:
       The path of the new version directory.
     """
-    if not _MODEL_NAME.fullmatch(model_name or "") or model_name in (".", ".."):
-        raise ValueError(f"Invalid model name {model_name!r}: use letters, digits, '_', '-' and '.' only.")
+    try:
+        model_config.check_model_name(model_name)  # The server's own rule: the name is a directory and a URL part.
+    except errors.ServingError as e:
+        raise ValueError(e.message) from None
     conditional = any(tensor.name == "label" for tensor in generator.inputs)
     if conditional and num_classes < 2:
         raise ValueError(f"{model_name}: a conditional generator (it takes a label) needs num_classes >= 2, "
@@ -216,25 +203,17 @@ def _encode_png(images):
     return tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
 
 
-def read_signature_defs(version_dir: str) -> dict:
-    """The `serve` MetaGraph's signature defs of a SavedModel: {key: SignatureDef}, internal keys left out."""
-    saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as f:
-        saved_model.ParseFromString(f.read())
-    for meta_graph in saved_model.meta_graphs:
-        if SERVE_TAG in meta_graph.meta_info_def.tags:
-            return {key: signature for key, signature in meta_graph.signature_def.items()
-                    if not key.startswith("__")}
-    raise ValueError(f"{version_dir}: the SavedModel has no MetaGraph tagged {SERVE_TAG!r}, which TF Serving loads.")
-
-
 def check_signatures(version_dir: str) -> None:
     """Raises ValueError unless every signature is one TF Serving's Predict API can serve.
 
     Each needs method `tensorflow/serving/predict`, a dynamic batch dimension (-1) first on
     every input and output, and no half-precision output (REST cannot encode it).
     """
-    signatures = read_signature_defs(version_dir)
+    try:
+        # Read as the embedded server reads a version, so what passes here is what it loads.
+        signatures = servable.read_signature_defs(version_dir)
+    except errors.ServingError as e:
+        raise ValueError(f"{version_dir} is not servable: {e.message}") from None
     problems = []
     if "serving_default" not in signatures:
         problems.append("no serving_default signature")
@@ -283,8 +262,7 @@ def model_names(export_base: str) -> list[str]:
     if not os.path.isdir(export_base):
         return []
     return sorted(name for name in os.listdir(export_base)
-                  if _MODEL_NAME.fullmatch(name) and os.path.isdir(os.path.join(export_base, name))
-                  and any(re.fullmatch(r"\d+", v) for v in os.listdir(os.path.join(export_base, name))))
+                  if _is_model_name(name) and model_config.version_numbers(os.path.join(export_base, name)))
 
 
 def write_server_configs(export_base: str) -> None:
@@ -301,6 +279,14 @@ def write_server_configs(export_base: str) -> None:
         entry.model_platform = "tensorflow"
     _write_atomically(os.path.join(export_base, MODELS_CONFIG), text_format.MessageToString(config))
     _write_atomically(os.path.join(export_base, BATCHING_CONFIG), _BATCHING_PARAMETERS % max(os.cpu_count() or 1, 1))
+
+
+def _is_model_name(name):
+    try:
+        model_config.check_model_name(name)
+        return True
+    except errors.ServingError:
+        return False
 
 
 def _write_atomically(path, text):

@@ -64,6 +64,25 @@ def interpolate(name, start, end, t):
     return (slerp if name == "slerp" else lerp)(start, end, t)
 
 
+def seeded_z(seeds, latent_dim: int, distribution: str = "normal"):
+    """The z each seed names: float32 tensor [N, latent_dim], row i drawn from seeds[i] alone.
+
+    Row i is `tf.random.stateless_<distribution>([latent_dim], seed=[seeds[i], 0])`, the
+    noise `gan.GAN.generate(1, seed=seeds[i])` draws and so the one an export's `sample`
+    signature draws for that seed. Works eagerly and inside a `tf.function`.
+
+    Args:
+      seeds: int [N] (a list, numpy array or tensor).
+      latent_dim: D.
+      distribution: "normal" (N(0, I)) or "uniform" (U[0, 1)).
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    draw = tf.random.stateless_uniform if distribution == "uniform" else tf.random.stateless_normal
+    return tf.map_fn(lambda seed: draw([latent_dim], seed=tf.stack([seed, 0])),
+                     tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
+
+
 def concept_vector(z):
     """The mean of several z that show one concept: DCGAN's averaging (Radford et al., 2016, section 6.3).
 
