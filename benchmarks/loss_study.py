@@ -9,7 +9,7 @@ hinge: the DCGAN at 28x28, BEGAN's D an autoencoder), trained through
 against N real training images). The last row is the real-vs-real baseline: N
 test images against the same N training images.
 
-  .venv/bin/python benchmarks/loss_study.py                         # 8 losses x 3 seeds x 2,000 steps
+  .venv/bin/python benchmarks/loss_study.py                         # 8 losses x 3 seeds x 2,000 steps of batch 64
   .venv/bin/python benchmarks/loss_study.py --losses=non_saturating,wgan_gp --steps=300 --seeds=1
 
 Finished runs are kept in --results_dir (default runs/loss_study) and reused by the same command,
@@ -41,6 +41,7 @@ CONFIGS = {os.path.basename(path)[len("loss_"):-len("_fashion_mnist.cfg")]: path
 flags.DEFINE_list("losses", list(CONFIGS), f"Rows to run: {', '.join(CONFIGS)}.")
 flags.DEFINE_integer("seeds", 3, "Seeds per loss.")
 flags.DEFINE_integer("steps", 2000, "Generator steps per run (the same budget for every loss).")
+flags.DEFINE_integer("batch_size", 64, "Batch size of every run (Lucic et al. use 64; the configs' own is 128).")
 flags.DEFINE_integer("num_samples", 5000, "Generated and real images per FID (equal N everywhere).")
 flags.DEFINE_string("dataset", "", "Data spec; empty = the configs' (Fashion-MNIST).")
 flags.DEFINE_string("results_dir", "runs/loss_study", "Each finished run's scores are kept here as JSON and reused "
@@ -61,7 +62,7 @@ def budget(config, steps):
 
 def run_once(name, config):
     """Trains and scores one (loss, seed) run, or reads its scores from --results_dir if it already ran."""
-    key = f"{name}_seed{config.seed}_steps{FLAGS.steps}_n{FLAGS.num_samples}"
+    key = f"{name}_seed{config.seed}_steps{FLAGS.steps}_batch{config.batch_size}_n{FLAGS.num_samples}"
     if FLAGS.dataset:
         key += "_" + "".join(c if c.isalnum() else "-" for c in FLAGS.dataset)
     path = os.path.join(FLAGS.results_dir, key + ".json") if FLAGS.results_dir else None
@@ -88,7 +89,7 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"Unknown --losses {sorted(unknown)}; valid: {', '.join(CONFIGS)}.")
     print(f"Loss study on {FLAGS.dataset or 'the configs dataset (Fashion-MNIST)'}: {FLAGS.steps} generator steps "
-          f"per run, {FLAGS.seeds} seeds, FID at N = {FLAGS.num_samples} generated vs N real training images in "
+          f"of batch {FLAGS.batch_size} per run, {FLAGS.seeds} seeds, FID at N = {FLAGS.num_samples} generated vs N real training images in "
           f"the domain classifier's feature space; TensorFlow {tf.__version__}.")
     print(f"{'loss':16} {'FID':>18} {'KID':>10} {'precision':>10} {'recall':>8} {'s/run':>7}", flush=True)
     summary, baseline = [], None
@@ -99,7 +100,7 @@ def main(argv):
             base = base.replace(dataset=FLAGS.dataset)
         scores, start = [], time.time()
         for seed in range(FLAGS.seeds):
-            config = budget(base.replace(seed=seed, log_every_steps=0), FLAGS.steps)
+            config = budget(base.replace(seed=seed, batch_size=FLAGS.batch_size, log_every_steps=0), FLAGS.steps)
             scored = run_once(name, config)
             scores.append(scored["generated"])
             baseline = scored["real_vs_real"]
@@ -108,7 +109,7 @@ def main(argv):
               f"{np.mean([s['precision'] for s in scores]):10.3f} {np.mean([s['recall'] for s in scores]):8.3f} "
               f"{(time.time() - start) / FLAGS.seeds:7.0f}", flush=True)
         summary.append(f"loss={name} fid_mean={fid.mean():.3f} fid_std={fid.std():.3f} seeds={FLAGS.seeds} "
-                       f"steps={FLAGS.steps} num_samples={FLAGS.num_samples}")
+                       f"steps={FLAGS.steps} batch_size={FLAGS.batch_size} num_samples={FLAGS.num_samples}")
     print(f"{'real vs real':16} {baseline['fid']:9.2f} {'':9} {baseline['kid']:10.4f} {baseline['precision']:10.3f} "
           f"{baseline['recall']:8.3f}")
     print("\n".join(summary))

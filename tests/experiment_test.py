@@ -110,7 +110,8 @@ class ExperimentTest(tf.test.TestCase):
         self.assertEqual(_steps_in_csv(self.workdir), [1, 2])
 
     def test_crash_mid_epoch_loses_only_the_steps_since_the_checkpoint(self):
-        config = self.config.replace(epochs=2, steps_per_epoch=4, checkpoint_every_steps=2)
+        # One step per execution: the simulated crash must land between steps 6 and 7.
+        config = self.config.replace(epochs=2, steps_per_epoch=4, checkpoint_every_steps=2, steps_per_execution=1)
         with self.assertRaisesRegex(RuntimeError, "simulated crash"):
             experiment.run(config, self.workdir, verbose=0, extra_callbacks=[_CrashAt(7)])
         self.assertEndsWith(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")), "ckpt-6")
@@ -121,7 +122,7 @@ class ExperimentTest(tf.test.TestCase):
     def test_sigkill_leaves_a_checkpoint_to_resume_from(self):
         command = [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}",
                    f"--dataset=idx:{self.data}", *TINY_FLAGS, "--epochs=1", "--steps_per_epoch=100000",
-                   "--checkpoint_every_steps=1", "--verbosity=-1"]
+                   "--checkpoint_every_steps=1", "--steps_per_execution=1", "--verbosity=-1"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
         while time.time() < deadline and len(glob.glob(os.path.join(self.workdir, "checkpoints/ckpt-*.index"))) < 3:
@@ -132,7 +133,7 @@ class ExperimentTest(tf.test.TestCase):
         self.assertIsNotNone(latest)
         saved_step = int(latest.rsplit("-", 1)[1])
         resumed = experiment.run(self.config.replace(epochs=1, steps_per_epoch=saved_step + 2,
-                                                     checkpoint_every_steps=1),
+                                                     checkpoint_every_steps=1, steps_per_execution=1),
                                  self.workdir, verbose=0)
         self.assertEqual(resumed.steps, saved_step + 2)
         self.assertEqual(_steps_in_csv(self.workdir), list(range(1, saved_step + 3)))

@@ -23,6 +23,12 @@ def _step(model) -> int:
     return int(model.g_optimizer.iterations.numpy())
 
 
+def _crossed(previous: int, step: int, every: int) -> bool:
+    """True if a multiple of `every` lies in (previous, step]: with Keras' steps_per_execution
+    callbacks see every N-th step only, so "step % every == 0" could never hold."""
+    return bool(every) and step // every > previous // every
+
+
 def _all_finite(logs) -> bool:
     return all(math.isfinite(float(value)) for value in (logs or {}).values())
 
@@ -76,8 +82,9 @@ class SampleGrid(keras.callbacks.Callback):
 class LossLog(keras.callbacks.Callback):
     """Every step's losses and D outputs in a CSV; the textbook's two plots at each epoch end.
 
-    `losses.csv` has one row per generator step: step, epoch, then the
-    model's `metric_names`. Rows are flushed as they come, so a crash loses none;
+    `losses.csv` has one row per generator step (under --steps_per_execution=N
+    too: the model records each step of an execution, `GAN.recent_steps`):
+    step, epoch, then the model's `metric_names`. Rows are flushed as they come, so a crash loses none;
     on resume, rows after the restored step are dropped, so the file never
     holds a step twice.
     """
@@ -105,14 +112,16 @@ class LossLog(keras.callbacks.Callback):
         os.replace(self.path + ".tmp", self.path)
         self.file = open(self.path, "a", newline="")  # pylint: disable=consider-using-with
         self.writer = csv.DictWriter(self.file, fieldnames=fields)
+        self.previous = step
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        row = {"step": _step(self.model), "epoch": self.epoch + 1}
-        row.update({name: float(logs[name]) for name in self.model.metric_names if name in logs})
-        self.writer.writerow(row)
+        step = _step(self.model)
+        for done, values in self.model.recent_steps(self.previous + 1, step).items():
+            self.writer.writerow({"step": done, "epoch": self.epoch + 1, **values})
+        self.previous = step
         self.file.flush()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -142,17 +151,26 @@ class StatsLine(keras.callbacks.Callback):
     def __init__(self, every_steps, epochs, steps_per_epoch):
         super().__init__()
         self.every_steps = every_steps
+        self.previous = 0
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
         self.epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.previous = _step(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        step = _step(self.model)
-        if step % self.every_steps:
-            return
+        step, previous = _step(self.model), self.previous
+        self.previous = step
+        if _crossed(previous, step, self.every_steps):
+            for done, values in self.model.recent_steps(previous + 1, step).items():
+                if done % self.every_steps == 0:
+                    self._print(done, values)
+
+    def _print(self, step, logs):
         i = (step - 1) % self.steps_per_epoch
         line = (f"[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]\t"
                 f"Loss_D: {float(logs['d_loss']):.4f}\tLoss_G: {float(logs['g_loss']):.4f}")
@@ -232,13 +250,24 @@ class NanGuard(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.failure = None
+        self.previous = 0
+
+    def on_train_begin(self, logs=None):
+        self.previous = _step(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.failure is None and not _all_finite(logs):
-            bad = ", ".join(f"{name}={float(value)}" for name, value in logs.items()
-                            if not math.isfinite(float(value)))
-            self.failure = f"{bad} at step {_step(self.model)}"
-            self.model.stop_training = True
+        step, previous = _step(self.model), self.previous
+        self.previous = step
+        if self.failure is not None or _all_finite(logs):
+            return
+        # The first bad step of the execution, if several ran in one.
+        for done, values in self.model.recent_steps(previous + 1, step).items():
+            if not _all_finite(values):
+                step, logs = done, values
+                break
+        bad = ", ".join(f"{name}={float(value)}" for name, value in logs.items() if not math.isfinite(float(value)))
+        self.failure = f"{bad} at step {step}"
+        self.model.stop_training = True
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -258,11 +287,17 @@ class Checkpointer(keras.callbacks.Callback):
         self.manager = manager
         self.epoch = epoch
         self.every_steps = every_steps
+        self.previous = 0
+
+    def on_train_begin(self, logs=None):
+        self.previous = _step(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
+        step, previous = _step(self.model), self.previous
+        self.previous = step
         if batch + 1 == self.params.get("steps"):
             return  # on_epoch_end saves this step, with the epoch count.
-        if self.every_steps and _step(self.model) % self.every_steps == 0 and _all_finite(logs):
+        if _crossed(previous, step, self.every_steps) and _all_finite(logs):
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -7,6 +7,9 @@
 
 import dataclasses
 
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
+MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
+
 
 def _field(default, help):  # pylint: disable=redefined-builtin
     return dataclasses.field(default=default, metadata={"help": help})
@@ -71,8 +74,20 @@ class Config:
     momentum: float = _field(0.0, "SGD and RMSprop momentum of both networks.")
     seed: int = _field(0, "Seed of the weights, the latent noise and the data order.")
 
-    # Running.
-    distribute: str = _field("none", "none (one device) or mirrored (all local GPUs, or CPU devices).")
+    # Running: speed and scale (benchmarks/README.md has the measurements behind the defaults).
+    distribute: str = _field("none", "none (one device), mirrored (all local GPUs, else the CPU devices) or "
+                             "multi_worker (MultiWorkerMirroredStrategy over the machines in TF_CONFIG).")
+    mixed_precision: str = _field("none", "Compute dtype policy: none (float32), mixed_bfloat16 (CPUs with "
+                                  "AVX512-BF16 or AMX, TPUs, recent GPUs) or mixed_float16 (GPUs; both optimizers "
+                                  "then scale their loss dynamically). Weights stay float32.")
+    steps_per_execution: int = _field(0, "Training steps per call into TensorFlow (Keras' steps_per_execution); "
+                                      "0 = auto: up to 10 for dense models, whose steps are short, else 1. Must "
+                                      "divide the steps per epoch. Callbacks then see every N-th step only.")
+    jit_compile: str = _field("auto", "XLA-compile the training step: auto (Keras' rule: on for a single GPU, "
+                              "off on CPU, where it measured slower), true or false.")
+    inter_op_threads: int = _field(1, "TensorFlow's inter-op thread pool: 1 runs one op at a time, each on "
+                                   "every core (1.37x faster DCGAN-64 steps than TensorFlow's default on 2 "
+                                   "cores); 0 = TensorFlow's default.")
     resume: bool = _field(True, "Continue from the last checkpoint in --workdir; false starts over.")
     checkpoint_every_steps: int = _field(0, "Also checkpoint every N steps; 0 = at the end of each epoch only.")
     num_fixed_samples: int = _field(64, "Number of fixed-noise samples in each epoch's grid.")
@@ -140,7 +155,9 @@ def validate(config: Config) -> Config:
     choose("loss", config.loss, losses.LOSSES)
     choose("penalty", config.penalty, losses.PENALTIES)
     choose("optimizer", config.optimizer, optimizers.OPTIMIZERS)
-    choose("distribute", config.distribute, ("none", "mirrored"))
+    choose("distribute", config.distribute, DISTRIBUTE)
+    choose("mixed_precision", config.mixed_precision, MIXED_PRECISION)
+    choose("jit_compile", config.jit_compile, ("auto", "true", "false"))
     choose("channels", config.channels, (1, 3))
     choose("latent_distribution", config.latent_distribution, gan.LATENT_DISTRIBUTIONS)
     choose("d_norm", config.d_norm, models.D_NORMS)
@@ -151,7 +168,7 @@ def validate(config: Config) -> Config:
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width",
                    "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
                    "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight",
-                   "eval_every_epochs"):
+                   "eval_every_epochs", "steps_per_execution", "inter_op_threads"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:

@@ -15,7 +15,9 @@ A workdir holds everything a run writes:
   export/<name>/<v>/ the generator as a SavedModel for TF Serving
 """
 
+import contextlib
 import dataclasses
+import math
 import os
 import shutil
 
@@ -39,10 +41,40 @@ class RunResult:
     export_dir: str  # the SavedModel version directory
 
 
+# Dense families: a training step is a few small matmuls, so the per-step cost
+# of entering TensorFlow from Python is a large share of it (benchmarks/README.md).
+DENSE_MODELS = ("mlp", "mlp2", "cmlp", "selu", "toy")
+AUTO_STEPS_PER_EXECUTION = 10
+
+
+def configure_threads(inter_op_threads: int) -> None:
+    """Sizes TensorFlow's inter-op thread pool; 0 keeps TensorFlow's default.
+
+    It can only be set before TensorFlow's runtime starts (the first op or
+    device query); later, in a notebook or a test, the running pool is kept.
+    """
+    if not inter_op_threads or tf.config.threading.get_inter_op_parallelism_threads() == inter_op_threads:
+        return
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
+    except RuntimeError:
+        logging.info("TensorFlow is already running: --inter_op_threads=%d applies to new processes only.",
+                     inter_op_threads)
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """`none` -> the default strategy; `mirrored` -> MirroredStrategy over all GPUs (else all CPUs)."""
+    """`none` -> the default strategy; `mirrored` -> MirroredStrategy over all GPUs (else all CPUs);
+    `multi_worker` -> MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable."""
     if name == "none":
         return tf.distribute.get_strategy()
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError(
+                "--distribute=multi_worker needs the TF_CONFIG environment variable on every worker, e.g. "
+                'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                '"task": {"type": "worker", "index": 0}}\' (index 1 on host2); use --distribute=mirrored '
+                "for the devices of one machine.")
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         if gpus:
@@ -53,11 +85,66 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         # device has no such race.
         return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")],
                                               cross_device_ops=tf.distribute.ReductionToOneDevice())
-    raise ValueError(f"Unknown --distribute={name!r}; valid values: mirrored, none.")
+    raise ValueError(f"Unknown --distribute={name!r}; valid values: {', '.join(config_lib.DISTRIBUTE)}.")
 
 
-def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1, num_classes: int = 0) -> gan.GAN:
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True unless this process is a non-chief worker of a multi-worker cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    # Without a "chief" task, worker 0 is the chief (TensorFlow's convention).
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+
+
+def steps_per_execution(config: config_lib.Config, steps_per_epoch: int) -> int:
+    """--steps_per_execution, checked to divide an epoch; for 0, the auto choice.
+
+    Auto: dense models take the largest divisor of the epoch up to 10; conv
+    models, whose steps are long enough that Python's share is small, take 1;
+    multi-worker runs always take 1.
+    """
+    if config.distribute == "multi_worker":
+        if config.steps_per_execution > 1:
+            raise ValueError("--distribute=multi_worker runs one step per execution: TensorFlow's cross-worker "
+                             "collectives fail inside Keras' multi-step loop. Drop --steps_per_execution.")
+        return 1
+    if config.steps_per_execution:
+        if steps_per_epoch % config.steps_per_execution:
+            divisors = [d for d in range(1, min(steps_per_epoch, 100) + 1) if steps_per_epoch % d == 0]
+            raise ValueError(f"--steps_per_execution={config.steps_per_execution} does not divide the "
+                             f"{steps_per_epoch} steps of an epoch; use one of {divisors} (or change "
+                             "--steps_per_epoch).")
+        return config.steps_per_execution
+    if config.model not in DENSE_MODELS:
+        return 1
+    return max(d for d in range(1, AUTO_STEPS_PER_EXECUTION + 1) if steps_per_epoch % d == 0)
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds layers under Keras' `name` policy ("none" = float32), restoring the global one after.
+
+    Layers keep the policy they were built with, so a policy is needed while
+    models are built only, and other models of the process stay float32.
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32" if name == "none" else name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1, num_classes: int = 0,
+              steps_per_execution: int = 1) -> gan.GAN:
     """The compiled GAN of `config`; call inside the strategy's scope.
+
+    Its layers compute under --mixed_precision's policy (weights, G's images and
+    D's logits stay float32); `steps_per_execution` and --jit_compile go to
+    Keras' `compile`.
 
     The model family picks the GAN class: a conditional family (cmlp, cdcgan)
     gives a `gan.ConditionalGAN` over `num_classes` labels, infogan a
@@ -73,6 +160,20 @@ def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1, num_
     if began and kind != "unconditional":
         raise ValueError(f"--loss=began trains unconditional models only, not --model={config.model}.")
     codes = (config.info_categories, config.info_continuous) if kind == "infogan" else (0, 0)
+    with dtype_policy(config.mixed_precision):
+        model = _build_networks(config, image_shape, num_classes, kind, began, codes)
+    model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
+                  loss=config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
+                  clip_value=config.clip_value, label_smoothing=config.label_smoothing,
+                  instance_noise=config.instance_noise,
+                  instance_noise_steps=config.instance_noise_steps or max(total_steps, 1),
+                  d_weight_decay=config.d_weight_decay, steps_per_execution=steps_per_execution,
+                  jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile])
+    return model
+
+
+def _build_networks(config, image_shape, num_classes, kind, began, codes) -> gan.GAN:
+    """G, D and the GAN class of build_gan, uncompiled."""
     generator, discriminator = models.build(
         config.model, image_shape=image_shape, latent_dim=config.latent_dim,
         g_width=config.g_width, d_width=config.d_width, seed=config.seed,
@@ -91,12 +192,6 @@ def build_gan(config: config_lib.Config, image_shape, total_steps: int = 1, num_
                           **common)
     else:
         model = gan.GAN(generator, discriminator, **common)
-    model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
-                  loss=config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
-                  clip_value=config.clip_value, label_smoothing=config.label_smoothing,
-                  instance_noise=config.instance_noise,
-                  instance_noise_steps=config.instance_noise_steps or max(total_steps, 1),
-                  d_weight_decay=config.d_weight_decay)
     return model
 
 
@@ -110,12 +205,18 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
       extra_callbacks: more Keras callbacks, run after the project's own.
     """
     config_lib.validate(config)
+    configure_threads(config.inter_op_threads)  # Before anything starts TensorFlow's runtime.
+    strategy = make_strategy(config.distribute)
+    if not is_chief(strategy):
+        # Every worker trains and saves (saving is collective), but only the
+        # chief's files are the run's: the others write beside them.
+        resolver = strategy.cluster_resolver
+        workdir = os.path.join(workdir, "workers", f"{resolver.task_type}_{resolver.task_id}")
     os.makedirs(workdir, exist_ok=True)
     checkpoint_dir = os.path.join(workdir, "checkpoints")
     if not config.resume:
         _clear_run(workdir)
 
-    strategy = make_strategy(config.distribute)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise ValueError(f"--batch_size={config.batch_size} does not split over {replicas} replicas: "
@@ -135,8 +236,9 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
                  info.source, info.num_examples, info.image_shape, steps_per_epoch)
 
     with strategy.scope():
+        per_execution = steps_per_execution(config, steps_per_epoch)
         model = build_gan(config, info.image_shape, total_steps=config.epochs * steps_per_epoch,
-                          num_classes=info.num_classes)
+                          num_classes=info.num_classes, steps_per_execution=per_execution)
         fixed_z = tf.Variable(
             tf.random.stateless_normal([config.num_fixed_samples, config.latent_dim], seed=[config.seed, 1]),
             trainable=False, name="fixed_z")
@@ -179,6 +281,12 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     history = {}
 
     def fit(first_epoch, last_epoch, steps):
+        # gcd: the rest of an epoch that a run with other settings left must not
+        # be overrun by Keras' executions.
+        wanted = math.gcd(steps, per_execution)
+        if model.steps_per_execution != wanted:
+            model.steps_per_execution = wanted
+            model.train_function = None  # Retraced for the new count.
         result = model.fit(dataset, initial_epoch=first_epoch, epochs=last_epoch, steps_per_epoch=steps,
                            callbacks=run_callbacks, verbose=verbose, shuffle=False)
         for name, values in result.history.items():

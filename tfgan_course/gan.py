@@ -60,6 +60,12 @@ def _replicas():
     return context.num_replicas_in_sync if context else 1
 
 
+def _multi_worker():
+    """True inside a MultiWorkerMirroredStrategy that spans several workers (Keras' own test)."""
+    extended = tf.distribute.get_strategy().extended
+    return getattr(extended, "_in_multi_worker_mode", lambda: False)()  # pylint: disable=protected-access
+
+
 def _global_batch_slice(values, batch_size):
     """This replica's slice of `values` drawn for the global batch [R * batch_size, ...]."""
     context = tf.distribute.get_replica_context()
@@ -183,6 +189,22 @@ class GAN(keras.Model):
                 variable.constraint = lambda w, c=float(clip_value): tf.clip_by_value(w, -c, c)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        # Keras hands callbacks the logs of the last step of each execution
+        # only; every step's values also go here, row (step - 1) % N, so the
+        # loss log keeps one row per step (`recent_steps`).
+        self.step_record = tf.Variable(
+            tf.zeros([max(int(kwargs.get("steps_per_execution", 1)), 1), len(self.metric_names)]),
+            trainable=False, name="step_record", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: both networks in __init__, both optimizers in `compile`.
+
+        Under a strategy, Keras' own version (TF backend) draws a batch from the
+        training data, averages it across replicas and traces the model on it;
+        under MultiWorkerMirroredStrategy that average fails on the eager
+        PerReplica batch.
+        """
+        del iterator, data_batch
 
     @property
     def metrics(self):
@@ -311,8 +333,9 @@ class GAN(keras.Model):
                     # Scaled by 1/replicas: the replicas' gradients are summed.
                     d_loss += self.d_weight_decay * tf.nn.scale_regularization_loss(
                         tf.add_n([tf.nn.l2_loss(w) for w in self.discriminator.trainable_variables]))
-            d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
-            self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
+                scaled_d_loss = self.d_optimizer.scale_loss(d_loss)  # x the loss scale under mixed_float16
+            self._apply(self.d_optimizer, d_tape.gradient(scaled_d_loss, self.discriminator.trainable_variables),
+                        self.discriminator.trainable_variables)
 
         with g_tape:
             d_weights = None
@@ -320,8 +343,9 @@ class GAN(keras.Model):
                 d_weights = self._unrolled_weights(real_images, real_condition, fake_images, condition)
             fake_outputs_after = self.discriminate(self._with_instance_noise(fake_images), condition, d_weights)
             g_loss = self.generator_loss(fake_outputs_after, condition)
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+            scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
+        self._apply(self.g_optimizer, g_tape.gradient(scaled_g_loss, self.generator.trainable_variables),
+                    self.generator.trainable_variables)
         if self.ema_generator is not None:
             # BatchNorm's moving statistics are averaged too, so the EMA generator
             # normalises with statistics that match its weights.
@@ -339,9 +363,41 @@ class GAN(keras.Model):
             value = tf.reduce_mean(tf.cast(step_values[name], tf.float32))
             self.trackers[name].update_state(value)
             logs[name] = context.all_reduce(tf.distribute.ReduceOp.MEAN, value) if context else value
+        row = tf.cast((self.g_optimizer.iterations - 1) % tf.shape(self.step_record, out_type=tf.int64)[0], tf.int32)
+        self.step_record.assign(tf.tensor_scatter_nd_update(
+            self.step_record, [[row]], [tf.stack([logs[name] for name in self.metric_names])]))
+        if _multi_worker():
+            # Keras averages a multi-worker step's outputs along axis 0 across
+            # workers: give the (already averaged) scalars that axis.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         # This step's values, as the textbook prints them; the epoch's logs
         # (history, CSV, TensorBoard) take the trackers' epoch means instead.
         return logs
+
+    @staticmethod
+    def _apply(optimizer, grads, variables):
+        """optimizer.apply_gradients, counting a step that loss scaling skipped.
+
+        Under mixed_float16 both optimizers are `keras.optimizers.LossScaleOptimizer`s:
+        they unscale the gradients, and on an overflow skip the update and halve
+        the scale without advancing `iterations`. The run's step count is G's
+        `iterations` (callbacks, checkpoints and resumes read it), so a skipped
+        step is counted here: it still consumed its batches.
+        """
+        optimizer.apply_gradients(zip(grads, variables))
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            skipped = tf.logical_not(optimizer.check_finite(grads))
+            optimizer.iterations.assign_add(tf.cast(skipped, optimizer.iterations.dtype))
+
+    def recent_steps(self, first, last):
+        """{step: {metric name: value}} for the steps first..last of the current execution (Python ints).
+
+        Only the last `steps_per_execution` steps are held; older ones are left out.
+        """
+        record = self.step_record.numpy()
+        first = max(first, last - len(record) + 1, 1)
+        return {step: dict(zip(self.metric_names, map(float, record[(step - 1) % len(record)])))
+                for step in range(first, last + 1)}
 
     def _call_discriminator(self, inputs, weights=None):
         if weights is None:
@@ -374,12 +430,14 @@ class GAN(keras.Model):
         """
         variables = self.discriminator.trainable_variables
         weights = [tf.convert_to_tensor(v) for v in variables]
-        adam = isinstance(self.d_optimizer, keras.optimizers.Adam)
+        # Under mixed_float16 D's optimizer wraps the Adam that holds the moments.
+        optimizer = getattr(self.d_optimizer, "inner_optimizer", self.d_optimizer)
+        adam = isinstance(optimizer, keras.optimizers.Adam)
         if adam:
-            index = self.d_optimizer._get_variable_index  # pylint: disable=protected-access
-            moments = [tf.convert_to_tensor(self.d_optimizer._momentums[index(v)]) for v in variables]  # pylint: disable=protected-access
-            velocities = [tf.convert_to_tensor(self.d_optimizer._velocities[index(v)]) for v in variables]  # pylint: disable=protected-access
-        learning_rate = tf.cast(self.d_optimizer.learning_rate, tf.float32)
+            index = optimizer._get_variable_index  # pylint: disable=protected-access
+            moments = [tf.convert_to_tensor(optimizer._momentums[index(v)]) for v in variables]  # pylint: disable=protected-access
+            velocities = [tf.convert_to_tensor(optimizer._velocities[index(v)]) for v in variables]  # pylint: disable=protected-access
+        learning_rate = tf.cast(optimizer.learning_rate, tf.float32)
         context = tf.distribute.get_replica_context()
         for step in range(self.unrolled_steps):
             with tf.GradientTape() as tape:
@@ -392,7 +450,6 @@ class GAN(keras.Model):
             if not adam:
                 weights = [w - learning_rate * g for w, g in zip(weights, grads)]
                 continue
-            optimizer = self.d_optimizer
             t = tf.cast(optimizer.iterations + 1 + step, tf.float32)
             alpha = learning_rate * tf.sqrt(1 - optimizer.beta_2 ** t) / (1 - optimizer.beta_1 ** t)
             moments = [m + (g - m) * (1 - optimizer.beta_1) for m, g in zip(moments, grads)]
