@@ -43,6 +43,8 @@ flags.DEFINE_integer("seeds", 3, "Seeds per loss.")
 flags.DEFINE_integer("steps", 2000, "Generator steps per run (the same budget for every loss).")
 flags.DEFINE_integer("batch_size", 64, "Batch size of every run (Lucic et al. use 64; the configs' own is 128).")
 flags.DEFINE_integer("num_samples", 5000, "Generated and real images per FID (equal N everywhere).")
+flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_bfloat16", "mixed_float16"],
+                  "Train every run under this policy: compares sample quality against float32 at the same budget.")
 flags.DEFINE_string("dataset", "", "Data spec; empty = the configs' (Fashion-MNIST).")
 flags.DEFINE_string("results_dir", "runs/loss_study", "Each finished run's scores are kept here as JSON and reused "
                     "when the study is run again with the same settings, so a study of several hours survives "
@@ -65,6 +67,8 @@ def run_once(name, config):
     key = f"{name}_seed{config.seed}_steps{FLAGS.steps}_batch{config.batch_size}_n{FLAGS.num_samples}"
     if FLAGS.dataset:
         key += "_" + "".join(c if c.isalnum() else "-" for c in FLAGS.dataset)
+    if config.mixed_precision != "none":
+        key += "_" + config.mixed_precision
     path = os.path.join(FLAGS.results_dir, key + ".json") if FLAGS.results_dir else None
     if path and os.path.isfile(path):
         with open(path) as f:
@@ -89,8 +93,9 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"Unknown --losses {sorted(unknown)}; valid: {', '.join(CONFIGS)}.")
     print(f"Loss study on {FLAGS.dataset or 'the configs dataset (Fashion-MNIST)'}: {FLAGS.steps} generator steps "
-          f"of batch {FLAGS.batch_size} per run, {FLAGS.seeds} seeds, FID at N = {FLAGS.num_samples} generated vs N real training images in "
-          f"the domain classifier's feature space; TensorFlow {tf.__version__}.")
+          f"of batch {FLAGS.batch_size} per run, {FLAGS.seeds} seeds, FID at N = {FLAGS.num_samples} generated vs "
+          f"N real training images in the domain classifier's feature space; policy {FLAGS.mixed_precision}; "
+          f"TensorFlow {tf.__version__}.")
     print(f"{'loss':16} {'FID':>18} {'KID':>10} {'precision':>10} {'recall':>8} {'s/run':>7}", flush=True)
     summary, baseline = [], None
     for name in FLAGS.losses:
@@ -100,7 +105,8 @@ def main(argv):
             base = base.replace(dataset=FLAGS.dataset)
         scores, start = [], time.time()
         for seed in range(FLAGS.seeds):
-            config = budget(base.replace(seed=seed, batch_size=FLAGS.batch_size, log_every_steps=0), FLAGS.steps)
+            config = budget(base.replace(seed=seed, batch_size=FLAGS.batch_size, log_every_steps=0,
+                                         mixed_precision=FLAGS.mixed_precision), FLAGS.steps)
             scored = run_once(name, config)
             scores.append(scored["generated"])
             baseline = scored["real_vs_real"]

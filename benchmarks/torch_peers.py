@@ -58,21 +58,21 @@ class MlpGenerator(nn.Module):
         return out.view(out.size(0), 1, 28, 28)
 
 
-def mlp_step_fn(batch_size=64):
+def mlp_step_fn(device, batch_size=64):
     """One iteration of lecture 000's training loop, as a closure over its state."""
-    D, G = MlpDiscriminator(), MlpGenerator()
+    D, G = MlpDiscriminator().to(device), MlpGenerator().to(device)
     optimizerD = torch.optim.SGD(D.parameters(), lr=0.03)
     optimizerG = torch.optim.SGD(G.parameters(), lr=0.03)
     criterion = nn.BCELoss()
-    lab_real = torch.ones(batch_size, 1)
-    lab_fake = torch.zeros(batch_size, 1)
+    lab_real = torch.ones(batch_size, 1, device=device)
+    lab_fake = torch.zeros(batch_size, 1, device=device)
 
     def step(x_real):
         # STEP 1: Discriminator optimization step
         optimizerD.zero_grad()
         D_x = D(x_real)
         lossD_real = criterion(D_x, lab_real)
-        z = torch.randn(batch_size, 100)
+        z = torch.randn(batch_size, 100, device=device)
         x_gen = G(z).detach()
         D_G_z = D(x_gen)
         lossD_fake = criterion(D_G_z, lab_fake)
@@ -81,7 +81,7 @@ def mlp_step_fn(batch_size=64):
         optimizerD.step()
         # STEP 2: Generator optimization step
         optimizerG.zero_grad()
-        z = torch.randn(batch_size, 100)
+        z = torch.randn(batch_size, 100, device=device)
         x_gen = G(z)
         D_G_z = D(x_gen)
         lossG = criterion(D_G_z, lab_real)  # -log D(G(z))
@@ -151,9 +151,9 @@ class Discriminator(nn.Module):
         return self.main(input)
 
 
-def dcgan_step_fn(batch_size=128, nc=1, nz=100):
+def dcgan_step_fn(device, batch_size=128, nc=1, nz=100):
     """One iteration of the DCGAN tutorial's training loop, as a closure over its state."""
-    netG, netD = Generator(nz=nz, nc=nc), Discriminator(nc=nc)
+    netG, netD = Generator(nz=nz, nc=nc).to(device), Discriminator(nc=nc).to(device)
     netG.apply(weights_init)
     netD.apply(weights_init)
     criterion = nn.BCELoss()
@@ -165,11 +165,11 @@ def dcgan_step_fn(batch_size=128, nc=1, nz=100):
         # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
         netD.zero_grad()
         b_size = real_cpu.size(0)
-        label = torch.full((b_size,), real_label, dtype=torch.float)
+        label = torch.full((b_size,), real_label, dtype=torch.float, device=device)
         output = netD(real_cpu).view(-1)
         errD_real = criterion(output, label)
         errD_real.backward()
-        noise = torch.randn(b_size, nz, 1, 1)
+        noise = torch.randn(b_size, nz, 1, 1, device=device)
         fake = netG(noise)
         label.fill_(fake_label)
         output = netD(fake.detach()).view(-1)
@@ -195,19 +195,21 @@ def dcgan_step_fn(batch_size=128, nc=1, nz=100):
 def measure(spec: dict) -> dict:
     """Warm-up steps, then `steps` timed steps of the spec's loop on one reused random batch."""
     torch.manual_seed(0)
+    # The lectures' own device line: the GPU when there is one.
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     if spec["model"] == "mlp":
-        step, shape = mlp_step_fn()
+        step, shape = mlp_step_fn(device)
     elif spec["model"] == "dcgan64":
-        step, shape = dcgan_step_fn(nc=int(spec.get("channels", 1)))
+        step, shape = dcgan_step_fn(device, nc=int(spec.get("channels", 1)))
     else:
         raise ValueError(f"No PyTorch peer for model {spec['model']!r}; valid: mlp, dcgan64.")
-    batch = torch.rand(shape) * 2 - 1
+    batch = torch.rand(shape, device=device) * 2 - 1
     for _ in range(spec["warmup"]):
         step(batch)
     start = time.perf_counter()
     for _ in range(spec["steps"]):
         d_loss, g_loss = step(batch)
-    d_loss, g_loss = d_loss.item(), g_loss.item()  # PyTorch on CPU is synchronous; this just reads them.
+    d_loss, g_loss = d_loss.item(), g_loss.item()  # Waits for the device's queued work.
     seconds = time.perf_counter() - start
     return {
         **spec,
@@ -218,6 +220,7 @@ def measure(spec: dict) -> dict:
         "losses": {"d_loss": d_loss, "g_loss": g_loss},
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
 

@@ -85,9 +85,8 @@ class Config:
                                       "divide the steps per epoch. Callbacks then see every N-th step only.")
     jit_compile: str = _field("auto", "XLA-compile the training step: auto (Keras' rule: on for a single GPU, "
                               "off on CPU, where it measured slower), true or false.")
-    inter_op_threads: int = _field(1, "TensorFlow's inter-op thread pool: 1 runs one op at a time, each on "
-                                   "every core (1.37x faster DCGAN-64 steps than TensorFlow's default on 2 "
-                                   "cores); 0 = TensorFlow's default.")
+    inter_op_threads: int = _field(0, "TensorFlow's inter-op thread pool (ops run side by side); 0 = "
+                                   "TensorFlow's default, one thread per core. Set before TensorFlow starts.")
     resume: bool = _field(True, "Continue from the last checkpoint in --workdir; false starts over.")
     checkpoint_every_steps: int = _field(0, "Also checkpoint every N steps; 0 = at the end of each epoch only.")
     num_fixed_samples: int = _field(64, "Number of fixed-noise samples in each epoch's grid.")
