@@ -123,16 +123,19 @@ def load_config(name: str, channels: int, variant: str = "default") -> config_li
 #
 # Training a network on an image costs ~3x its forward pass (forward, plus a backward pass
 # of ~2x: gradients w.r.t. activations and w.r.t. weights). Per train_step, with B the batch
-# size, G / D the forward MACs per image and k = d_steps (1 in both lectures):
+# size, G / D the forward MACs per image and k = d_steps (1 in both lectures), the work the
+# step needs:
 #   each of the k D updates:  G forward on B fakes                      ->  1 G  per image
 #                             D forward+backward on B real and B fakes  ->  2 * 3 D
-#   G update:                 D forward+backward on the last fakes      ->  3 D
+#   G update:                 D forward on the last fakes, and its backward to the images
+#                             only (D's weight gradients are not needed) -> 2 D
 #                             G backward (its forward is taped above)   ->  2 G
-#   FLOPs/step = 2 * B * (k * (G + 6 D) + 3 D + 2 G)   =  2 * B * (9 D + 3 G) for k = 1.
-# Both sides are held to this count. (Lecture 000's loop draws a fresh z for G's update, one
-# more G forward, +3% of its step; the DCGAN tutorial reuses D's fakes as the project does.)
-# For reference: mlp G = 113,152 and D = 100,480 MACs/image (0.159 GFLOP/step at B=64);
-# dcgan64 (1 channel) G = 102.53 M and D = 101.72 M MACs/image (313 GFLOP/step at B=128).
+#   FLOPs/step = 2 * B * (k * (G + 6 D) + 2 D + 2 G)   =  2 * B * (8 D + 3 G) for k = 1.
+# Both sides are held to this count. TensorFlow's gradient computes just that; the PyTorch
+# loops also compute D's weight gradients in G's backward (errG.backward(), 1/12 more work),
+# and lecture 000's loop draws a fresh z for G's update (one more G forward).
+# For reference: mlp G = 113,152 and D = 100,480 MACs/image (0.146 GFLOP/step at B=64);
+# dcgan64 (1 channel) G = 102.53 M and D = 101.72 M MACs/image (287 GFLOP/step at B=128).
 
 
 def forward_macs(network) -> int:
@@ -158,7 +161,7 @@ def forward_macs(network) -> int:
 
 def step_flops(g_macs: int, d_macs: int, batch_size: int, d_steps: int) -> int:
     """FLOPs of one train_step; see the comment above."""
-    return 2 * batch_size * (d_steps * (g_macs + 6 * d_macs) + 3 * d_macs + 2 * g_macs)
+    return 2 * batch_size * (d_steps * (g_macs + 6 * d_macs) + 2 * d_macs + 2 * g_macs)
 
 
 _CLOCK_C = r"""

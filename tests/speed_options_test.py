@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment
+from tfgan_course import config as config_lib, experiment, export
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
             optimizer="adam", g_learning_rate=1e-3, d_learning_rate=1e-3, log_every_steps=0, num_fixed_samples=8)
@@ -117,6 +117,12 @@ class MixedPrecisionTest(tf.test.TestCase):
             self.assertTrue(np.isfinite(history.history[name]).all(), name)
         self.assertEqual(model.generator(tf.zeros([2, 8])).dtype, tf.float32)
         self.assertEqual(model.discriminator(_images(2)).dtype, tf.float32)
+        # The export passes its own float32-output check and serves float32 images.
+        export_dir = export.export_generator(model.sampler, tempfile.mkdtemp(dir=self.get_temp_dir()), "bf16",
+                                             seeded_inputs=model.seeded_inputs)
+        images = tf.saved_model.load(export_dir).signatures["serving_default"](z=tf.zeros([2, 8]))["images"]
+        self.assertEqual(images.dtype, tf.float32)
+        self.assertAllClose(images, model.sampler(tf.zeros([2, 8])), atol=1e-6)
 
     def test_float16_scales_both_losses_and_counts_skipped_steps(self):
         model = self._build("mixed_float16")

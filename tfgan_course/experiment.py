@@ -13,6 +13,7 @@ A workdir holds everything a run writes:
   mapping.png        1-D toy with uniform z: G's mapping against the inverse CDF
   tensorboard/       scalars and sample images
   export/<name>/<v>/ the generator as a SavedModel for TF Serving
+  workers/           --distribute=multi_worker: the other workers' copies of all this
 """
 
 import contextlib
@@ -208,8 +209,9 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     configure_threads(config.inter_op_threads)  # Before anything starts TensorFlow's runtime.
     strategy = make_strategy(config.distribute)
     if not is_chief(strategy):
-        # Every worker trains and saves (saving is collective), but only the
-        # chief's files are the run's: the others write beside them.
+        # Every worker trains and saves (TensorFlow's multi-worker checkpointing
+        # expects each to), but only the chief's files are the run's: the
+        # others write beside them.
         resolver = strategy.cluster_resolver
         workdir = os.path.join(workdir, "workers", f"{resolver.task_type}_{resolver.task_id}")
     os.makedirs(workdir, exist_ok=True)
