@@ -161,6 +161,20 @@ class MixedPrecisionTest(tf.test.TestCase):
         self.assertEqual(keras.mixed_precision.global_policy().name, "float32")
 
 
+class DevicesTest(tf.test.TestCase):
+
+    def test_mirrored_over_the_listed_devices(self):
+        strategy = experiment.make_strategy("mirrored", "/cpu:1, CPU:0")
+        self.assertEqual(strategy.num_replicas_in_sync, 2)  # The two logical CPUs of tests/conftest.py.
+        self.assertEqual(experiment.make_strategy("mirrored", "/cpu:1").num_replicas_in_sync, 1)
+
+    def test_an_unknown_device_names_the_visible_ones(self):
+        with self.assertRaisesRegex(ValueError, r"no device '/gpu:7' here; visible: CPU:0, CPU:1"):
+            experiment.make_strategy("mirrored", "/gpu:7")
+        with self.assertRaisesRegex(ValueError, "--devices lists the devices of --distribute=mirrored"):
+            experiment.make_strategy("none", "/cpu:0")
+
+
 class MultiWorkerTest(tf.test.TestCase):
 
     def test_without_tf_config_says_what_to_set(self):

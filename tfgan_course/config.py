@@ -77,6 +77,8 @@ class Config:
     # Running: speed and scale (benchmarks/README.md has the measurements behind the defaults).
     distribute: str = _field("none", "none (one device), mirrored (all local GPUs, else the CPU devices) or "
                              "multi_worker (MultiWorkerMirroredStrategy over the machines in TF_CONFIG).")
+    devices: str = _field("", "Devices of --distribute=mirrored, comma-separated (e.g. /gpu:0,/gpu:2); empty = all "
+                          "GPUs, else all CPU devices.")
     mixed_precision: str = _field("none", "Compute dtype policy: none (float32), mixed_bfloat16 (CPUs with "
                                   "AVX512-BF16 or AMX, TPUs, recent GPUs) or mixed_float16 (GPUs; both optimizers "
                                   "then scale their loss dynamically). Weights stay float32.")

@@ -63,9 +63,12 @@ def configure_threads(inter_op_threads: int) -> None:
                      inter_op_threads)
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    """`none` -> the default strategy; `mirrored` -> MirroredStrategy over all GPUs (else all CPUs);
-    `multi_worker` -> MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable."""
+def make_strategy(name: str, devices: str = "") -> tf.distribute.Strategy:
+    """`none` -> the default strategy; `mirrored` -> MirroredStrategy over `devices` (comma-separated
+    names such as "/gpu:0,/gpu:2"), else all GPUs, else all CPU devices; `multi_worker` ->
+    MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable."""
+    if devices and name != "mirrored":
+        raise ValueError(f"--devices lists the devices of --distribute=mirrored, not --distribute={name}.")
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "multi_worker":
@@ -76,6 +79,21 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
                 '"task": {"type": "worker", "index": 0}}\' (index 1 on host2); use --distribute=mirrored '
                 "for the devices of one machine.")
         return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored" and devices:
+        known = {d.name.lower(): d.name for d in tf.config.list_logical_devices()}
+        wanted = [d.strip() for d in devices.split(",") if d.strip()]
+        names = []
+        for device in wanted:
+            # "/gpu:0" and "GPU:0" both name /job:localhost/replica:0/task:0/device:GPU:0.
+            short = device.lower().lstrip("/").replace("device:", "")
+            match = [full for key, full in known.items() if key.endswith("device:" + short)]
+            if not match:
+                raise ValueError(f"--devices: no device {device!r} here; visible: "
+                                 f"{', '.join(sorted(n.split('device:')[-1] for n in known.values()))}.")
+            names.append(match[0])
+        cpu_only = all("device:CPU" in n for n in names)
+        return tf.distribute.MirroredStrategy(
+            names, cross_device_ops=tf.distribute.ReductionToOneDevice() if cpu_only else None)
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         if gpus:
@@ -207,7 +225,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     """
     config_lib.validate(config)
     configure_threads(config.inter_op_threads)  # Before anything starts TensorFlow's runtime.
-    strategy = make_strategy(config.distribute)
+    strategy = make_strategy(config.distribute, config.devices)
     if not is_chief(strategy):
         # Every worker trains and saves (TensorFlow's multi-worker checkpointing
         # expects each to), but only the chief's files are the run's: the
