@@ -84,7 +84,7 @@ class Config:
                                   "then scale their loss dynamically). Weights stay float32.")
     steps_per_execution: int = _field(0, "Training steps per call into TensorFlow (Keras' steps_per_execution); "
                                       "0 = auto: up to 10 for dense models, whose steps are short, else 1. Must "
-                                      "divide the steps per epoch. Callbacks then see every N-th step only.")
+                                      "divide the steps per epoch. losses.csv still gets every step.")
     jit_compile: str = _field("auto", "XLA-compile the training step: auto (Keras' rule: on for a single GPU, "
                               "off on CPU, where it measured slower), true or false.")
     inter_op_threads: int = _field(0, "TensorFlow's inter-op thread pool (ops run side by side); 0 = "
