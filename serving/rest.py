@@ -228,10 +228,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _discard_body(self, length: int) -> None:
-        # Reading (not keeping) part of what the client is still sending lets it see the
-        # answer instead of a reset connection; past a bound the connection is just closed.
-        self.connection.settimeout(1.0)
-        remaining = min(length, self.server.max_request_bytes)
+        # Reading (not keeping) what the client is still sending lets it see the answer
+        # instead of a broken pipe mid-upload; past a bound (4x the limit, at least 16 MiB)
+        # or a 5 s stall the connection is just closed.
+        self.connection.settimeout(5.0)
+        remaining = min(length, max(4 * self.server.max_request_bytes, 1 << 24))
         try:
             while remaining > 0:
                 chunk = self.rfile.read(min(remaining, 1 << 16))
