@@ -33,6 +33,21 @@ def _all_finite(logs) -> bool:
     return all(math.isfinite(float(value)) for value in (logs or {}).values())
 
 
+class _StepsCallback(keras.callbacks.Callback):
+    """A callback that accounts for every training step, though under --steps_per_execution=N
+    Keras calls it once per N steps: `_new_steps` gives the steps since its last call."""
+
+    previous = 0  # The last step accounted for.
+
+    def on_train_begin(self, logs=None):
+        self.previous = _step(self.model)
+
+    def _new_steps(self) -> tuple[int, int]:
+        """(previous, step): the steps previous + 1 .. step ran since the last call."""
+        previous, self.previous = self.previous, _step(self.model)
+        return previous, self.previous
+
+
 class SampleGrid(keras.callbacks.Callback):
     """Each epoch: samples/epoch_NNNN.png of G(fixed_z) and a TensorBoard image; progress.gif at the end.
 
@@ -79,7 +94,7 @@ class SampleGrid(keras.callbacks.Callback):
         plots.save_gif(frames, os.path.join(self.directory, "progress.gif"))
 
 
-class LossLog(keras.callbacks.Callback):
+class LossLog(_StepsCallback):
     """Every step's losses and D outputs in a CSV; the textbook's two plots at each epoch end.
 
     `losses.csv` has one row per generator step (under --steps_per_execution=N
@@ -112,16 +127,15 @@ class LossLog(keras.callbacks.Callback):
         os.replace(self.path + ".tmp", self.path)
         self.file = open(self.path, "a", newline="")  # pylint: disable=consider-using-with
         self.writer = csv.DictWriter(self.file, fieldnames=fields)
-        self.previous = step
+        super().on_train_begin(logs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        step = _step(self.model)
-        for done, values in self.model.recent_steps(self.previous + 1, step).items():
+        previous, step = self._new_steps()
+        for done, values in self.model.recent_steps(previous + 1, step).items():
             self.writer.writerow({"step": done, "epoch": self.epoch + 1, **values})
-        self.previous = step
         self.file.flush()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -139,7 +153,7 @@ class LossLog(keras.callbacks.Callback):
 _TEXTBOOK_NAMES = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
 
 
-class StatsLine(keras.callbacks.Callback):
+class StatsLine(_StepsCallback):
     """Every N steps, the textbook tutorial's line:
 
     [epoch/epochs][i/n]  Loss_D: 0.1976  Loss_G: 3.3648  D(x): 0.9384  D(G(z)): 0.1122 / 0.0503
@@ -151,20 +165,15 @@ class StatsLine(keras.callbacks.Callback):
     def __init__(self, every_steps, epochs, steps_per_epoch):
         super().__init__()
         self.every_steps = every_steps
-        self.previous = 0
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
         self.epoch = 0
-
-    def on_train_begin(self, logs=None):
-        self.previous = _step(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        step, previous = _step(self.model), self.previous
-        self.previous = step
+        previous, step = self._new_steps()
         if _crossed(previous, step, self.every_steps):
             for done, values in self.model.recent_steps(previous + 1, step).items():
                 if done % self.every_steps == 0:
@@ -244,20 +253,15 @@ class SampleQuality(keras.callbacks.Callback):
             os.replace(self.best_path + ".tmp", self.best_path)
 
 
-class NanGuard(keras.callbacks.Callback):
+class NanGuard(_StepsCallback):
     """Stops training at the first non-finite loss and remembers where (`self.failure`)."""
 
     def __init__(self):
         super().__init__()
         self.failure = None
-        self.previous = 0
-
-    def on_train_begin(self, logs=None):
-        self.previous = _step(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
-        step, previous = _step(self.model), self.previous
-        self.previous = step
+        previous, step = self._new_steps()
         if self.failure is not None or _all_finite(logs):
             return
         # The first bad step of the execution, if several ran in one.
@@ -270,7 +274,7 @@ class NanGuard(keras.callbacks.Callback):
         self.model.stop_training = True
 
 
-class Checkpointer(keras.callbacks.Callback):
+class Checkpointer(_StepsCallback):
     """Saves a tf.train.CheckpointManager at each epoch end and every N steps, never after a NaN.
 
     TensorFlow writes a checkpoint's files before it updates the `checkpoint`
@@ -287,14 +291,9 @@ class Checkpointer(keras.callbacks.Callback):
         self.manager = manager
         self.epoch = epoch
         self.every_steps = every_steps
-        self.previous = 0
-
-    def on_train_begin(self, logs=None):
-        self.previous = _step(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
-        step, previous = _step(self.model), self.previous
-        self.previous = step
+        previous, step = self._new_steps()
         if batch + 1 == self.params.get("steps"):
             return  # on_epoch_end saves this step, with the epoch count.
         if _crossed(previous, step, self.every_steps) and _all_finite(logs):

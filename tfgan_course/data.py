@@ -147,14 +147,7 @@ def make_dataset(
         images, labels = _read_idx_dir(arg, split)
         num_examples = len(images)
         num_classes = 0 if labels is None else int(labels.max()) + 1
-        if drop_remainder and num_examples < batch_size:
-            raise ValueError(f"{source}: {num_examples} images < batch_size {batch_size}: "
-                             "lower --batch_size or add data")
-        ds = _in_memory_batches(images, labels, batch_size, shuffle, seed, repeat, drop_remainder,
-                                lambda batch: normalize(_fit(batch, image_size, channels)))
-        info = DataInfo(spec, source, num_examples, (image_size, image_size, channels), num_classes)
-        return ds.prefetch(tf.data.AUTOTUNE), info
-    if scheme in ("folder", "tfds") and arg:
+    elif scheme in ("folder", "tfds") and arg:
         if scheme == "folder":
             ds, num_examples = _folder_images(arg)
             ds = ds.map(fit_uint8, num_parallel_calls=tf.data.AUTOTUNE)
@@ -176,15 +169,19 @@ def make_dataset(
             f"{source}: {num_examples} images < batch_size {batch_size}: "
             "lower --batch_size or add data"
         )
-    if shuffle:
-        ds = ds.shuffle(min(buffer_size, num_examples), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(
-        (lambda x, y: (per_batch(x), y)) if num_classes else per_batch,
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    if repeat:
-        ds = ds.repeat()
+    if scheme == "idx":
+        ds = _in_memory_batches(images, labels, batch_size, shuffle, seed, repeat, drop_remainder,
+                                lambda batch: normalize(_fit(batch, image_size, channels)))
+    else:
+        if shuffle:
+            ds = ds.shuffle(min(buffer_size, num_examples), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.map(
+            (lambda x, y: (per_batch(x), y)) if num_classes else per_batch,
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        if repeat:
+            ds = ds.repeat()
     info = DataInfo(spec, source, num_examples, (image_size, image_size, channels), num_classes)
     return ds.prefetch(tf.data.AUTOTUNE), info
 

@@ -79,32 +79,33 @@ def make_strategy(name: str, devices: str = "") -> tf.distribute.Strategy:
                 '"task": {"type": "worker", "index": 0}}\' (index 1 on host2); use --distribute=mirrored '
                 "for the devices of one machine.")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "mirrored" and devices:
-        known = {d.name.lower(): d.name for d in tf.config.list_logical_devices()}
-        wanted = [d.strip() for d in devices.split(",") if d.strip()]
-        names = []
-        for device in wanted:
-            # "/gpu:0" and "GPU:0" both name /job:localhost/replica:0/task:0/device:GPU:0.
-            short = device.lower().lstrip("/").replace("device:", "")
-            match = [full for key, full in known.items() if key.endswith("device:" + short)]
-            if not match:
-                raise ValueError(f"--devices: no device {device!r} here; visible: "
-                                 f"{', '.join(sorted(n.split('device:')[-1] for n in known.values()))}.")
-            names.append(match[0])
-        cpu_only = all("device:CPU" in n for n in names)
-        return tf.distribute.MirroredStrategy(
-            names, cross_device_ops=tf.distribute.ReductionToOneDevice() if cpu_only else None)
     if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        if gpus:
-            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+        names = (_listed_devices(devices) if devices else
+                 [d.name for d in tf.config.list_logical_devices("GPU")] or
+                 [d.name for d in tf.config.list_logical_devices("CPU")])
         # On CPU devices the default collective all-reduce can launch D's and
         # G's gradient reductions in a different order on each replica and
         # abort ("Shape mismatch in the collective instance"); reducing on one
         # device has no such race.
-        return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")],
-                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
+        cpu_only = all("device:CPU" in n for n in names)
+        return tf.distribute.MirroredStrategy(
+            names, cross_device_ops=tf.distribute.ReductionToOneDevice() if cpu_only else None)
     raise ValueError(f"Unknown --distribute={name!r}; valid values: {', '.join(config_lib.DISTRIBUTE)}.")
+
+
+def _listed_devices(devices: str) -> list[str]:
+    """Full names of comma-separated devices such as "/gpu:0,GPU:1"; a ValueError names the visible ones."""
+    known = [d.name for d in tf.config.list_logical_devices()]
+    names = []
+    for device in (d.strip() for d in devices.split(",") if d.strip()):
+        # "/gpu:0" and "GPU:0" both name /job:localhost/replica:0/task:0/device:GPU:0.
+        short = "device:" + device.lower().lstrip("/").replace("device:", "")
+        match = [full for full in known if full.lower().endswith(short)]
+        if not match:
+            raise ValueError(f"--devices: no device {device!r} here; visible: "
+                             f"{', '.join(sorted(n.split('device:')[-1] for n in known))}.")
+        names.append(match[0])
+    return names
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
