@@ -3,7 +3,9 @@
 Their speed is measured in benchmarks/train_speed.py, not here.
 """
 
+import contextlib
 import csv
+import io
 import json
 import os
 import socket
@@ -91,12 +93,23 @@ class StepsPerExecutionTest(tf.test.TestCase):
 
     def test_stats_line_and_checkpoints_fire_inside_an_execution(self):
         workdir = tempfile.mkdtemp(dir=self.get_temp_dir())
-        config = self.config.replace(steps_per_execution=4, checkpoint_every_steps=3, epochs=2, steps_per_epoch=4)
-        experiment.run(config, workdir, verbose=0)
-        # Steps 3 and 6 lie inside the executions 1-4 and 5-8: saved at their ends (4, 8).
+        config = self.config.replace(steps_per_execution=4, checkpoint_every_steps=3, log_every_steps=3)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            experiment.run(config, workdir, verbose=0)
+        # Steps 3 and 6 lie inside the executions 1-4 and 5-8. Step 3's checkpoint is saved at
+        # the end of its execution (4); 8 is the epoch's own.
         steps = sorted(int(path.split("-")[-1].split(".")[0]) for path in os.listdir(os.path.join(workdir, "checkpoints"))
                        if path.endswith(".index"))
         self.assertEqual(steps, [4, 8])
+        # The stats line prints steps 3 and 6 themselves (i = step - 1), with their own values.
+        lines = [line for line in printed.getvalue().splitlines() if line.startswith("[")]
+        self.assertLen(lines, 2)
+        self.assertStartsWith(lines[0], "[0/1][2/8]\t")
+        self.assertStartsWith(lines[1], "[0/1][5/8]\t")
+        rows = {int(row["step"]): row for row in _rows(workdir)}
+        for line, step in zip(lines, (3, 6)):
+            self.assertIn(f"Loss_D: {float(rows[step]['d_loss']):.4f}", line)
 
 
 class MixedPrecisionTest(tf.test.TestCase):
