@@ -35,7 +35,7 @@ peak (AVX512-BF16's dot product does two bf16 multiply-adds per fp32 lane).
 Also measured: the input pipeline alone (`data.make_dataset("fashion_mnist")`, images/s it
 delivers, which must be >= 10x the training rate), and each process's peak resident memory.
 
-Usage (the default takes about 6 minutes on 2 CPU cores; PyTorch from `pip install -e .[bench]`):
+Usage (the default takes about 7 minutes on 2 CPU cores; PyTorch from `pip install -e .[bench]`):
 
   .venv/bin/python benchmarks/train_speed.py
   .venv/bin/python benchmarks/train_speed.py --models=dcgan64 --runs=5 --steps=20
@@ -435,9 +435,11 @@ def main(argv):
         torch_ips = median_ips(results[(m, "pytorch")]) if FLAGS.torch else float("nan")
         if FLAGS.torch:
             t = results[(m, "pytorch")]
-            rows.append([m, "pytorch", f"{torch_ips:.1f}", spread(t), "1.00",
-                         f"{statistics.median(r['ms_per_step'] for r in t):.2f}", "", "", "",
-                         f"{max(r['peak_rss_mb'] for r in t):.0f}"])
+            ms = statistics.median(r["ms_per_step"] for r in t)
+            flops = results[(m, variants[0])][0]["flops_per_step"]  # The same count for both sides.
+            gflops = flops / (ms / 1000.0) / 1e9
+            rows.append([m, "pytorch", f"{torch_ips:.1f}", spread(t), "1.00", f"{ms:.2f}", f"{flops / 1e9:.3f}",
+                         f"{gflops:.1f}", f"{100.0 * gflops / peak:.1f}", f"{max(r['peak_rss_mb'] for r in t):.0f}"])
         for variant in variants:
             r = results[(m, variant)]
             ips = median_ips(r)
@@ -458,8 +460,9 @@ def main(argv):
         if (m, "pipeline") in results:
             delivered = median_ips(results[(m, "pipeline")])
             training = median_ips(results[(m, variants[0])])
-            print(f"input pipeline alone ({m}: fashion_mnist at {load_config(m, channels).image_size}px, batch "
-                  f"{load_config(m, channels).batch_size}): {delivered:.0f} images/s = {delivered / training:.1f}x "
+            config = load_config(m, channels)
+            print(f"input pipeline alone ({m}: fashion_mnist at {config.image_size}px, batch "
+                  f"{config.batch_size}): {delivered:.0f} images/s = {delivered / training:.1f}x "
                   f"the {variants[0]} training rate")
     devices = sorted({r.get("device", "cpu") for runs in results.values() for r in runs if "device" in r})
     print(f"devices: {', '.join(devices)}; (total {time.perf_counter() - started:.0f}s)")
