@@ -8,7 +8,10 @@ codes, messages and JSON formats, so clients written against the official
 The modules, from the wire inwards: `server` (flags, wiring), `grpc_service` and `rest`
 (the two front ends), `json_tensors` and `tensors` (codecs), `predict` (the shared Predict),
 `model_manager` (versions, polling, reloads), `servable` and `warmup` (one loaded version),
-`model_config` (config files and version policies) and `errors` (the error every layer raises);
-`client` queries either this server or TF Serving. See serving/README.md for where the server
-differs from TF Serving.
+`model_config` (config files and version policies), `layout` (what an exporter and the
+server agree on: model names, version directories, the warmup file, models.config, reading
+signature defs; a leaf, and the only module the exporter `tfgan_course.export` uses) and
+`errors` (the error every layer raises); `client` queries either this server or TF Serving.
+Nothing here imports `tfgan_course`. See serving/README.md for where the server differs
+from TF Serving.
 """

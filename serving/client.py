@@ -11,13 +11,23 @@ works unchanged against the real `tensorflow_model_server` and the embedded
 so it needs nothing but the model's name.
 
 Samples come from the export's `sample` signature (seeds --seed .. --seed+num-1); an
-interpolation from `interpolate`, between the latent vectors of --seed and --seed+1
-drawn as the `sample` signature draws Gaussian z, so its ends are those two samples.
+interpolation from `interpolate`, between the latent vectors of --seed and --seed+1. The
+client asks `sample` for those two vectors (its `z` output, with output_filter=["z"] over
+gRPC), so the interpolation's ends are those two samples whatever the model's latent
+distribution (Gaussian, uniform, with InfoGAN codes). An export older than that output has
+no `z` to give: the client then draws N(0, I) rows itself, row i
+`tf.random.stateless_normal([D], seed=[seed_i, 0])`, which is what such exports' `sample`
+drew by default; for an old export of a non-Gaussian z the ends are then not its samples.
+
+It needs only the official tensorflow-serving-api stubs (and the tensorflow they use for
+`make_tensor_proto` / `make_ndarray`), numpy and PIL: nothing of the training project.
 """
 
 import base64
 import io
 import json
+import math
+import os
 import sys
 import time
 import urllib.error
@@ -31,8 +41,6 @@ from absl import app, flags
 from PIL import Image
 from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
-
-from tfgan_course import latent, plots
 
 # Generated grids easily pass gRPC's default 4 MB receive limit.
 _GRPC_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
@@ -188,15 +196,84 @@ def sample(client, model: str, num: int, seed: int = 0, label: int | None = None
     return _decode_pngs(answer.outputs["images_png_bytes"]), answer
 
 
+def seeded_z(client, model: str, seeds, label: int | None = None, version: int = 0) -> np.ndarray:
+    """float32 [len(seeds), D]: the generator input the `sample` signature draws for each seed.
+
+    The export's `sample` signature answers it as its output `z` (asked for alone:
+    output_filter=["z"]), so this holds for any latent distribution. For an export older
+    than that output, falls back to N(0, I): row i is
+    `tf.random.stateless_normal([D], seed=[seeds[i], 0])`, what those exports' `sample` drew
+    by default (an old export of a uniform-z or InfoGAN generator drew otherwise).
+
+    Args:
+      client: a GrpcClient or RestClient.
+      model: the served model's name.
+      seeds: int seeds.
+      label: a conditional model's class (its `sample` signature requires one; z does not depend on it).
+      version: the model version; 0 = the latest.
+    """
+    signatures = client.signatures(model, version)
+    seeds = np.asarray(seeds, np.int64)
+    if "z" in signatures["sample"].outputs:
+        inputs = {"seed": seeds}
+        if label is not None:
+            inputs["label"] = np.full([len(seeds)], label, np.int32)
+        answer = client.predict(model, "sample", inputs, version, output_filter=["z"])
+        return np.asarray(answer.outputs["z"], np.float32)
+    # An export written before `sample` had a `z` output: N(0, I), the z such exports' `sample` drew by
+    # default (`normal_seeded_inputs`). Right for them; for an old uniform-z or InfoGAN export it is not.
+    latent_dim = signatures["interpolate"].inputs["z_start"].shape[1]
+    return np.stack([tf.random.stateless_normal([latent_dim], seed=[int(s), 0]).numpy() for s in seeds]).astype(
+        np.float32)
+
+
 def interpolate(client, model: str, num_steps: int, seed: int = 0, label: int | None = None, version: int = 0):
-    """(uint8 [num_steps, H, W, C] from seed's sample to seed+1's, Answer) via the `interpolate` signature."""
-    latent_dim = client.signatures(model, version)["interpolate"].inputs["z_start"].shape[1]
-    z = latent.seeded_z([seed, seed + 1], latent_dim).numpy()  # What `sample` draws for the two seeds.
+    """(uint8 [num_steps, H, W, C] from seed's sample to seed+1's, Answer) via the `interpolate` signature.
+
+    The two ends' z come from `seeded_z` (the `sample` signature's `z` output, or N(0, I)
+    for an export older than it).
+    """
+    z = seeded_z(client, model, [seed, seed + 1], label, version)
     inputs = {"z_start": z[:1], "z_end": z[1:], "num_steps": np.array([num_steps], np.int32)}
     if label is not None:
         inputs["label"] = np.array([label], np.int32)
     answer = client.predict(model, "interpolate", inputs, version, output_filter=["images_png_bytes"])
     return _decode_pngs(answer.outputs["images_png_bytes"][0]), answer
+
+
+def image_grid(images, nrow: int = 8, padding: int = 2, pad_value: int = 76) -> np.ndarray:
+    """uint8 [N, H, W, C] (C = 1 or 3) -> one uint8 RGB picture of them, row by row.
+
+    torchvision's make_grid layout, as the project's sample grids: cols = min(nrow, N)
+    columns and rows = ceil(N / cols), `padding` pixels of `pad_value` around and between
+    the cells (and in a last row's empty ones): [rows * (H + padding) + padding,
+    cols * (W + padding) + padding, 3].
+    """
+    images = np.asarray(images, np.uint8)
+    if images.ndim != 4 or not len(images) or images.shape[-1] not in (1, 3):
+        raise ValueError(f"image_grid expects uint8 [N, H, W, C] with N >= 1 and C in (1, 3), got {images.shape}")
+    n, h, w, _ = images.shape
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    cells = np.full((rows * cols, h + padding, w + padding, 3), pad_value, np.uint8)
+    cells[:n, padding:, padding:] = images
+    grid = cells.reshape(rows, cols, h + padding, w + padding, 3).transpose(0, 2, 1, 3, 4)
+    grid = grid.reshape(rows * (h + padding), cols * (w + padding), 3)
+    return np.pad(grid, ((0, padding), (0, padding), (0, 0)), constant_values=pad_value)
+
+
+def save_grid(images, path: str, nrow: int = 8) -> None:
+    """Writes `image_grid(images, nrow)` as a PNG file, atomically (a reader never sees half of it)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    temp = f"{path}.tmp-{os.getpid()}"
+    try:
+        Image.fromarray(image_grid(images, nrow)).save(temp, format="PNG")
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
 
 
 def _decode_pngs(encoded) -> np.ndarray:
@@ -267,8 +344,7 @@ def main(argv):
                 time.sleep(0.5)
     finally:
         client.close()
-    plots.save_image_grid(images.astype(np.float32) / 127.5 - 1.0, FLAGS.out,
-                          nrow=FLAGS.num if FLAGS.interpolate else 8)
+    save_grid(images, FLAGS.out, nrow=FLAGS.num if FLAGS.interpolate else 8)
     kind = "interpolation steps" if FLAGS.interpolate else "samples"
     version = f"version {answer.version}" if answer.version else "latest version"
     print(f"{FLAGS.num} {kind} of {FLAGS.model} ({version}) from {FLAGS.target} "

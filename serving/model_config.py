@@ -13,7 +13,6 @@ so one file drives this server and `tensorflow_model_server --model_config_file`
 """
 
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable
 
@@ -21,24 +20,21 @@ from absl import logging
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import errors
-
-_MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_VERSION_DIR = re.compile(r"\d+")
-PLATFORM = "tensorflow"
+from serving import errors, layout
+# The layout's rules, not copies: `model_config.version_numbers` is `layout.version_numbers`.
+from serving.layout import PLATFORM, version_numbers
 
 
 def check_model_name(name: str) -> None:
-    """Raises INVALID_ARGUMENT unless `name` is a plain name: it becomes a directory and a URL part.
+    """`layout.check_model_name` as the server answers it: INVALID_ARGUMENT.
 
     Raises:
       ServingError: empty (TF Serving's message), or not letters/digits/_/-/., or "." / "..".
     """
-    if not name:
-        raise errors.invalid_argument("ModelSpec has no name specified.")
-    if not _MODEL_NAME.fullmatch(name) or name in (".", ".."):
-        raise errors.invalid_argument(f'Invalid model name "{name}": use letters, digits, "_", "-" and "." only '
-                                      '(and not "." or "..").')
+    try:
+        layout.check_model_name(name)
+    except ValueError as e:
+        raise errors.invalid_argument(str(e)) from None
 
 
 def single_model_config(name: str, base_path: str) -> model_server_config_pb2.ModelServerConfig:
@@ -112,14 +108,6 @@ def list_versions(model: model_server_config_pb2.ModelConfig) -> list[int]:
         raise errors.not_found(f"Could not find base path {model.base_path} for servable {model.name}; export a "
                                "model there (<base_path>/<version>/saved_model.pb) or fix the path.")
     return version_numbers(model.base_path)
-
-
-def version_numbers(directory: str) -> list[int]:
-    """The integer-named subdirectories of `directory` (TF Serving's versions), ascending; [] if it is none."""
-    if not os.path.isdir(directory):
-        return []
-    return sorted(int(name) for name in os.listdir(directory)
-                  if _VERSION_DIR.fullmatch(name) and os.path.isdir(os.path.join(directory, name)))
 
 
 def aspired_versions(model: model_server_config_pb2.ModelConfig, on_disk: Iterable[int]) -> set[int]:

@@ -1,16 +1,13 @@
 """One loaded model version: the SavedModel's `serve` functions and its signature defs."""
 
 import dataclasses
-import os
 from collections.abc import Mapping
 
 import tensorflow as tf
-from google.protobuf import message
-from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 
-from serving import errors
-
-SERVE_TAG = "serve"
+from serving import errors, layout
+from serving.layout import SERVE_TAG
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -48,9 +45,15 @@ def load(name: str, version: int, path: str) -> Servable:
       Servable.
 
     Raises:
-      ServingError: the directory is not a loadable SavedModel with a `serve` meta graph.
+      ServingError: NOT_FOUND without saved_model.pb; INVALID_ARGUMENT when it does not parse
+        or has no meta graph tagged exactly `serve`; the load's own error otherwise.
     """
-    signature_defs = read_signature_defs(path)
+    try:
+        signature_defs = layout.read_signature_defs(path)  # The exporter checks its exports with this reader.
+    except FileNotFoundError as e:
+        raise errors.not_found(str(e)) from None
+    except ValueError as e:
+        raise errors.invalid_argument(str(e)) from None
     try:
         loaded = tf.saved_model.load(path, tags=[SERVE_TAG])
     except tf.errors.OpError as e:
@@ -59,29 +62,3 @@ def load(name: str, version: int, path: str) -> Servable:
         raise errors.internal(f"Failed to load SavedModel at {path}: {e}") from None
     return Servable(name=name, version=version, path=path, signature_defs=signature_defs, loaded=loaded)
 
-
-def read_signature_defs(path: str) -> dict[str, meta_graph_pb2.SignatureDef]:
-    """The public signature defs of the `serve` meta graph in <path>/saved_model.pb.
-
-    Raises:
-      ServingError: NOT_FOUND without saved_model.pb, INVALID_ARGUMENT when it does not
-        parse or has no meta graph tagged exactly `serve`.
-    """
-    pb_path = os.path.join(path, "saved_model.pb")
-    try:
-        with open(pb_path, "rb") as f:
-            saved_model = saved_model_pb2.SavedModel.FromString(f.read())
-    except FileNotFoundError:
-        raise errors.not_found(
-            f"Could not find SavedModel .pb at supplied export directory path: {path}; export with "
-            "tf.saved_model.save or keras ExportArchive (saved_model.pb + variables/).") from None
-    except message.DecodeError as e:
-        raise errors.invalid_argument(f"Could not parse {pb_path}: {e}") from None
-    available = []
-    for meta_graph in saved_model.meta_graphs:
-        tags = sorted(meta_graph.meta_info_def.tags)
-        if tags == [SERVE_TAG]:
-            return {key: signature for key, signature in meta_graph.signature_def.items() if not key.startswith("__")}
-        available.append(tags)
-    raise errors.invalid_argument(f"MetaGraphDef associated with tags '{SERVE_TAG}' could not be found in SavedModel "
-                                  f"{path}, with available tags {available}; export it with the 'serve' tag.")

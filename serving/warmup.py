@@ -13,9 +13,9 @@ from google.protobuf import message
 from tensorflow_serving.apis import prediction_log_pb2
 
 from serving import errors, predict
+from serving.layout import WARMUP_FILE
 from serving.servable import Servable
 
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000  # TF Serving's WarmupConsts::kMaxNumRecords
 
 

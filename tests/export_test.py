@@ -10,7 +10,7 @@ from PIL import Image
 from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import servable
+from serving import layout, servable, warmup
 from tfgan_course import export, gan, latent, models
 
 
@@ -100,8 +100,13 @@ class ExportTest(tf.test.TestCase):
             os.path.join(self.base, "broken")) else [], [])
 
     def test_bad_model_name(self):
-        with self.assertRaisesRegex(ValueError, "Invalid model name"):
-            export.export_generator(self.generator, self.base, "a/b")
+        for name, message in (("a/b", "Invalid model name"), ("..", "Invalid model name"),
+                               ("", "ModelSpec has no name specified")):
+            with self.subTest(name=name):
+                with self.assertRaisesRegex(ValueError, f"^Cannot export as model name {name!r}: {message}") as raised:
+                    export.export_generator(self.generator, self.base, name)
+                self.assertNotIn("\n", str(raised.exception))
+        self.assertEqual(os.listdir(self.base), [])
 
 
 class SignaturesTest(tf.test.TestCase):
@@ -118,11 +123,11 @@ class SignaturesTest(tf.test.TestCase):
         cls.loaded = tf.saved_model.load(cls.path)
 
     def test_signature_defs_are_predict_with_a_dynamic_batch(self):
-        signatures = servable.read_signature_defs(self.path)
+        signatures = layout.read_signature_defs(self.path)
         self.assertEqual(sorted(signatures), ["interpolate", "sample", "serving_default"])
         expected = {
             "serving_default": ({"z": [-1, 8]}, {"images": [-1, 8, 8, 1]}),
-            "sample": ({"seed": [-1]}, {"images_uint8": [-1, 8, 8, 1], "images_png_bytes": [-1]}),
+            "sample": ({"seed": [-1]}, {"images_uint8": [-1, 8, 8, 1], "images_png_bytes": [-1], "z": [-1, 8]}),
             "interpolate": ({"z_start": [-1, 8], "z_end": [-1, 8], "num_steps": [-1]},
                             {"images": [-1, -1, 8, 8, 1], "images_png_bytes": [-1, -1]}),
         }
@@ -134,6 +139,7 @@ class SignaturesTest(tf.test.TestCase):
                                  shapes, key)
         self.assertEqual(signatures["sample"].outputs["images_uint8"].dtype, tf.uint8.as_datatype_enum)
         self.assertEqual(signatures["sample"].outputs["images_png_bytes"].dtype, tf.string.as_datatype_enum)
+        self.assertEqual(signatures["sample"].outputs["z"].dtype, tf.float32.as_datatype_enum)
 
     def test_sample_is_generate_for_each_seed(self):
         outputs = self.loaded.signatures["sample"](seed=tf.constant([3, 7, 3], tf.int64))
@@ -146,6 +152,9 @@ class SignaturesTest(tf.test.TestCase):
             self.assertLessEqual(np.abs(images[row].astype(int) - expected.astype(int)).max(), 1)
         decoded = np.asarray(Image.open(io.BytesIO(outputs["images_png_bytes"].numpy()[1])))
         self.assertAllEqual(decoded, images[1][..., 0])
+        # `z` is the generator input each seed names, and the images are G(z).
+        self.assertAllEqual(outputs["z"], self.model.seeded_inputs(tf.constant([3, 7, 3], tf.int64)))
+        self.assertAllEqual(images, export.to_uint8(self.loaded.signatures["serving_default"](z=outputs["z"])["images"]))
 
     def test_interpolate_runs_from_start_to_end(self):
         rng = np.random.RandomState(0)
@@ -168,16 +177,20 @@ class SignaturesTest(tf.test.TestCase):
             with self.assertRaisesRegex(tf.errors.InvalidArgumentError, message):
                 self.loaded.signatures["interpolate"](z_start=z, z_end=z, num_steps=tf.constant(steps, tf.int32))
 
-    def test_warmup_requests_cover_every_signature_and_run(self):
+    def test_warmup_requests_cover_every_signature_and_the_client_s_filters_and_run(self):
         records = list(tf.data.TFRecordDataset(os.path.join(self.path, export.WARMUP_FILE)).as_numpy_iterator())
         requests = [prediction_log_pb2.PredictionLog.FromString(r).predict_log.request for r in records]
-        self.assertEqual(sorted(r.model_spec.signature_name for r in requests),
-                         ["interpolate", "sample", "serving_default"])
+        self.assertEqual(sorted((r.model_spec.signature_name, tuple(r.output_filter)) for r in requests), [
+            ("interpolate", ()), ("interpolate", ("images_png_bytes",)), ("sample", ()),
+            ("sample", ("images_png_bytes",)), ("sample", ("z",)), ("serving_default", ())])
         for request in requests:
             self.assertEqual(request.model_spec.name, "g")
             inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
             outputs = self.loaded.signatures[request.model_spec.signature_name](**inputs)
             self.assertTrue(all(value.shape[0] == 1 for value in outputs.values()))
+            self.assertContainsSubset(request.output_filter, outputs)
+        # And the server replays every one of them at load.
+        self.assertEqual(warmup.replay(servable.load("g", 1, self.path)), 6)
 
     def test_models_config_lists_every_model_and_parses(self):
         base = os.path.dirname(os.path.dirname(self.path))
@@ -203,12 +216,18 @@ class SignaturesTest(tf.test.TestCase):
 
     def test_a_toy_generator_answers_points(self):
         generator, _ = models.build("toy", image_shape=(2,), latent_dim=4, g_width=8, seed=0)
-        loaded = tf.saved_model.load(export.export_generator(generator, self.get_temp_dir(), "toy"))
-        self.assertEqual(loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64))["images"].shape, (2, 2))
+        path = export.export_generator(generator, self.get_temp_dir(), "toy")
+        loaded = tf.saved_model.load(path)
+        sampled = loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64))
+        self.assertEqual(sorted(sampled), ["images", "z"])
+        self.assertEqual(sampled["images"].shape, (2, 2))
+        self.assertEqual(sampled["z"].shape, (2, 4))
         outputs = loaded.signatures["interpolate"](z_start=tf.zeros([1, 4]), z_end=tf.ones([1, 4]),
                                                    num_steps=tf.constant([3]))
         self.assertEqual(list(outputs), ["images"])
         self.assertEqual(outputs["images"].shape, (1, 3, 2))
+        # No PNG output, so no PNG-filtered warmup request: the 4 records all replay.
+        self.assertEqual(warmup.replay(servable.load("toy", 1, path)), 4)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,67 @@ from PIL import Image
 
 from serving import client as client_lib
 from serving.server import Server
-from tfgan_course import export, models
+from tfgan_course import export, latent, models, plots
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LATENT_DIM = 8
+
+
+def uniform_seeded_inputs(seeds):
+    """A latent distribution the client cannot guess: U[0, 1), row i from seeds[i] alone."""
+    return tf.map_fn(lambda seed: tf.random.stateless_uniform([LATENT_DIM], seed=tf.stack([seed, 0])),
+                     tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
+
+
+def brighten(generator, factor=100.0):
+    """Scales the last layer's weights so an untrained generator's images differ visibly from z to z."""
+    last = [layer for layer in generator.layers if layer.weights][-1]
+    last.set_weights([weight * factor for weight in last.get_weights()])
+    return generator
+
+
+class _OldExport(tf.Module):
+    """An export as written before `sample` answered `z`: N(0, I) z per seed, slerp, no `z` output."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = tf.Variable(tf.random.stateless_normal([LATENT_DIM, 64], seed=[1, 2]))
+
+    def _generate(self, z):
+        return tf.reshape(tf.tanh(z @ self.weights), [-1, 8, 8, 1])
+
+    @staticmethod
+    def _encode(images):
+        return tf.map_fn(tf.io.encode_png, export.to_uint8(images), fn_output_signature=tf.string)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, LATENT_DIM], tf.float32, name="z")])
+    def serving_default(self, z):
+        return {"images": self._generate(z)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name="seed")])
+    def sample(self, seed):
+        z = tf.map_fn(lambda s: tf.random.stateless_normal([LATENT_DIM], seed=tf.stack([s, 0])), seed,
+                      fn_output_signature=tf.float32)
+        images = self._generate(z)
+        return {"images_uint8": export.to_uint8(images), "images_png_bytes": self._encode(images)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, LATENT_DIM], tf.float32, name="z_start"),
+                                  tf.TensorSpec([None, LATENT_DIM], tf.float32, name="z_end"),
+                                  tf.TensorSpec([None], tf.int32, name="num_steps")])
+    def interpolate(self, z_start, z_end, num_steps):
+        steps = num_steps[0]
+        path = latent.slerp(z_start, z_end, tf.linspace(0.0, 1.0, steps))
+        images = self._generate(tf.reshape(path, [-1, LATENT_DIM]))
+        rows = tf.shape(z_start)[0]
+        return {"images": tf.reshape(images, [rows, steps, 8, 8, 1]),
+                "images_png_bytes": tf.reshape(self._encode(images), [rows, steps])}
+
+
+def write_old_export(version_dir):
+    old = _OldExport()
+    tf.saved_model.save(old, version_dir, signatures={"serving_default": old.serving_default, "sample": old.sample,
+                                                       "interpolate": old.interpolate})
+    return version_dir
 
 
 class ClientTest(tf.test.TestCase):
@@ -27,8 +85,14 @@ class ClientTest(tf.test.TestCase):
         cls.base = tempfile.mkdtemp()
         generator, _ = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0)
         conditional, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0, num_classes=3)
+        uniform, _ = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=1)
+        # Written first, so the exports' models.config lists it too.
+        old = write_old_export(os.path.join(cls.base, "old", "1"))
         cls.exports = {"g": export.export_generator(generator, cls.base, "g"),
-                       "c": export.export_generator(conditional, cls.base, "c", num_classes=3)}
+                       "c": export.export_generator(conditional, cls.base, "c", num_classes=3),
+                       "u": export.export_generator(brighten(uniform), cls.base, "u",
+                                                    seeded_inputs=uniform_seeded_inputs, interpolation="lerp"),
+                       "old": old}
         cls.server = Server(os.path.join(cls.base, export.MODELS_CONFIG), port=0, rest_api_port=0,
                             file_system_poll_wait_seconds=0).start()
         cls.clients = {"grpc": client_lib.connect(f"localhost:{cls.server.grpc_port}"),
@@ -70,6 +134,58 @@ class ClientTest(tf.test.TestCase):
                 self.assertLessEqual(np.abs(images[0].astype(int) - ends[0].astype(int)).max(), 1)
                 self.assertLessEqual(np.abs(images[-1].astype(int) - ends[1].astype(int)).max(), 1)
                 self.assertNotAllEqual(images[1], images[0])
+
+    def test_seeded_z_is_the_sample_signature_s_z(self):
+        seeds = tf.constant([7, 8], tf.int64)
+        expected = {"u": uniform_seeded_inputs(seeds).numpy(),
+                    "c": self.loaded["c"].signatures["sample"](seed=seeds, label=tf.constant([1, 1]))["z"].numpy(),
+                    # No `z` output: the N(0, I) draw such exports made.
+                    "old": np.stack([tf.random.stateless_normal([8], seed=[seed, 0]).numpy() for seed in (7, 8)])}
+        self.assertAllInRange(expected["u"], 0.0, 1.0)
+        for protocol, client in self.clients.items():
+            for model, z in expected.items():
+                with self.subTest(protocol=protocol, model=model):
+                    got = client_lib.seeded_z(client, model, [7, 8], label=1 if model == "c" else None)
+                    self.assertEqual(got.dtype, np.float32)
+                    self.assertAllEqual(got, z)  # Exactly: REST's float32 JSON round-trips.
+
+    def test_uniform_z_interpolation_ends_at_the_two_seeds_samples(self):
+        # The client takes z from the export, not from an assumed N(0, I): with uniform z the
+        # ends are still the samples, and N(0, I) z would have drawn other pictures.
+        ends = self.loaded["u"].signatures["sample"](seed=tf.constant([7, 8], tf.int64))["images_uint8"].numpy()
+        normal_z = np.stack([tf.random.stateless_normal([8], seed=[seed, 0]).numpy() for seed in (7, 8)])
+        wrong = export.to_uint8(self.loaded["u"].signatures["serving_default"](z=normal_z)["images"]).numpy()
+        self.assertGreater(np.abs(wrong.astype(int) - ends.astype(int)).max(), 10)
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                images, _ = client_lib.interpolate(client, "u", 5, seed=7)
+                self.assertEqual(images.shape, (5, 8, 8, 1))
+                self.assertLessEqual(np.abs(images[0].astype(int) - ends[0].astype(int)).max(), 1)
+                self.assertLessEqual(np.abs(images[-1].astype(int) - ends[1].astype(int)).max(), 1)
+                self.assertGreater(np.abs(images[2].astype(int) - ends[0].astype(int)).max(), 1)
+
+    def test_an_export_without_z_falls_back_to_normal_z(self):
+        self.assertNotIn("z", self.clients["grpc"].signatures("old")["sample"].outputs)
+        ends = self.loaded["old"].signatures["sample"](seed=tf.constant([3, 4], tf.int64))["images_uint8"].numpy()
+        self.assertGreater(np.abs(ends[0].astype(int) - ends[1].astype(int)).max(), 10)
+        for protocol, client in self.clients.items():
+            with self.subTest(protocol):
+                images, _ = client_lib.interpolate(client, "old", 4, seed=3)
+                self.assertLessEqual(np.abs(images[0].astype(int) - ends[0].astype(int)).max(), 1)
+                self.assertLessEqual(np.abs(images[-1].astype(int) - ends[1].astype(int)).max(), 1)
+
+    def test_the_grid_is_the_project_s_grid(self):
+        images = np.random.RandomState(0).randint(0, 256, size=(5, 6, 4, 1)).astype(np.uint8)
+        for nrow in (1, 3, 8):
+            with self.subTest(nrow=nrow):
+                expected = plots.image_grid(images.astype(np.float32) / 127.5 - 1.0, nrow=nrow)
+                self.assertAllEqual(client_lib.image_grid(images, nrow=nrow), expected)
+        rgb = np.random.RandomState(1).randint(0, 256, size=(2, 3, 3, 3)).astype(np.uint8)
+        self.assertAllEqual(client_lib.image_grid(rgb), plots.image_grid(rgb.astype(np.float32) / 127.5 - 1.0))
+        path = os.path.join(self.get_temp_dir(), "sub", "grid.png")
+        client_lib.save_grid(images, path, nrow=3)
+        self.assertAllEqual(np.asarray(Image.open(path)), client_lib.image_grid(images, nrow=3))
+        self.assertEqual(os.listdir(os.path.dirname(path)), ["grid.png"])
 
     def test_serving_default_floats_match_in_process(self):
         z = np.random.RandomState(0).normal(size=(3, 8)).astype(np.float32)

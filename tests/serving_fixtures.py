@@ -12,7 +12,7 @@ from tensorflow.python.data.experimental.ops import testing as data_testing
 from tensorflow_serving.apis import get_model_status_pb2, predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import warmup
+from serving import layout
 
 State = get_model_status_pb2.ModelVersionStatus.State
 BIG_WIDTH = 1_200_000  # floats per example of the `big` signature: 4.8 MB
@@ -94,7 +94,7 @@ def add_version(template, base_path, version):
 
 def write_warmup(version_dir, requests):
     """Writes assets.extra/tf_serving_warmup_requests: one PredictionLog per PredictRequest."""
-    path = os.path.join(version_dir, warmup.WARMUP_FILE)
+    path = os.path.join(version_dir, layout.WARMUP_FILE)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tf.io.TFRecordWriter(path) as writer:
         for request in requests:

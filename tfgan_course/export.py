@@ -4,17 +4,22 @@ Signatures (method `tensorflow/serving/predict`, every input and output batched 
 dynamic first dimension; a conditional generator's signatures also take `label` int32 [-1]):
 
   serving_default  `z` float32 [-1, input_dim] -> `images` float32 [-1, H, W, C] in [-1, 1]
-  sample           `seed` int64 [-1] -> `images_uint8` uint8 [-1, H, W, C] and
+  sample           `seed` int64 [-1] -> `images_uint8` uint8 [-1, H, W, C],
                    `images_png_bytes` string [-1] (PNG; TF Serving's REST answers `_bytes`
-                   outputs as base64). One image per seed, the same image for the same seed.
+                   outputs as base64) and `z` float32 [-1, input_dim], the generator input
+                   the seed names (`seeded_inputs(seed)`, whatever its distribution), so a
+                   client can start an interpolation at a seed's sample without redrawing
+                   it. One image per seed, the same image for the same seed.
   interpolate      `z_start`, `z_end` float32 [-1, input_dim], `num_steps` int32 [-1] (the
                    same S >= 2 in every row) -> `images` float32 [-1, S, H, W, C] and
                    `images_png_bytes` string [-1, S]: the path between the two points, both
                    ends included (slerp for Gaussian z, lerp for uniform z).
-A toy generator's points [B, dim] are answered as `images` float32 by all three.
+A toy generator's points [B, dim] are answered as `images` float32 by all three (and `sample`
+still answers `z`).
 
 Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
-signature, replayed by the server at load so the first user request is not the slow one),
+signature and per output filter `serving.client` sends, e.g. `sample`'s `z` alone, replayed by
+the server at load so the first user request is not the slow one),
 `assets.extra/generator.json` (what the signatures cannot say: the number of classes, the
 latent distribution; TF Serving ignores it, the project's tools read it with `read_description`),
 and, in <export_base>, `models.config` (every model there) and `batching.config`, so
@@ -23,6 +28,10 @@ and, in <export_base>, `models.config` (every model there) and `batching.config`
 
 A version is written to a hidden temporary directory beside it, checked, and renamed into
 place, so a polling model server (or any reader) never sees half an export.
+
+What the exporter and the model server must agree on (model names, version directories,
+the warmup file, models.config, reading signature defs) is `serving.layout`, the only
+module of `serving` this one uses: the export is checked with the server's own reader.
 """
 
 import json
@@ -31,35 +40,25 @@ import shutil
 
 import keras
 import tensorflow as tf
-from google.protobuf import text_format
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-from tensorflow_serving.config import model_server_config_pb2
 
-from serving import errors, model_config, servable, warmup
+from serving import layout
 from tfgan_course import latent
 
-PREDICT_METHOD = "tensorflow/serving/predict"
-WARMUP_FILE = warmup.WARMUP_FILE
+PREDICT_METHOD = layout.PREDICT_METHOD
+WARMUP_FILE = layout.WARMUP_FILE
+MODELS_CONFIG = layout.MODELS_CONFIG
+BATCHING_CONFIG = layout.BATCHING_CONFIG
 DESCRIPTION_FILE = os.path.join("assets.extra", "generator.json")
-MODELS_CONFIG = "models.config"
-BATCHING_CONFIG = "batching.config"
 MAX_INTERPOLATION_STEPS = 256
 _LABEL_RANGE = "label must be a class in [0, %d)"
 # TF Serving's REST API cannot encode half floats; a mixed-precision G must be cast.
 _HALF_DTYPES = (tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum)
 
-# TF Serving's batching: up to 64 images a run, waiting at most 2 ms to fill a batch.
-_BATCHING_PARAMETERS = """\
-max_batch_size { value: 64 }
-batch_timeout_micros { value: 2000 }
-max_enqueued_batches { value: 100 }
-num_batch_threads { value: %d }
-"""
-
 
 def next_version(model_dir: str) -> int:
     """1 + the largest integer version under `model_dir` (1 when there is none)."""
-    return max(model_config.version_numbers(model_dir), default=0) + 1
+    return max(layout.version_numbers(model_dir), default=0) + 1
 
 
 def normal_seeded_inputs(latent_dim: int):
@@ -81,7 +80,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
       version: integer version; an existing one is an error.
       seeded_inputs: seeds int64 [B] -> z float32 [B, input_dim] for the `sample` signature
         (`gan.GAN.seeded_inputs`, which knows the latent distribution and codes); default
-        N(0, I) per seed.
+        N(0, I) per seed. `sample` answers this z as its output `z`.
       interpolation: "slerp" (Gaussian z) or "lerp" (uniform z) for `interpolate`.
       num_classes: a conditional generator's number of classes (required for one); every
         signature refuses a label outside [0, num_classes) with INVALID_ARGUMENT rather
@@ -91,11 +90,15 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
 
     Returns:
       The path of the new version directory.
+
+    Raises:
+      ValueError: a model name the server would refuse, a conditional generator without
+        num_classes, an unknown interpolation, or signatures TF Serving cannot serve.
     """
     try:
-        model_config.check_model_name(model_name)  # The server's own rule: the name is a directory and a URL part.
-    except errors.ServingError as e:
-        raise ValueError(e.message) from None
+        layout.check_model_name(model_name)  # The server's own rule: the name is a directory and a URL part.
+    except ValueError as e:
+        raise ValueError(f"Cannot export as model name {model_name!r}: {e}") from None
     conditional = any(tensor.name == "label" for tensor in generator.inputs)
     if conditional and num_classes < 2:
         raise ValueError(f"{model_name}: a conditional generator (it takes a label) needs num_classes >= 2, "
@@ -121,7 +124,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
         os.rename(temp_dir, final_dir)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
-    write_server_configs(export_base)
+    layout.write_server_configs(export_base)
     return final_dir
 
 
@@ -156,11 +159,14 @@ def _archive(generator, seeded_inputs, interpolation, num_classes) -> keras.expo
     is_image = len(generator.outputs[0].shape) == 4
 
     def sample(seed, *extras):
-        images = generate(seeded_inputs(seed), extras)
+        # The z the seed names is an output too: a client interpolating from a seed's sample
+        # takes it from here instead of redrawing it (and knowing the latent distribution).
+        z = tf.ensure_shape(tf.cast(seeded_inputs(seed), tf.float32), z_spec.shape)
+        images = generate(z, extras)
         if not is_image:
-            return {"images": images}
+            return {"images": images, "z": z}
         images = to_uint8(images)
-        return {"images_uint8": images, "images_png_bytes": _encode_png(images)}
+        return {"images_uint8": images, "images_png_bytes": _encode_png(images), "z": z}
 
     def interpolate(z_start, z_end, num_steps, *extras):
         steps = num_steps[0]
@@ -211,9 +217,9 @@ def check_signatures(version_dir: str) -> None:
     """
     try:
         # Read as the embedded server reads a version, so what passes here is what it loads.
-        signatures = servable.read_signature_defs(version_dir)
-    except errors.ServingError as e:
-        raise ValueError(f"{version_dir} is not servable: {e.message}") from None
+        signatures = layout.read_signature_defs(version_dir)
+    except (FileNotFoundError, ValueError) as e:
+        raise ValueError(f"{version_dir} is not servable: {e}") from None
     problems = []
     if "serving_default" not in signatures:
         problems.append("no serving_default signature")
@@ -231,69 +237,38 @@ def check_signatures(version_dir: str) -> None:
         raise ValueError(f"{version_dir} is not servable by TF Serving's Predict API: " + "; ".join(problems))
 
 
-def _warmup_inputs(generator):
-    """{signature: {input: numpy value}}, batch 1, for the warmup records."""
+def _warmup_requests(generator):
+    """[(signature, {input: value}, output_filter)], batch 1, for the warmup records.
+
+    One request per signature with every output, plus the output filters `serving.client`
+    sends (`sample`'s `z` of two seeds to start an interpolation, the PNG files): TF Serving
+    runs a filtered request as its own subgraph, whose first run would otherwise be slow.
+    """
     extras = {t.name: tf.zeros([1, *t.shape[1:]], t.dtype) for t in generator.inputs if t.name != "z"}
     z_shape = next([1, *t.shape[1:]] for t in generator.inputs if t.name == "z")
-    return {
-        "serving_default": {"z": tf.zeros(z_shape), **extras},
-        "sample": {"seed": tf.constant([0], tf.int64), **extras},
-        "interpolate": {"z_start": tf.zeros(z_shape), "z_end": tf.ones(z_shape),
-                        "num_steps": tf.constant([2], tf.int32), **extras},
-    }
+    is_image = len(generator.outputs[0].shape) == 4
+    sample = {"seed": tf.constant([0], tf.int64), **extras}
+    interpolate = {"z_start": tf.zeros(z_shape), "z_end": tf.ones(z_shape), "num_steps": tf.constant([2], tf.int32),
+                   **extras}
+    requests = [("serving_default", {"z": tf.zeros(z_shape), **extras}, []), ("sample", sample, []),
+                ("sample", sample, ["z"]), ("interpolate", interpolate, [])]
+    if is_image:
+        requests += [("sample", sample, ["images_png_bytes"]), ("interpolate", interpolate, ["images_png_bytes"])]
+    return requests
 
 
 def _write_warmup_requests(version_dir, model_name, generator):
-    """One PredictionLog per signature, in the file TF Serving replays when it loads a version."""
+    """The PredictionLogs of `_warmup_requests`, in the file TF Serving replays when it loads a version."""
     os.makedirs(os.path.join(version_dir, "assets.extra"), exist_ok=True)
     with tf.io.TFRecordWriter(os.path.join(version_dir, WARMUP_FILE)) as writer:
-        for signature, inputs in _warmup_inputs(generator).items():
-            request = predict_pb2.PredictRequest()
+        for signature, inputs, output_filter in _warmup_requests(generator):
+            request = predict_pb2.PredictRequest(output_filter=output_filter)
             request.model_spec.name = model_name
             request.model_spec.signature_name = signature
             for name, value in inputs.items():
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
-
-
-def model_names(export_base: str) -> list[str]:
-    """The models under `export_base`: directories with at least one integer version."""
-    if not os.path.isdir(export_base):
-        return []
-    return sorted(name for name in os.listdir(export_base)
-                  if _is_model_name(name) and model_config.version_numbers(os.path.join(export_base, name)))
-
-
-def write_server_configs(export_base: str) -> None:
-    """(Re)writes <export_base>/models.config (every model there) and batching.config, atomically.
-
-    models.config holds absolute base paths: mount the export base at the same path in
-    a container (`-v /abs/export:/abs/export`) and the file works there unchanged.
-    """
-    config = model_server_config_pb2.ModelServerConfig()
-    for name in model_names(export_base):
-        entry = config.model_config_list.config.add()
-        entry.name = name
-        entry.base_path = os.path.abspath(os.path.join(export_base, name))
-        entry.model_platform = "tensorflow"
-    _write_atomically(os.path.join(export_base, MODELS_CONFIG), text_format.MessageToString(config))
-    _write_atomically(os.path.join(export_base, BATCHING_CONFIG), _BATCHING_PARAMETERS % max(os.cpu_count() or 1, 1))
-
-
-def _is_model_name(name):
-    try:
-        model_config.check_model_name(name)
-        return True
-    except errors.ServingError:
-        return False
-
-
-def _write_atomically(path, text):
-    temp = f"{path}.tmp-{os.getpid()}"
-    with open(temp, "w") as f:
-        f.write(text)
-    os.replace(temp, path)
 
 
 def read_description(version_dir: str) -> dict:
