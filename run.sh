@@ -6,7 +6,7 @@
 #   ./run.sh setup            create/refresh .venv, fetch the offline Fashion-MNIST
 #   ./run.sh demo             train the default experiment briefly, write pictures, export, serve, query
 #   ./run.sh train FLAGS...   python -m tfgan_course.train FLAGS...
-#   ./run.sh test [ARGS...]   the test suite (pytest ARGS...)
+#   ./run.sh test [ARGS...]   the import contracts, ruff, then the test suite (pytest ARGS...)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -72,6 +72,14 @@ apt_install() {
     say "could not install $1; $3"
 }
 
+# The architecture rules (import-linter contracts in setup.cfg) and the lint rules (ruff, in
+# pyproject.toml): a broken rule fails `./run.sh test`, and so CI.
+check_architecture() {
+  say "checking the import contracts (lint-imports) and the lint rules (ruff)"
+  "$VENV/bin/lint-imports" --no-cache
+  "$PY" -m ruff check --quiet tfgan_course serving tests benchmarks
+}
+
 demo() {
   local workdir=runs/demo
   say "training the default experiment (DCGAN 64x64 on Fashion-MNIST) for $DEMO_STEPS steps"
@@ -123,6 +131,6 @@ case "$cmd" in
   setup) setup ;;
   demo) setup; demo "$@" ;;
   train) setup; "$PY" -m tfgan_course.train "$@" ;;
-  test) setup; "$PY" -m pytest -q "$@" ;;
+  test) setup; check_architecture; "$PY" -m pytest -q "$@" ;;
   *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

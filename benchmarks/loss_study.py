@@ -32,7 +32,8 @@ import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
 
-from tfgan_course import config as config_lib, data, evaluate, experiment  # pylint: disable=wrong-import-position
+from tfgan_course import config as config_lib  # pylint: disable=wrong-import-position
+from tfgan_course import data, evaluate, experiment, trained
 
 CONFIG_DIR = os.path.join(os.path.dirname(experiment.__file__), "configs")
 CONFIGS = {os.path.basename(path)[len("loss_"):-len("_fashion_mnist.cfg")]: path
@@ -76,7 +77,7 @@ def run_once(name, config):
     with tempfile.TemporaryDirectory() as workdir:
         result = experiment.run(config, workdir, verbose=0)
         assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
-        scored = evaluate.evaluate(evaluate.generator_from_workdir(workdir), config.dataset,
+        scored = evaluate.evaluate(trained.from_run(workdir), config.dataset,
                                    os.path.join(workdir, "eval"), FLAGS.num_samples)
     if path:
         os.makedirs(FLAGS.results_dir, exist_ok=True)

@@ -23,7 +23,8 @@ import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
 
-from tfgan_course import config as config_lib, data, experiment, toy  # pylint: disable=wrong-import-position
+from tfgan_course import config as config_lib  # pylint: disable=wrong-import-position
+from tfgan_course import data, experiment, toy
 
 SETUPS = {
     "non_saturating": dict(loss="non_saturating"),

@@ -38,7 +38,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from serving import client as client_lib  # pylint: disable=wrong-import-position
-from tfgan_course import config as config_lib, export, models  # pylint: disable=wrong-import-position
+from tfgan_course import config as config_lib  # pylint: disable=wrong-import-position
+from tfgan_course import export, models
 
 MODEL_NAME = "dcgan_default"
 

@@ -27,7 +27,6 @@ import time
 import torch
 from torch import nn
 
-
 # ----------------------------------------------------------------------------- Lecture 000.
 
 

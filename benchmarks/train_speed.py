@@ -1,10 +1,10 @@
 r"""Training speed of the lectures' GANs: tfgan_course against the lectures' own PyTorch loops, side by side.
 
-Project side: `GAN.fit()` of the model that `experiment.build_gan` returns, i.e. the
+Project side: `GAN.fit()` of the model that `variants.build` returns, i.e. the
 project's real `GAN.train_step` (D update on a real and a fake batch, then G update
 through the updated D) in Keras' `fit` loop with the run's compile options
 (`steps_per_execution`, `jit_compile`, mixed precision) and TensorFlow's thread set-up
-(`experiment.configure_threads`), as `experiment.run` trains, minus callbacks.
+(`runtime.configure_threads`), as `experiment.run` trains, minus callbacks.
 PyTorch side: the lectures' loops in benchmarks/torch_peers.py.
 
   mlp      lecture 000's MLP GAN, 28x28x1: batch 64, latent 100, widths 128, SGD lr 0.03, BCE
@@ -249,19 +249,19 @@ def project_worker(spec: dict) -> dict:
 
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_course import runtime, variants  # pylint: disable=import-outside-toplevel
 
-    config = config_lib.validate(load_config(spec["model"], spec["channels"], spec["variant"]))
-    experiment.configure_threads(config.inter_op_threads)  # As experiment.run does, before anything runs.
+    config = variants.validate(load_config(spec["model"], spec["channels"], spec["variant"]))
+    runtime.configure_threads(config.inter_op_threads)  # As experiment.run does, before anything runs.
     image_shape = (config.image_size, config.image_size, config.channels)
     images_per_step = config.batch_size * config.d_steps  # Real images consumed per step.
     steps, warmup = spec["steps"], spec["warmup"]
-    per_execution = experiment.steps_per_execution(config, steps)
+    per_execution = runtime.steps_per_execution(config, steps)
     if warmup % per_execution:
         warmup += per_execution - warmup % per_execution
 
     t0 = time.perf_counter()
-    model = experiment.build_gan(config, image_shape, steps_per_execution=per_execution)
+    model = variants.build(config, image_shape, steps_per_execution=per_execution)
     batch = tf.random.stateless_uniform((images_per_step, *image_shape), seed=[config.seed, 7],
                                         minval=-1.0, maxval=1.0, dtype=tf.float32)
     # Without autotuning: on this dataset tf.data's autotune thread sleeps in doubling periods,
@@ -306,10 +306,10 @@ def project_worker(spec: dict) -> dict:
 def pipeline_worker(spec: dict) -> dict:
     """Images/s that the real fashion_mnist pipeline delivers alone, at the model's size and batch."""
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    from tfgan_course import data, experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_course import data, runtime  # pylint: disable=import-outside-toplevel
 
     config = load_config(spec["model"], spec["channels"])
-    experiment.configure_threads(config.inter_op_threads)
+    runtime.configure_threads(config.inter_op_threads)
     dataset, _ = data.make_dataset("fashion_mnist", image_size=config.image_size, channels=config.channels,
                                    batch_size=config.batch_size, seed=config.seed, repeat=True)
     iterator = iter(dataset)

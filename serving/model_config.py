@@ -21,6 +21,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import errors, layout
+
 # The layout's rules, not copies: `model_config.version_numbers` is `layout.version_numbers`.
 from serving.layout import PLATFORM, version_numbers
 

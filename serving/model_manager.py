@@ -15,7 +15,8 @@ from absl import logging
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import errors, model_config, servable as servable_lib, warmup
+from serving import errors, model_config, warmup
+from serving import servable as servable_lib
 from serving.servable import Servable
 
 State = get_model_status_pb2.ModelVersionStatus.State

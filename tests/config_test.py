@@ -3,12 +3,13 @@
 import tensorflow as tf
 
 from tfgan_course import config as config_lib
+from tfgan_course import variants
 
 
 class ConfigTest(tf.test.TestCase):
 
     def test_defaults_are_valid(self):
-        self.assertEqual(config_lib.validate(config_lib.Config()), config_lib.Config())
+        self.assertEqual(variants.validate(config_lib.Config()), config_lib.Config())
 
     def test_bad_values_name_the_flag_and_the_valid_values(self):
         cases = {
@@ -27,14 +28,14 @@ class ConfigTest(tf.test.TestCase):
         }
         for option, (value, message) in cases.items():
             with self.subTest(option=option), self.assertRaisesRegex(ValueError, message):
-                config_lib.validate(config_lib.Config().replace(**{option: value}))
+                variants.validate(config_lib.Config().replace(**{option: value}))
 
     def test_label_smoothing_needs_a_bce_loss(self):
-        config_lib.validate(config_lib.Config(loss="minimax", label_smoothing=0.1))
+        variants.validate(config_lib.Config(loss="minimax", label_smoothing=0.1))
         with self.assertRaisesRegex(ValueError, "--label_smoothing needs --loss=minimax or non_saturating, not hinge"):
-            config_lib.validate(config_lib.Config(loss="hinge", label_smoothing=0.1))
+            variants.validate(config_lib.Config(loss="hinge", label_smoothing=0.1))
         with self.assertRaisesRegex(ValueError, r"--label_smoothing must be in \[0, 1\)"):
-            config_lib.validate(config_lib.Config(label_smoothing=1.0))
+            variants.validate(config_lib.Config(label_smoothing=1.0))
 
     def test_flagfile_lists_every_field(self):
         text = config_lib.Config(resume=False, epochs=3).to_flagfile()

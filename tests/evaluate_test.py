@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, evaluate, experiment
+from tfgan_course import config as config_lib
+from tfgan_course import evaluate, experiment, spec, trained, variants
 
 
 class EvaluateTest(tf.test.TestCase):
@@ -48,29 +49,32 @@ class EvaluateTest(tf.test.TestCase):
 
     def test_an_export_scores_like_its_checkpoint(self):
         output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
-        generated = evaluate.generator_from_export(os.path.dirname(self.result.export_dir))
-        self.assertEqual(generated.image_shape, (28, 28, 1))
+        generated = trained.from_export(os.path.dirname(self.result.export_dir))
+        self.assertEqual(generated.spec.output.shape, (28, 28, 1))
         scores = evaluate.evaluate(generated, self.config.dataset, output_dir, num_samples=50,
                                    cache_dir=self.cache_dir)
         self.assertTrue(np.isfinite(scores["generated"]["fid"]))
-        from_checkpoint = evaluate.generator_from_workdir(self.workdir)
+        from_checkpoint = trained.from_run(self.workdir)
+        self.assertEqual(generated.spec, from_checkpoint.spec)
         self.assertAllClose(generated.sample(4, 3, None), from_checkpoint.sample(4, 3, None), atol=1e-5)
 
     def test_bad_input(self):
         empty = tempfile.mkdtemp(dir=self.get_temp_dir())
         with self.assertRaisesRegex(ValueError, "not a training run: it has no flags.cfg"):
-            evaluate.generator_from_workdir(empty)
+            trained.from_run(empty)
         with open(os.path.join(empty, "flags.cfg"), "w") as f:
             f.write(self.config.to_flagfile())
         with self.assertRaisesRegex(ValueError, "holds no checkpoint yet"):
-            evaluate.generator_from_workdir(empty)
+            trained.from_run(empty)
         with self.assertRaisesRegex(ValueError, "neither a SavedModel"):
-            evaluate.generator_from_export(empty)
-        generated = evaluate.generator_from_workdir(self.workdir)
+            trained.from_export(empty)
+        generated = trained.from_run(self.workdir)
         unlabelled = fixtures.write_squares(tempfile.mkdtemp(dir=self.get_temp_dir()), labelled=False)
         with self.assertRaisesRegex(ValueError, "no labels"):
             evaluate.evaluate(generated, f"idx:{unlabelled}", empty, num_samples=20, cache_dir=self.cache_dir)
-        toy = evaluate.Generated(lambda n, seed, labels: np.zeros([n, 2]), (2,), "a toy generator")
+        toy_spec = spec.GeneratorSpec([spec.Input("z", "latent", (2,), distribution="normal", noise_dim=2)],
+                                      [spec.Output("images", "points", (2,))])
+        toy = trained.TrainedGenerator(toy_spec, "a toy generator", lambda inputs: np.zeros([len(inputs["z"]), 2]))
         with self.assertRaisesRegex(ValueError, "toy vectors"):
             evaluate.evaluate(toy, self.config.dataset, empty, num_samples=20, cache_dir=self.cache_dir)
 
@@ -94,7 +98,7 @@ class EvaluateTest(tf.test.TestCase):
 
     def test_keep_best_needs_evaluation(self):
         with self.assertRaisesRegex(ValueError, "--keep_best needs --eval_every_epochs"):
-            config_lib.validate(config_lib.Config(keep_best=True))
+            variants.validate(config_lib.Config(keep_best=True))
 
     def test_flagfile_round_trip(self):
         self.assertEqual(config_lib.Config.from_flagfile(self.config.to_flagfile()), self.config)

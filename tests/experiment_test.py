@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment, export, losses
+from tfgan_course import config as config_lib
+from tfgan_course import experiment, losses, spec
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
             optimizer="adam", g_learning_rate=1e-3, d_learning_rate=1e-3, log_every_steps=0,
@@ -161,9 +162,11 @@ class ExperimentTest(tf.test.TestCase):
         z = tf.random.normal([3, 8])
         serve = tf.saved_model.load(again.export_dir).signatures["serving_default"]
         self.assertAllClose(serve(z=z)["images"], again.model.ema_generator(z, training=False), atol=1e-6)
-        self.assertEqual(export.read_description(again.export_dir),
-                         {"model": config.model, "dataset": config.dataset, "latent_distribution": "normal",
-                          "num_classes": 0, "interpolation": "slerp"})
+        saved = spec.read(os.path.join(again.export_dir, "assets.extra"))
+        self.assertEqual(saved, again.model.spec)
+        self.assertEqual((saved.family, saved.dataset, saved.variant, saved.latent.distribution),
+                         (config.model, config.dataset, "plain", "normal"))
+        self.assertEqual(spec.read(os.path.join(self.workdir, "checkpoints")), saved)
 
     def test_d_steps_consume_that_many_minibatches(self):
         result = experiment.run(self.config.replace(epochs=1, d_steps=2), self.workdir, verbose=0)

@@ -11,7 +11,9 @@ import tensorflow as tf
 from PIL import Image
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment, explore, export, gan, models
+from tfgan_course import config as config_lib
+from tfgan_course import explore, export, gan, latent, models, variants
+from tfgan_course.gans import infogan
 
 
 def _perturb(generator, scale=0.05):
@@ -24,7 +26,7 @@ def _perturb(generator, scale=0.05):
 
 def _save_run(workdir, config, num_classes=0):
     """A training run's flags.cfg and one checkpoint, without training: the GAN whose weights it holds."""
-    model = experiment.build_gan(config, (config.image_size, config.image_size, config.channels),
+    model = variants.build(config, (config.image_size, config.image_size, config.channels),
                                  num_classes=num_classes)
     # Only a real restore reproduces this model's images.
     _perturb(model.generator)
@@ -51,7 +53,7 @@ class ExploreTest(tf.test.TestCase):
         cls.root = tempfile.mkdtemp()
         generator, _ = models.build("mlp", image_shape=(8, 8, 1), latent_dim=8, g_width=8, seed=0)
         cls.export_dir = os.path.dirname(export.export_generator(generator, cls.root, "mlp"))
-        cls.exported = explore.from_export(cls.export_dir)
+        cls.exported = explore.load(export_dir=cls.export_dir)
         cls.signatures = tf.saved_model.load(os.path.join(cls.export_dir, "1")).signatures
         conditional, _ = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=8, g_width=8, seed=0, num_classes=3)
         cls.cmlp_export = os.path.dirname(export.export_generator(conditional, cls.root, "cmlp", num_classes=3))
@@ -74,30 +76,35 @@ class ExploreTest(tf.test.TestCase):
 
     def test_an_export_is_driven_through_its_signatures(self):
         model = self.exported
-        self.assertEqual((model.latent_dim, model.conditional, model.num_classes, model.interpolation),
-                         (8, False, 0, "slerp"))
-        # A seed names the z the sample signature draws.
-        self.assertAllEqual(model.z_for_seeds([5, 9]), export.normal_seeded_inputs(8)(tf.constant([5, 9])))
-        self.assertAllClose(_uint8(model.images(model.z_for_seeds([5, 9]))), self.sampled([5, 9]), atol=1)
+        self.assertEqual((model.spec.latent.size, model.spec.conditional, model.spec.num_classes,
+                          model.spec.interpolation), (8, False, 0, "slerp"))
+        # A seed names the z the sample signature draws (and answers as its output z).
+        sampled_z = self.signatures["sample"](seed=tf.constant([5, 9], tf.int64))["z"]
+        self.assertAllEqual(model.latents_for_seeds([5, 9]), sampled_z)
+        self.assertAllEqual(model.latents_for_seeds([5, 9]), latent.seeded_z([5, 9], 8))
+        self.assertAllClose(_uint8(model.images({"z": model.latents_for_seeds([5, 9])})), self.sampled([5, 9]),
+                            atol=1)
 
     def test_seeds_of_a_uniform_z_export_and_an_infogan_export(self):
         generator, discriminator = models.build("mlp", image_shape=(8, 8, 1), latent_dim=8, g_width=8, seed=0)
         uniform = gan.GAN(generator, discriminator, latent_dim=8, latent_distribution="uniform")
-        model = explore.from_export(export.export_generator(generator, self.root, "uniform",
-                                                            seeded_inputs=uniform.seeded_inputs,
-                                                            interpolation=uniform.interpolation))
-        self.assertEqual(model.interpolation, "lerp")
-        self.assertAllEqual(model.z_for_seeds([2, 3]), uniform.seeded_inputs(tf.constant([2, 3])))
-        generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=4, g_width=4, seed=0,
+        model = explore.load(export_dir=export.export_generator(generator, self.root, "uniform",
+                                                                spec=uniform.generator_spec()))
+        self.assertEqual(model.spec.interpolation, "lerp")
+        self.assertAllEqual(model.latents_for_seeds([2, 3]), uniform.seeded_inputs(tf.constant([2, 3])))
+        generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=8, g_width=4, seed=0,
                                                 codes=(3, 1))
         # An untrained InfoGAN G draws ~0 for every input, which any z would match: move its weights.
         _perturb(generator, scale=0.5)
-        info = gan.InfoGAN(generator, discriminator, latent_dim=4, num_categories=3, num_continuous=1)
-        info_export = export.export_generator(generator, self.root, "info", seeded_inputs=info.seeded_inputs)
-        with self.assertLogs(level="WARNING") as logs:
-            model = explore.from_export(info_export)
-        self.assertIn("does not draw N(0, I) or U[0, 1) z per seed", logs.output[0])
-        self.assertEqual((model.latent_dim, model.interpolation), (8, "slerp"))
+        info = infogan.InfoGAN(generator, discriminator, latent_dim=4, num_categories=3, num_continuous=1)
+        info_export = export.export_generator(generator, self.root, "info", spec=info.generator_spec())
+        model = explore.load(export_dir=info_export)
+        # The spec says where the codes are: a seed names what the sample signature draws.
+        self.assertEqual((model.spec.latent.size, model.spec.latent.categorical, model.spec.interpolation),
+                         (8, 3, "slerp"))
+        self.assertAllEqual(model.latents_for_seeds([2, 3]), info.seeded_inputs(tf.constant([2, 3])))
+        swept = explore.codes(model, self.out("codes.png"), seeds=[2], steps=3)
+        self.assertLen(swept, 2)  # c1 and categorical, from an export.
 
     def test_interpolation_strip_and_gif_run_from_seed_to_seed(self):
         out = self.out("interpolate.png")
@@ -110,7 +117,7 @@ class ExploreTest(tf.test.TestCase):
         self.assertAllClose(_uint8(strip[:, -1]), self.sampled([7, 11]), atol=1)
         self.assertNotAllClose(strip[0, 2], strip[0, 0])
         # The same path the export's interpolate signature serves.
-        z = self.exported.z_for_seeds([3, 7, 11])
+        z = self.exported.latents_for_seeds([3, 7, 11])
         served = self.signatures["interpolate"](z_start=z[:-1], z_end=z[1:], num_steps=tf.constant([5, 5]))
         self.assertAllClose(strip, served["images"], atol=1e-5)
         with Image.open(out) as image:
@@ -125,7 +132,7 @@ class ExploreTest(tf.test.TestCase):
     def test_arithmetic_draws_the_mean_z_combination(self):
         out = self.out("arithmetic.png")
         drawn = explore.arithmetic(self.exported, out, concept_a=[1, 2], concept_b=[3], concept_c=[4, 5, 6])[out]
-        z = export.normal_seeded_inputs(8)(tf.constant(list(range(1, 7)))).numpy()
+        z = latent.seeded_z(list(range(1, 7)), 8).numpy()
         result = z[0:2].mean(0) - z[2] + z[3:6].mean(0)
         serve = self.signatures["serving_default"]
         self.assertAllClose(drawn[3], serve(z=tf.constant(result[None]))["images"][0], atol=1e-6)
@@ -139,16 +146,16 @@ class ExploreTest(tf.test.TestCase):
         self.assertAllClose(_uint8(images[1, 1][None]), self.sampled([4]), atol=1)
         self.assertNotAllClose(images[0, 1], images[2, 1])
         self.assertNotAllClose(images[1, 0], images[1, 2])
-        z = self.exported.z_for_seeds([4])[0]
+        z = self.exported.latents_for_seeds([4])[0]
         z[5] += 1.0  # Middle row, last column: the second dim at +span.
-        self.assertAllClose(images[1, 2], self.exported.images(z[None])[0], atol=1e-6)
+        self.assertAllClose(images[1, 2], self.exported.images({"z": z[None]})[0], atol=1e-6)
         randomly = explore.grid(self.exported, out, seeds=[4], random_directions=True, steps=3)[out]
         self.assertAllClose(randomly[1, 1], images[1, 1], atol=1e-6)
         self.assertNotAllClose(randomly[0, 0], images[0, 0])
 
     def test_class_sweep_keeps_z_and_changes_the_label(self):
-        model = explore.from_export(self.cmlp_export)  # generator.json says 3 classes
-        self.assertEqual(model.num_classes, 3)
+        model = explore.load(export_dir=self.cmlp_export)  # generator.json says 3 classes
+        self.assertEqual(model.spec.num_classes, 3)
         out = self.out("classes.png")
         images = explore.classes(model, out, seeds=[2, 8])[out]
         self.assertEqual(images.shape, (2, 3, 8, 8, 1))
@@ -160,8 +167,8 @@ class ExploreTest(tf.test.TestCase):
         self.assertTrue(os.path.isfile(out))
 
     def test_a_conditional_checkpoint_knows_its_classes(self):
-        model = explore.from_workdir(self.cmlp_run)
-        self.assertEqual((model.conditional, model.num_classes), (True, 10))
+        model = explore.load(workdir=self.cmlp_run)
+        self.assertEqual((model.spec.conditional, model.spec.num_classes), (True, 10))
         out = self.out("classes.png")
         images = explore.classes(model, out, seeds=[6])[out]
         self.assertEqual(images.shape, (1, 10, 8, 8, 1))
@@ -171,12 +178,12 @@ class ExploreTest(tf.test.TestCase):
             explore.interpolate(model, out, seeds=[1, 2], label=10)
         with self.assertRaisesRegex(ValueError, "is conditional: pass --label, the class in 0..9"):
             explore.grid(model, out)
-        with self.assertRaisesRegex(ValueError, "none are known for checkpoint"):
+        with self.assertRaisesRegex(ValueError, "checkpoint .* has none in its spec"):
             explore.codes(model, out)
 
     def test_code_sweeps_of_an_infogan_checkpoint(self):
-        model = explore.from_workdir(self.info_run)
-        self.assertEqual(model.latent_dim, 4 + 3 + 1)  # noise, one-hot category, continuous code
+        model = explore.load(workdir=self.info_run)
+        self.assertEqual(model.spec.latent.size, 4 + 3 + 1)  # noise, one-hot category, continuous code
         out = self.out("codes.png")
         written = explore.codes(model, out, seeds=[5], steps=4, span=1.0)
         c1, categorical = self.out("codes_c1.png"), self.out("codes_categorical.png")
@@ -184,8 +191,8 @@ class ExploreTest(tf.test.TestCase):
         self.assertEqual(written[c1].shape, (3, 4, 8, 8, 1))  # categorical values x continuous steps
         self.assertEqual(written[categorical].shape, (1, 3, 8, 8, 1))
         noise = self.info_gan.seeded_inputs(tf.constant([5])).numpy()[0, :4]
-        sweep = self.info_gan.code_sweeps(noise, steps=4, span=1.0)["c1"]
-        expected = self.info_gan.sampler(sweep.inputs, training=False).numpy()
+        sweep = latent.code_sweeps(self.info_gan.input_specs()[0], noise, steps=4, span=1.0)["c1"]
+        expected = self.info_gan.images(sweep.inputs)
         self.assertAllClose(written[c1].reshape(expected.shape), expected, atol=1e-6)
         self.assertNotAllClose(written[c1][0, 0], written[c1][0, -1])
         for path in written:
@@ -199,17 +206,17 @@ class ExploreTest(tf.test.TestCase):
         """A copy of the cmlp export as written before generator.json existed."""
         old = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "cmlp")
         shutil.copytree(self.cmlp_export, old)
-        os.remove(os.path.join(old, "1", export.DESCRIPTION_FILE))
+        os.remove(os.path.join(old, "1", "assets.extra", "generator.json"))
         return old
 
     def test_what_a_model_cannot_do(self):
         out = self.out("x.png")
         cases = [
-            (lambda: explore.codes(self.exported, out), "an export does not record the code layout"),
+            (lambda: explore.codes(self.exported, out), "has none in its spec"),
             (lambda: explore.classes(self.exported, out), "takes none"),
-            (lambda: explore.classes(explore.from_export(self.export_without_description()), out),
+            (lambda: explore.classes(explore.load(export_dir=self.export_without_description()), out),
              "pass --num_classes"),
-            (lambda: explore.from_export(self.export_dir, num_classes=3), "--num_classes is for conditional"),
+            (lambda: explore.load(export_dir=self.export_dir, num_classes=3), "--num_classes is for conditional"),
             (lambda: explore.grid(self.exported, out, dims=[0, 8]), r"out of range: z has 8 dimensions"),
             (lambda: explore.grid(self.exported, out, dims=[0, 1], random_directions=True), "not both"),
             (lambda: explore.grid(self.exported, out, direction_seed=3), "with --random_directions only"),

@@ -11,7 +11,8 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving import layout, servable, warmup
-from tfgan_course import export, gan, latent, models
+from tfgan_course import export, gan, latent, models, spec
+from tfgan_course.gans import infogan
 
 
 class ExportTest(tf.test.TestCase):
@@ -69,16 +70,17 @@ class ExportTest(tf.test.TestCase):
                 with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"label must be a class in \[0, 3\)"):
                     loaded.signatures["sample"](seed=tf.constant([0], tf.int64), label=tf.constant([label]))
         loaded.signatures["serving_default"](z=z, label=tf.constant([2]))
-        self.assertEqual(export.read_description(os.path.join(self.base, "classes", "1")),
-                         {"num_classes": 3, "interpolation": "slerp"})
-        self.assertEqual(export.read_description(self.get_temp_dir()), {})  # An export older than the file.
+        saved = spec.read(os.path.join(self.base, "classes", "1", "assets.extra"))
+        self.assertEqual((saved.num_classes, saved.interpolation, [i.name for i in saved.inputs]),
+                         (3, "slerp", ["z", "label"]))
+        self.assertIsNone(spec.read(self.get_temp_dir()))  # An export older than the file.
 
     def test_infogan_samples_what_generate_draws(self):
-        generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=4, g_width=4, seed=0,
+        generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=9, g_width=4, seed=0,
                                                 codes=(3, 2))
-        model = gan.InfoGAN(generator, discriminator, latent_dim=4, num_categories=3, num_continuous=2)
+        model = infogan.InfoGAN(generator, discriminator, latent_dim=4, num_categories=3, num_continuous=2)
         loaded = tf.saved_model.load(export.export_generator(generator, self.base, "info",
-                                                             seeded_inputs=model.seeded_inputs))
+                                                             spec=model.generator_spec()))
         sampled = loaded.signatures["sample"](seed=tf.constant([11], tf.int64))["images_uint8"].numpy()
         expected = export.to_uint8(model.generate(1, seed=11)).numpy()
         self.assertLessEqual(np.abs(sampled.astype(int) - expected.astype(int)).max(), 1)
@@ -94,7 +96,7 @@ class ExportTest(tf.test.TestCase):
         class Broken(tf.keras.Model if hasattr(tf, "keras") else object):
             pass
 
-        with self.assertRaises(Exception):
+        with self.assertRaises(Exception):  # noqa: B017  # Any failure: what matters is what is left behind.
             export.export_generator(Broken(), self.base, "broken")
         self.assertEqual(os.listdir(os.path.join(self.base, "broken")) if os.path.isdir(
             os.path.join(self.base, "broken")) else [], [])
@@ -119,7 +121,7 @@ class SignaturesTest(tf.test.TestCase):
                                                         seed=0)
         cls.model = gan.GAN(cls.generator, cls.discriminator, latent_dim=8)
         cls.path = export.export_generator(cls.generator, tf.compat.v1.test.get_temp_dir() + "/signatures", "g",
-                                           seeded_inputs=cls.model.seeded_inputs)
+                                           spec=cls.model.generator_spec())
         cls.loaded = tf.saved_model.load(cls.path)
 
     def test_signature_defs_are_predict_with_a_dynamic_batch(self):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_course import experiment, gan, models
+from tfgan_course import gan, models, runtime
 
 LATENT = 8
 
@@ -179,7 +179,7 @@ class MirroredTest(tf.test.TestCase):
 
     def _assert_same(self, model_name, size):
         one_history, one_weights = self._train(model_name, size, tf.distribute.get_strategy())
-        strategy = experiment.make_strategy("mirrored")
+        strategy = runtime.make_strategy("mirrored")
         self.assertEqual(strategy.num_replicas_in_sync, 2)
         two_history, two_weights = self._train(model_name, size, strategy)
         for name in gan.GAN.metric_names:
@@ -194,7 +194,7 @@ class MirroredTest(tf.test.TestCase):
         self._assert_same("dcgan", 28)
 
     def test_ema_and_remedies_under_mirrored(self):
-        strategy = experiment.make_strategy("mirrored")
+        strategy = runtime.make_strategy("mirrored")
         with strategy.scope():
             generator, discriminator = models.build("mlp", image_shape=(8, 8, 1), latent_dim=LATENT, g_width=8,
                                                     d_width=8, seed=0)
@@ -207,7 +207,7 @@ class MirroredTest(tf.test.TestCase):
         self.assertNotAllClose(model.ema_generator.weights[0], generator.weights[0])
 
     def test_replicas_draw_different_noise(self):
-        strategy = experiment.make_strategy("mirrored")
+        strategy = runtime.make_strategy("mirrored")
         with strategy.scope():
             model = _make_gan()
         z = strategy.run(tf.function(lambda: model.sample_z(3)))

@@ -5,7 +5,10 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
 
-from tfgan_course import config as config_lib, experiment, gan, losses, models
+from tfgan_course import config as config_lib
+from tfgan_course import gan, latent, losses, models, runtime, variants
+from tfgan_course.gans import began as began_gan
+from tfgan_course.gans import conditional, infogan, unrolled
 
 LATENT = 8
 CLASSES = 3
@@ -26,15 +29,15 @@ def _adam():
 def conditional_gan(seed=0, **kwargs):
     generator, discriminator = models.build("cmlp", image_shape=(8, 8, 1), latent_dim=LATENT, g_width=8,
                                             d_width=8, seed=seed, num_classes=CLASSES)
-    model = gan.ConditionalGAN(generator, discriminator, latent_dim=LATENT, num_classes=CLASSES, seed=seed, **kwargs)
+    model = conditional.ConditionalGAN(generator, discriminator, latent_dim=LATENT, num_classes=CLASSES, seed=seed, **kwargs)
     model.compile(_adam(), _adam())
     return model
 
 
 def info_gan(seed=0, codes=(CLASSES, 2), **kwargs):
-    generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=LATENT, g_width=4,
-                                            d_width=4, seed=seed, codes=codes)
-    model = gan.InfoGAN(generator, discriminator, latent_dim=LATENT, num_categories=codes[0],
+    generator, discriminator = models.build("infogan", image_shape=(8, 8, 1), latent_dim=LATENT + sum(codes),
+                                            g_width=4, d_width=4, seed=seed, codes=codes)
+    model = infogan.InfoGAN(generator, discriminator, latent_dim=LATENT, num_categories=codes[0],
                         num_continuous=codes[1], seed=seed, **kwargs)
     model.compile(_adam(), _adam())
     return model
@@ -43,7 +46,7 @@ def info_gan(seed=0, codes=(CLASSES, 2), **kwargs):
 def began(seed=0, lambda_k=0.001, **kwargs):
     generator, discriminator = models.build("mlp", image_shape=(8, 8, 1), latent_dim=LATENT, g_width=8,
                                             d_width=8, seed=seed, autoencoder=True)
-    model = gan.BEGAN(generator, discriminator, latent_dim=LATENT, lambda_k=lambda_k, seed=seed, **kwargs)
+    model = began_gan.BEGAN(generator, discriminator, latent_dim=LATENT, lambda_k=lambda_k, seed=seed, **kwargs)
     model.compile(_adam(), _adam())
     return model
 
@@ -89,7 +92,7 @@ class ConditionalGANTest(tf.test.TestCase):
 
     def test_sample_grid_has_one_row_per_class(self):
         grid = conditional_gan().fixed_inputs(np.random.normal(size=(7, LATENT)))
-        z, labels = grid.inputs
+        z, labels = grid.inputs["z"], grid.inputs["label"]
         self.assertEqual(grid.nrow, 2)  # 7 // 3 noise vectors per row.
         self.assertAllEqual(labels, [0, 0, 1, 1, 2, 2])
         self.assertAllEqual(z[0], z[2])  # A column keeps its noise across classes.
@@ -102,7 +105,7 @@ class ConditionalGANTest(tf.test.TestCase):
 
     def test_get_config_round_trip(self):
         model = conditional_gan()
-        self.assertEqual(gan.ConditionalGAN.from_config(model.get_config()).num_classes, CLASSES)
+        self.assertEqual(conditional.ConditionalGAN.from_config(model.get_config()).num_classes, CLASSES)
 
 
 class InfoGANTest(tf.test.TestCase):
@@ -135,9 +138,9 @@ class InfoGANTest(tf.test.TestCase):
 
     def test_code_sweeps_change_one_code(self):
         model = info_gan()
-        sweeps = model.code_sweeps(np.zeros(LATENT, np.float32), steps=5)
+        sweeps = latent.code_sweeps(model.input_specs()[0], np.zeros(LATENT, np.float32), steps=5)
         self.assertCountEqual(sweeps, ["c1", "c2", "categorical"])
-        inputs = sweeps["c2"].inputs  # [3 categories * 5 steps, LATENT + 3 + 2]
+        inputs = sweeps["c2"].inputs["z"]  # [3 categories * 5 steps, LATENT + 3 + 2]
         self.assertEqual(inputs.shape, (15, LATENT + CLASSES + 2))
         self.assertAllClose(inputs[:5, -1], np.linspace(-2, 2, 5))
         self.assertAllEqual(inputs[:, -2], np.zeros(15))
@@ -149,7 +152,7 @@ class InfoGANTest(tf.test.TestCase):
             with self.subTest(codes=codes):
                 self.assertTrue(_finite(info_gan(codes=codes).train_step(tf.constant(_images(4)))))
         with self.assertRaisesRegex(ValueError, "at least one latent code"):
-            gan.InfoGAN(*models.build("mlp", image_shape=(8, 8, 1), latent_dim=LATENT), latent_dim=LATENT,
+            infogan.InfoGAN(*models.build("mlp", image_shape=(8, 8, 1), latent_dim=LATENT), latent_dim=LATENT,
                         num_categories=0, num_continuous=0)
 
 
@@ -187,7 +190,7 @@ class BEGANTest(tf.test.TestCase):
     def test_dcgan_autoencoder_trains(self):
         generator, discriminator = models.build("dcgan", image_shape=(8, 8, 1), latent_dim=LATENT, g_width=4,
                                                 d_width=4, autoencoder=True)
-        model = gan.BEGAN(generator, discriminator, latent_dim=LATENT)
+        model = began_gan.BEGAN(generator, discriminator, latent_dim=LATENT)
         model.compile(_adam(), _adam())
         self.assertTrue(_finite(model.train_step(tf.constant(_images(4)))))
 
@@ -199,7 +202,7 @@ class UnrolledGANTest(tf.test.TestCase):
         model = unrolled_gan(unrolled_steps=1, optimizer=lambda: keras.optimizers.SGD(0.1))
         real = tf.constant(_images(4))
         fake = model.generator(tf.random.normal([4, LATENT], seed=1))
-        lookahead = model._unrolled_weights(real, None, fake, None)
+        lookahead = unrolled.lookahead_weights(model, real, None, fake, None)
         with tf.GradientTape() as tape:
             d_loss = model.discriminator_loss(model.discriminate(real, None), model.discriminate(fake, None), None)
         grads = tape.gradient(d_loss, model.discriminator.trainable_variables)
@@ -211,7 +214,7 @@ class UnrolledGANTest(tf.test.TestCase):
         model = unrolled_gan(unrolled_steps=2)
         real = tf.constant(_images(4))
         fake = model.generator(tf.random.normal([4, LATENT], seed=1))
-        lookahead = model._unrolled_weights(real, None, fake, None)
+        lookahead = unrolled.lookahead_weights(model, real, None, fake, None)
         for _ in range(2):
             with tf.GradientTape() as tape:
                 d_loss = model.discriminator_loss(model.discriminate(real, None), model.discriminate(fake, None),
@@ -249,7 +252,7 @@ class VariantsMirroredTest(tf.test.TestCase):
 
     def _assert_same(self, build, labelled=False):
         one, one_history = self._train(build, tf.distribute.get_strategy(), labelled)
-        two, two_history = self._train(build, experiment.make_strategy("mirrored"), labelled)
+        two, two_history = self._train(build, runtime.make_strategy("mirrored"), labelled)
         for name in one.metric_names:
             self.assertAllClose(one_history[name], two_history[name], atol=1e-5, msg=name)
         for a, b in zip(one.generator.weights + one.discriminator.weights,
@@ -292,7 +295,7 @@ class EveryModelTest(tf.test.TestCase, parameterized.TestCase):
             with self.subTest(**args):
                 config = config_lib.Config(model=name, g_width=4, d_width=4, latent_dim=LATENT, info_categories=2,
                                            info_continuous=1, **args)
-                model = experiment.build_gan(config, shape, num_classes=CLASSES)
+                model = variants.build(config, shape, num_classes=CLASSES)
                 g_before = [w.numpy() for w in model.generator.trainable_weights]
                 d_before = [w.numpy() for w in model.discriminator.trainable_weights]
                 logs = model.train_step(data)

@@ -103,7 +103,8 @@ class LossesTest(tf.test.TestCase):
 
     def test_penalties_have_finite_gradients_at_a_zero_input_gradient(self):
         weight = tf.Variable(0.0)
-        critic = lambda images, training=False: weight * tf.reduce_sum(images, axis=[1, 2, 3])[:, None]
+        def critic(images, training=False):
+            return weight * tf.reduce_sum(images, axis=[1, 2, 3])[:, None]
         real = tf.ones([2, 2, 2, 1])
         for penalty in (losses.gradient_penalty, losses.dragan_penalty, losses.r1_penalty):
             with tf.GradientTape() as tape:

@@ -159,8 +159,9 @@ class ModelsTest(tf.test.TestCase):
 
     def test_infogan_codes(self):
         for codes in ((10, 2), (10, 0), (0, 3)):
-            generator, discriminator = models.build("infogan", image_shape=(28, 28, 1), latent_dim=62, codes=codes,
-                                                    g_width=4, d_width=4)
+            # G's input is [noise, codes]: the caller's latent_dim counts both.
+            generator, discriminator = models.build("infogan", image_shape=(28, 28, 1), latent_dim=62 + sum(codes),
+                                                    codes=codes, g_width=4, d_width=4)
             self.assertEqual(generator.input_shape, (None, 62 + sum(codes)))
             images = generator(tf.random.normal([3, 62 + sum(codes)]), training=False)
             self.assertEqual(images.shape, (3, 28, 28, 1))

@@ -91,7 +91,7 @@ class ClientTest(tf.test.TestCase):
         cls.exports = {"g": export.export_generator(generator, cls.base, "g"),
                        "c": export.export_generator(conditional, cls.base, "c", num_classes=3),
                        "u": export.export_generator(brighten(uniform), cls.base, "u",
-                                                    seeded_inputs=uniform_seeded_inputs, interpolation="lerp"),
+                                                    latent_distribution="uniform"),
                        "old": old}
         cls.server = Server(os.path.join(cls.base, export.MODELS_CONFIG), port=0, rest_api_port=0,
                             file_system_poll_wait_seconds=0).start()

@@ -8,12 +8,25 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import types_pb2
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
-                                     model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
+from tensorflow_serving.apis import (
+    classification_pb2,
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
 
 from serving.server import Server
-from tests.serving_fixtures import (BIG_WIDTH, State, add_version, affine_request, config_text, wait_until,
-                                              write_toy_models)
+from tests.serving_fixtures import (
+    BIG_WIDTH,
+    State,
+    add_version,
+    affine_request,
+    config_text,
+    wait_until,
+    write_toy_models,
+)
 from tfgan_course import export, models
 
 MAX_BATCH_SIZE = 64

@@ -5,13 +5,20 @@ import shutil
 import tempfile
 
 import grpc
-import numpy as np
 import tensorflow as tf
 
 from serving import errors, model_config
 from serving.model_manager import ModelManager
-from tests.serving_fixtures import (State, add_version, affine_request, config_text, version_state, wait_until,
-                                    write_toy_models, write_warmup)
+from tests.serving_fixtures import (
+    State,
+    add_version,
+    affine_request,
+    config_text,
+    version_state,
+    wait_until,
+    write_toy_models,
+    write_warmup,
+)
 
 
 class ModelManagerTest(tf.test.TestCase):

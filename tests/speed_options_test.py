@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment, export
+from tfgan_course import config as config_lib
+from tfgan_course import experiment, export, runtime, variants
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
             optimizer="adam", g_learning_rate=1e-3, d_learning_rate=1e-3, log_every_steps=0, num_fixed_samples=8)
@@ -77,19 +78,19 @@ class StepsPerExecutionTest(tf.test.TestCase):
         self.assertNotEqual(multi_rows[0]["d_loss"], multi_rows[3]["d_loss"])
 
     def test_auto_takes_a_divisor_of_the_epoch_for_dense_models_only(self):
-        self.assertEqual(experiment.steps_per_execution(self.config, 8), 8)
-        self.assertEqual(experiment.steps_per_execution(self.config, 30), 10)
-        self.assertEqual(experiment.steps_per_execution(self.config, 7), 7)
-        self.assertEqual(experiment.steps_per_execution(self.config, 13), 1)
-        self.assertEqual(experiment.steps_per_execution(self.config.replace(model="dcgan"), 30), 1)
-        self.assertEqual(experiment.steps_per_execution(self.config.replace(distribute="multi_worker"), 30), 1)
+        self.assertEqual(runtime.steps_per_execution(self.config, 8), 8)
+        self.assertEqual(runtime.steps_per_execution(self.config, 30), 10)
+        self.assertEqual(runtime.steps_per_execution(self.config, 7), 7)
+        self.assertEqual(runtime.steps_per_execution(self.config, 13), 1)
+        self.assertEqual(runtime.steps_per_execution(self.config.replace(model="dcgan"), 30), 1)
+        self.assertEqual(runtime.steps_per_execution(self.config.replace(distribute="multi_worker"), 30), 1)
 
     def test_a_count_that_does_not_divide_the_epoch_names_the_divisors(self):
         with self.assertRaisesRegex(ValueError, r"--steps_per_execution=3 does not divide the 8 steps of an "
                                                 r"epoch; use one of \[1, 2, 4, 8\]"):
             self._run(3)
         with self.assertRaisesRegex(ValueError, "multi_worker runs one step per execution"):
-            experiment.steps_per_execution(self.config.replace(distribute="multi_worker", steps_per_execution=2), 8)
+            runtime.steps_per_execution(self.config.replace(distribute="multi_worker", steps_per_execution=2), 8)
 
     def test_stats_line_and_checkpoints_fire_inside_an_execution(self):
         workdir = tempfile.mkdtemp(dir=self.get_temp_dir())
@@ -115,8 +116,8 @@ class StepsPerExecutionTest(tf.test.TestCase):
 class MixedPrecisionTest(tf.test.TestCase):
 
     def _build(self, policy, image_shape=(8, 8, 1), **changes):
-        config = config_lib.validate(config_lib.Config(mixed_precision=policy, **{**TINY_DCGAN, **changes}))
-        return experiment.build_gan(config, image_shape)
+        config = variants.validate(config_lib.Config(mixed_precision=policy, **{**TINY_DCGAN, **changes}))
+        return variants.build(config, image_shape)
 
     def test_bfloat16_computes_in_bfloat16_keeps_float32_weights_and_outputs(self):
         model = self._build("mixed_bfloat16")
@@ -132,7 +133,7 @@ class MixedPrecisionTest(tf.test.TestCase):
         self.assertEqual(model.discriminator(_images(2)).dtype, tf.float32)
         # The export passes its own float32-output check and serves float32 images.
         export_dir = export.export_generator(model.sampler, tempfile.mkdtemp(dir=self.get_temp_dir()), "bf16",
-                                             seeded_inputs=model.seeded_inputs)
+                                             spec=model.spec)
         images = tf.saved_model.load(export_dir).signatures["serving_default"](z=tf.zeros([2, 8]))["images"]
         self.assertEqual(images.dtype, tf.float32)
         self.assertAllClose(images, model.sampler(tf.zeros([2, 8])), atol=1e-6)
@@ -177,15 +178,15 @@ class MixedPrecisionTest(tf.test.TestCase):
 class DevicesTest(tf.test.TestCase):
 
     def test_mirrored_over_the_listed_devices(self):
-        strategy = experiment.make_strategy("mirrored", "/cpu:1, CPU:0")
+        strategy = runtime.make_strategy("mirrored", "/cpu:1, CPU:0")
         self.assertEqual(strategy.num_replicas_in_sync, 2)  # The two logical CPUs of tests/conftest.py.
-        self.assertEqual(experiment.make_strategy("mirrored", "/cpu:1").num_replicas_in_sync, 1)
+        self.assertEqual(runtime.make_strategy("mirrored", "/cpu:1").num_replicas_in_sync, 1)
 
     def test_an_unknown_device_names_the_visible_ones(self):
         with self.assertRaisesRegex(ValueError, r"no device '/gpu:7' here; visible: CPU:0, CPU:1"):
-            experiment.make_strategy("mirrored", "/gpu:7")
+            runtime.make_strategy("mirrored", "/gpu:7")
         with self.assertRaisesRegex(ValueError, "--devices lists the devices of --distribute=mirrored"):
-            experiment.make_strategy("none", "/cpu:0")
+            runtime.make_strategy("none", "/cpu:0")
 
 
 class MultiWorkerTest(tf.test.TestCase):
@@ -195,7 +196,7 @@ class MultiWorkerTest(tf.test.TestCase):
         os.environ.pop("TF_CONFIG", None)
         try:
             with self.assertRaisesRegex(ValueError, "needs the TF_CONFIG environment variable"):
-                experiment.make_strategy("multi_worker")
+                runtime.make_strategy("multi_worker")
         finally:
             os.environ.clear()
             os.environ.update(environ)
@@ -225,7 +226,7 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertEqual([int(row["step"]) for row in _rows(workdir)], [1, 2, 3, 4])
         self.assertTrue(os.path.isfile(os.path.join(workdir, "export", "tiny", "1", "saved_model.pb")))
         # The weights moved: the workers trained, they did not just agree on the initial ones.
-        initial = experiment.build_gan(config_lib.validate(config_lib.Config(**TINY)), (8, 8, 1))
+        initial = variants.build(variants.validate(config_lib.Config(**TINY)), (8, 8, 1))
         kernel = "g_optimizer/_trainable_variables/0/.ATTRIBUTES/VARIABLE_VALUE"  # G's fc1 kernel
         self.assertNotAllClose(chief[kernel], initial.generator.get_layer("fc1").kernel.numpy())
 

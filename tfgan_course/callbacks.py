@@ -6,6 +6,7 @@ the generator optimizer's iteration count, so it survives resumes.
 
 import csv
 import glob
+import io
 import json
 import math
 import os
@@ -16,7 +17,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
-from tfgan_course import plots
+from tfgan_course import fileio, metrics, plots, trained
 
 
 def _step(model) -> int:
@@ -55,7 +56,7 @@ class SampleGrid(keras.callbacks.Callback):
     Synth" figure against `real_samples`.
 
     Args:
-      fixed_inputs: gan.GridInputs from `GAN.fixed_inputs(fixed_z)`: the same G inputs every
+      fixed_inputs: latent.GridInputs from `GAN.fixed_inputs(fixed_z)`: the same G inputs every
         epoch (and across resumes), and the grid's row length (a conditional GAN's row is a class).
       directory: where epoch_NNNN.png and progress.gif go.
       tensorboard_dir: where the image summaries go; None = no TensorBoard.
@@ -70,7 +71,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
 
     def on_epoch_end(self, epoch, logs=None):
-        samples = self.model.sampler(self.fixed_inputs.inputs, training=False).numpy()
+        samples = self.model.images(self.fixed_inputs.inputs)
         path = os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
         if self.real_samples is None:
             plots.save_image_grid(samples, path, nrow=self.fixed_inputs.nrow)
@@ -120,11 +121,11 @@ class LossLog(_StepsCallback):
                 kept = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
         fields = ["step", "epoch", *self.model.metric_names]
         # Rewritten aside and renamed: a crash here cannot lose the old rows.
-        with open(self.path + ".tmp", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(kept)
-        os.replace(self.path + ".tmp", self.path)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
+        fileio.write_atomically(self.path, text.getvalue())
         self.file = open(self.path, "a", newline="")  # pylint: disable=consider-using-with
         self.writer = csv.DictWriter(self.file, fieldnames=fields)
         super().on_train_begin(logs)
@@ -228,11 +229,8 @@ class SampleQuality(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs or not _all_finite(logs):
             return
-        from tfgan_course import evaluate, metrics  # pylint: disable=import-outside-toplevel
-
         n = len(self.real_features)
-        generated = evaluate.generator_from_model(self.model, self.classifier.image_shape, "the model in training")
-        images = evaluate.sample_batches(generated.sample, n, self.seed, self.real_labels)
+        images = trained.sample_batches(trained.from_model(self.model), n, self.seed, self.real_labels)
         features, _ = self.classifier.features_and_logits(images)
         fid = metrics.frechet_distance(self.real_features, features)
         kid, kid_std = metrics.kernel_inception_distance(self.real_features, features)
@@ -247,10 +245,9 @@ class SampleQuality(keras.callbacks.Callback):
         if self.best_manager is not None and fid < self.best_fid:
             self.best_fid = fid
             self.best_manager.save(checkpoint_number=_step(self.model))
-            with open(self.best_path + ".tmp", "w") as f:
-                json.dump({"fid": fid, "kid": kid, "epoch": epoch + 1, "step": _step(self.model),
-                           "checkpoint": self.best_manager.latest_checkpoint, "num_samples": n}, f, indent=2)
-            os.replace(self.best_path + ".tmp", self.best_path)
+            fileio.write_atomically(self.best_path, json.dumps(
+                {"fid": fid, "kid": kid, "epoch": epoch + 1, "step": _step(self.model),
+                 "checkpoint": self.best_manager.latest_checkpoint, "num_samples": n}, indent=2))
 
 
 class NanGuard(_StepsCallback):

@@ -3,6 +3,11 @@
 `train.py` turns each field into a command-line flag (its help is the field's
 `help`), so this file is the one list of options. Everything else takes a
 `Config`, so tests build experiments without touching FLAGS.
+
+A leaf module: `validate` checks what the options say on their own (ranges,
+this file's choices); the registries' names (models, losses, variants, ...)
+are checked against the registries by `variants.validate`, through
+`check_choices`.
 """
 
 import dataclasses
@@ -37,6 +42,8 @@ class Config:
     d_norm: str = _field("batch", "dcgan D's normalisation: batch, layer (for gradient penalties) or none.")
     g_upsample: str = _field("transposed", "dcgan G's upsampling: transposed (convolutions), nearest or bilinear "
                              "(resize, then convolve: no checkerboard artefacts).")
+    variant: str = _field("auto", "GAN variant: a name in variants.VARIANTS (plain, conditional, infogan, began); "
+                          "auto = the model family's own (began for --loss=began).")
     began_gamma: float = _field(0.5, "BEGAN's diversity ratio gamma = E[L(G(z))] / E[L(x)], in (0, 1].")
     began_lambda_k: float = _field(0.001, "BEGAN's gain lambda_k of the k_t control.")
     info_categories: int = _field(10, "InfoGAN: values of the categorical latent code; 0 = none.")
@@ -144,25 +151,21 @@ class Config:
         return "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
 
 
-def validate(config: Config) -> Config:
-    """Returns `config`, or raises ValueError naming the bad option and its valid values."""
-    from tfgan_course import gan, losses, models, optimizers  # pylint: disable=import-outside-toplevel
-
-    def choose(option, value, valid):
+def check_choices(config: Config, choices) -> None:
+    """Raises ValueError naming the option and its valid values unless every {option: valid values} holds."""
+    for option, valid in choices.items():
+        value = getattr(config, option)
         if value not in valid:
             raise ValueError(f"Unknown --{option}={value!r}; valid values: {', '.join(str(v) for v in sorted(valid))}.")
 
-    choose("model", config.model, models.MODELS)
-    choose("loss", config.loss, losses.LOSSES)
-    choose("penalty", config.penalty, losses.PENALTIES)
-    choose("optimizer", config.optimizer, optimizers.OPTIMIZERS)
-    choose("distribute", config.distribute, DISTRIBUTE)
-    choose("mixed_precision", config.mixed_precision, MIXED_PRECISION)
-    choose("jit_compile", config.jit_compile, ("auto", "true", "false"))
-    choose("channels", config.channels, (1, 3))
-    choose("latent_distribution", config.latent_distribution, gan.LATENT_DISTRIBUTIONS)
-    choose("d_norm", config.d_norm, models.D_NORMS)
-    choose("g_upsample", config.g_upsample, models.G_UPSAMPLES)
+
+def validate(config: Config) -> Config:
+    """Returns `config`, or raises ValueError naming the bad option and its valid values.
+
+    Checks ranges and this module's own choices; `variants.validate` adds the registries' names.
+    """
+    check_choices(config, {"distribute": DISTRIBUTE, "mixed_precision": MIXED_PRECISION,
+                           "jit_compile": ("auto", "true", "false"), "channels": (1, 3)})
     for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples"):
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
@@ -184,9 +187,6 @@ def validate(config: Config) -> Config:
         raise ValueError("--model=infogan needs a latent code: --info_categories >= 1 or --info_continuous >= 1.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
-    # Smoothing changes the BCE target, so only losses whose D is the BCE one take it.
-    if config.label_smoothing and losses.get(config.loss).discriminator is not losses.minimax_discriminator_loss:
-        raise ValueError(f"--label_smoothing needs --loss=minimax or non_saturating, not {config.loss}.")
     for option in ("g_learning_rate", "d_learning_rate"):
         if not getattr(config, option) > 0:
             raise ValueError(f"--{option} must be > 0, got {getattr(config, option)}.")

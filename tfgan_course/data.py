@@ -26,6 +26,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_course import toy
+
 # Local IDX directories that the bare dataset names resolve to first.
 ALIASES = {
     "fashion_mnist": "/usr/share/datasets/fashion-mnist",
@@ -137,53 +139,81 @@ def make_dataset(
         )
     source = _resolve(spec, split)
     scheme, _, arg = source.partition(":")
-    if scheme == "toy":
-        return _toy_dataset(spec, arg, split, batch_size, shuffle, seed, repeat, drop_remainder)
-
-    def fit_uint8(images):
-        return tf.saturate_cast(tf.round(_fit(images, image_size, channels)), tf.uint8)
-
-    if scheme == "idx":
-        images, labels = _read_idx_dir(arg, split)
-        num_examples = len(images)
-        num_classes = 0 if labels is None else int(labels.max()) + 1
-    elif scheme in ("folder", "tfds") and arg:
-        if scheme == "folder":
-            ds, num_examples = _folder_images(arg)
-            ds = ds.map(fit_uint8, num_parallel_calls=tf.data.AUTOTUNE)
-            num_classes = 0
-        else:
-            ds, num_examples, num_classes = _load_tfds_or_explain(spec, arg, split, data_dir)
-            ds = ds.map(
-                lambda ex: _pick(ex, fit_uint8, num_classes), num_parallel_calls=tf.data.AUTOTUNE
-            )
-        # Decoding and resizing are the expensive part: do them once, and cache uint8,
-        # a quarter the size of float32.
-        ds = ds.ignore_errors().cache()
-        buffer_size, per_batch = _FILE_SHUFFLE_BUFFER, normalize
-    else:
+    if scheme not in SOURCES or not arg:
         raise ValueError(f"unknown dataset spec {spec!r}; valid forms: {_SPEC_FORMS}")
+    request = _Request(image_size, channels, batch_size, split, data_dir, shuffle, seed, repeat, drop_remainder)
+    ds, num_examples, example_shape, num_classes = SOURCES[scheme](spec, source, arg, request)
+    return ds.prefetch(tf.data.AUTOTUNE), DataInfo(spec, source, num_examples, example_shape, num_classes)
 
-    if drop_remainder and num_examples < batch_size:
-        raise ValueError(
-            f"{source}: {num_examples} images < batch_size {batch_size}: "
-            "lower --batch_size or add data"
-        )
-    if scheme == "idx":
-        ds = _in_memory_batches(images, labels, batch_size, shuffle, seed, repeat, drop_remainder,
-                                lambda batch: normalize(_fit(batch, image_size, channels)))
-    else:
-        if shuffle:
-            ds = ds.shuffle(min(buffer_size, num_examples), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.map(
-            (lambda x, y: (per_batch(x), y)) if num_classes else per_batch,
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        if repeat:
-            ds = ds.repeat()
-    info = DataInfo(spec, source, num_examples, (image_size, image_size, channels), num_classes)
-    return ds.prefetch(tf.data.AUTOTUNE), info
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """make_dataset's arguments, as a source loader gets them."""
+
+    image_size: int
+    channels: int
+    batch_size: int
+    split: str
+    data_dir: str | None
+    shuffle: bool
+    seed: int
+    repeat: bool
+    drop_remainder: bool
+
+    @property
+    def image_shape(self):
+        return (self.image_size, self.image_size, self.channels)
+
+    def fit_uint8(self, images):
+        """Pixels of any size and dtype -> uint8 [..., S, S, channels]."""
+        return tf.saturate_cast(tf.round(_fit(images, self.image_size, self.channels)), tf.uint8)
+
+    def check_size(self, source, num_examples):
+        if self.drop_remainder and num_examples < self.batch_size:
+            raise ValueError(f"{source}: {num_examples} images < batch_size {self.batch_size}: "
+                             "lower --batch_size or add data")
+
+
+# A source loader: (spec, resolved source, its argument, _Request) -> (batched dataset without
+# prefetch, examples in the split, one example's shape, number of classes or 0).
+
+def _idx_source(spec, source, directory, request):
+    """idx:DIR: MNIST-format files, held in memory and batched by shuffled index batches."""
+    del spec
+    images, labels = _read_idx_dir(directory, request.split)
+    request.check_size(source, len(images))
+    ds = _in_memory_batches(images, labels, request.batch_size, request.shuffle, request.seed, request.repeat,
+                            request.drop_remainder,
+                            lambda batch: normalize(_fit(batch, request.image_size, request.channels)))
+    return ds, len(images), request.image_shape, 0 if labels is None else int(labels.max()) + 1
+
+
+def _folder_source(spec, source, directory, request):
+    """folder:DIR: every image file under DIR, unlabelled."""
+    del spec
+    ds, num_examples = _folder_images(directory)
+    ds = ds.map(request.fit_uint8, num_parallel_calls=tf.data.AUTOTUNE)
+    return _file_batches(ds, source, num_examples, 0, request), num_examples, request.image_shape, 0
+
+
+def _tfds_source(spec, source, name, request):
+    """tfds:NAME: a TFDS image dataset, labelled when it has labels."""
+    ds, num_examples, num_classes = _load_tfds_or_explain(spec, name, request.split, request.data_dir)
+    ds = ds.map(lambda ex: _pick(ex, request.fit_uint8, num_classes), num_parallel_calls=tf.data.AUTOTUNE)
+    return _file_batches(ds, source, num_examples, num_classes, request), num_examples, request.image_shape, num_classes
+
+
+def _file_batches(ds, source, num_examples, num_classes, request):
+    """Decoded uint8 examples -> cached, shuffled, batched, normalised batches."""
+    # Decoding and resizing are the expensive part: do them once, and cache uint8,
+    # a quarter the size of float32.
+    ds = ds.ignore_errors().cache()
+    request.check_size(source, num_examples)
+    if request.shuffle:
+        ds = ds.shuffle(min(_FILE_SHUFFLE_BUFFER, num_examples), seed=request.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(request.batch_size, drop_remainder=request.drop_remainder)
+    ds = ds.map((lambda x, y: (normalize(x), y)) if num_classes else normalize, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.repeat() if request.repeat else ds
 
 
 def _in_memory_batches(images, labels, batch_size, shuffle, seed, repeat, drop_remainder, per_batch):
@@ -242,22 +272,23 @@ def take(dataset, count):
     return np.concatenate(images)[:count], labels
 
 
-def _toy_dataset(spec, name, split, batch_size, shuffle, seed, repeat, drop_remainder):
-    """toy:NAME -> batches of float32 [batch_size, dim] vectors, and their DataInfo."""
-    from tfgan_course import toy  # pylint: disable=import-outside-toplevel
-
-    if drop_remainder and batch_size > TOY_EXAMPLES:
-        raise ValueError(f"{spec}: batch_size {batch_size} > {TOY_EXAMPLES} toy samples: lower --batch_size")
+def _toy_source(spec, source, name, request):
+    """toy:NAME: float32 [batch_size, dim] vectors of a toy distribution (`toy.py`)."""
+    del source
+    if request.drop_remainder and request.batch_size > TOY_EXAMPLES:
+        raise ValueError(f"{spec}: batch_size {request.batch_size} > {TOY_EXAMPLES} toy samples: lower --batch_size")
     # The test split is drawn with another seed: fresh samples of the same distribution.
-    vectors = toy.sample(name, TOY_EXAMPLES, seed=seed + (0 if split == "train" else 1_000_003))
+    vectors = toy.sample(name, TOY_EXAMPLES, seed=request.seed + (0 if request.split == "train" else 1_000_003))
     ds = tf.data.Dataset.from_tensor_slices(vectors)
-    if shuffle:
-        ds = ds.shuffle(TOY_EXAMPLES, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if repeat:
+    if request.shuffle:
+        ds = ds.shuffle(TOY_EXAMPLES, seed=request.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(request.batch_size, drop_remainder=request.drop_remainder)
+    if request.repeat:
         ds = ds.repeat()
-    info = DataInfo(spec, f"toy:{name}", TOY_EXAMPLES, tuple(vectors.shape[1:]), 0)
-    return ds.prefetch(tf.data.AUTOTUNE), info
+    return ds, TOY_EXAMPLES, tuple(vectors.shape[1:]), 0
+
+
+SOURCES = {"idx": _idx_source, "folder": _folder_source, "tfds": _tfds_source, "toy": _toy_source}
 
 
 def _resolve(spec, split):

@@ -12,7 +12,6 @@ The features are those of a small CNN trained on the dataset's labelled train sp
 (`classifier.py`), cached and reused, never Inception's: see the README's "Evaluation".
 """
 
-import dataclasses
 import json
 import os
 import sys
@@ -20,136 +19,14 @@ import sys
 import numpy as np
 from absl import app, flags, logging
 
-from tfgan_course import config as config_lib
+from tfgan_course import fileio
 
 DEFAULT_NUM_SAMPLES = 10_000
 
 
-@dataclasses.dataclass(frozen=True)
-class Generated:
-    """A generator to score.
-
-    Attributes:
-      sample: fn(num_samples, seed, labels) -> images float32 [N, H, W, C] in [-1, 1]; `labels`
-        int [N] (the real data's, so a conditional generator matches their class mix) or None.
-      image_shape: (H, W, C).
-      description: what it is, for the report.
-    """
-
-    sample: object
-    image_shape: tuple
-    description: str
-
-
-def run_config(workdir: str) -> config_lib.Config:
-    """The Config a training run wrote to <workdir>/flags.cfg."""
-    path = os.path.join(workdir, "flags.cfg")
-    if not os.path.isfile(path):
-        raise ValueError(f"{workdir} is not a training run: it has no flags.cfg. Pass the --workdir of "
-                         "python -m tfgan_course.train, or --export_dir=... for an exported model.")
-    with open(path) as f:
-        return config_lib.Config.from_flagfile(f.read())
-
-
-def restore_gan(workdir: str):
-    """The GAN of a training run as its flags.cfg builds it, with its last checkpoint restored.
-
-    Returns:
-      (model, image_shape, checkpoint path): the `gan.GAN` (a ConditionalGAN knows its
-      num_classes, read from the run's data), (H, W, C) (() for toy data), and the checkpoint.
-    """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from tfgan_course import data, experiment, models  # pylint: disable=import-outside-toplevel
-
-    config = run_config(workdir)
-    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    if latest is None:
-        raise ValueError(f"{workdir}/checkpoints holds no checkpoint yet: train first (or wait for the first "
-                         "epoch to end), or use an export with --export_dir.")
-    image_shape = (config.image_size, config.image_size, config.channels)
-    if config.dataset.startswith("toy:"):
-        image_shape = ()  # Rejected by the callers that need images, with the reason.
-    num_classes = 0
-    if models.MODELS[config.model].KIND == "conditional":  # Only a conditional model needs the data's classes.
-        _, info = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
-                                    batch_size=1, data_dir=config.data_dir or None, repeat=False)
-        num_classes = info.num_classes
-    model = experiment.build_gan(config, image_shape or (2,), num_classes=num_classes)
-    model.checkpoint().restore(latest).expect_partial()
-    return model, image_shape, latest
-
-
-def generator_from_workdir(workdir: str) -> Generated:
-    """The last checkpoint of a training run, as its flags.cfg built it (the EMA generator if any)."""
-    model, image_shape, latest = restore_gan(workdir)
-    return generator_from_model(model, image_shape, f"checkpoint {latest}")
-
-
-def generator_from_model(model, image_shape, description) -> Generated:
-    """A gan.GAN being trained or restored, sampled from its `sampler`; a conditional one takes the labels."""
-    from tfgan_course import gan  # pylint: disable=import-outside-toplevel
-
-    conditional = isinstance(model, gan.ConditionalGAN)
-
-    def sample(num_samples, seed, labels):
-        return model.generate(num_samples, seed=seed, label=labels if conditional else None)
-
-    return Generated(sample, tuple(image_shape), description)
-
-
-def export_version_dir(export_dir: str) -> str:
-    """`export_dir` if it is a SavedModel, else the newest integer version of the model directory `export_dir`."""
-    from serving import model_config  # pylint: disable=import-outside-toplevel
-
-    if os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
-        return export_dir
-    versions = model_config.version_numbers(export_dir)
-    if not versions:
-        raise ValueError(f"{export_dir} is neither a SavedModel (no saved_model.pb) nor a model directory with "
-                         "integer versions: pass <export_base>/<model_name> or one of its versions.")
-    return os.path.join(export_dir, str(max(versions)))
-
-
-def generator_from_export(export_dir: str) -> Generated:
-    """An exported SavedModel (a version directory, or a model directory: its newest version).
-
-    z ~ N(0, I) of the signature's size; a conditional export (with a `label` input) gets the
-    real data's labels.
-    """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from tfgan_course import export  # pylint: disable=import-outside-toplevel
-
-    export_dir = export_version_dir(export_dir)
-    serve = export.load_serving_fn(export_dir)
-    _, inputs = serve.structured_input_signature
-    latent_dim = inputs["z"].shape[-1]
-
-    def sample(num_samples, seed, labels):
-        feed = {"z": tf.random.stateless_normal([num_samples, latent_dim], seed=[seed, 0])}
-        if "label" in inputs:
-            if labels is None:
-                raise ValueError(f"{export_dir} is conditional (it takes a label): score it against a labelled "
-                                 "--dataset.")
-            feed["label"] = tf.constant(labels, tf.int32)
-        return serve(**feed)["images"].numpy()
-
-    probe = sample(1, 0, np.zeros([1], np.int32))
-    return Generated(sample, tuple(probe.shape[1:]), f"export {export_dir}")
-
-
-def sample_batches(sample, num_samples, seed, labels, batch_size=500):
-    """Generated.sample(k, seed + i, labels[...]) over batches, concatenated: float32 [num_samples, ...]."""
-    batches = [sample(min(batch_size, num_samples - start), seed + i,
-                      None if labels is None else labels[start:start + batch_size])
-               for i, start in enumerate(range(0, num_samples, batch_size))]
-    return np.concatenate(batches)[:num_samples]
-
-
 def score(features_a, features_b, logits_b, num_classes, reference_distribution):
     """Every metric of set b against set a: a dict of floats (and KID's std)."""
-    from tfgan_course import metrics  # pylint: disable=import-outside-toplevel
+    from tfgan_course import metrics  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
 
     kid_mean, kid_std = metrics.kernel_inception_distance(features_a, features_b)
     precision, recall = metrics.precision_recall(features_a, features_b, k=3)
@@ -167,18 +44,21 @@ def score(features_a, features_b, logits_b, num_classes, reference_distribution)
     }
 
 
-def evaluate(generated: Generated, spec: str, output_dir: str, num_samples: int = DEFAULT_NUM_SAMPLES,
+def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_NUM_SAMPLES,
              data_dir=None, cache_dir=None, classifier_epochs: int = 3, seed: int = 0) -> dict:
-    """Scores `generated` against `spec`, with the real-vs-real baseline; writes eval.json and report.md.
+    """Scores `generated` (a `trained.TrainedGenerator`) against the data `spec`, with the real-vs-real
+    baseline; writes eval.json and report.md.
 
     Returns:
       The dict written to eval.json: {"generated": scores, "real_vs_real": scores, "num_real",
       "num_generated", "classifier": {...}, ...}.
     """
-    from tfgan_course import classifier as classifier_lib, data, metrics, plots  # pylint: disable=import-outside-toplevel
+    # TensorFlow: keeps --help fast.
+    from tfgan_course import classifier as classifier_lib  # pylint: disable=import-outside-toplevel
+    from tfgan_course import data, metrics, plots, trained
 
-    image_shape = tuple(generated.image_shape)
-    if len(image_shape) != 3:
+    image_shape = tuple(generated.spec.output.shape)
+    if not generated.spec.makes_images:
         raise ValueError(f"Evaluation scores images; {generated.description} makes toy vectors (mode coverage "
                          "scores those: benchmarks/mode_collapse.py).")
     classifier = classifier_lib.load_or_train(spec, image_size=image_shape[0], channels=image_shape[2],
@@ -193,7 +73,7 @@ def evaluate(generated: Generated, spec: str, output_dir: str, num_samples: int 
     n = min(len(train_images), len(test_images), num_samples)
     train_images, train_labels, test_images = train_images[:n], train_labels[:n], test_images[:n]
     logging.info("Sampling %d images from %s", n, generated.description)
-    fake_images = sample_batches(generated.sample, n, seed, train_labels)
+    fake_images = trained.sample_batches(generated, n, seed, train_labels)
     if tuple(fake_images.shape[1:]) != image_shape:
         raise ValueError(f"{generated.description} made images of shape {fake_images.shape[1:]}, not {image_shape}.")
 
@@ -217,8 +97,8 @@ def evaluate(generated: Generated, spec: str, output_dir: str, num_samples: int 
                              os.path.join(output_dir, "nearest_neighbours.png"), metrics, plots)
     plots.save_class_histogram(result["generated"]["class_counts"], result["real_vs_real"]["class_counts"],
                                os.path.join(output_dir, "class_histogram.png"))
-    _write_atomically(os.path.join(output_dir, "eval.json"), json.dumps(result, indent=2) + "\n")
-    _write_atomically(os.path.join(output_dir, "report.md"), report(result))
+    fileio.write_atomically(os.path.join(output_dir, "eval.json"), json.dumps(result, indent=2) + "\n")
+    fileio.write_atomically(os.path.join(output_dir, "report.md"), report(result))
     return result
 
 
@@ -265,12 +145,6 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_atomically(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
 FLAGS = flags.FLAGS
 
 
@@ -285,6 +159,8 @@ def define_flags():
     flags.DEFINE_string("cache_dir", None, "Where domain classifiers are kept; default $TFGAN_COURSE_CACHE/classifiers.")
     flags.DEFINE_integer("classifier_epochs", 3, "Epochs of a domain classifier trained on first use.")
     flags.DEFINE_integer("seed", 0, "Seed of the samples and of the real images drawn.")
+    flags.DEFINE_integer("num_classes", None, "With --export_dir: the number of classes of a conditional export "
+                         "older than generator.json (newer exports record it).")
 
 
 def main(argv):
@@ -299,13 +175,11 @@ def main(argv):
         print(f"error: --num_samples={FLAGS.num_samples} is too few to estimate covariances; use >= 10 "
               "(and the same N whenever scores are compared).", file=sys.stderr)
         return 2
+    from tfgan_course import trained  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
+
     try:
-        if FLAGS.workdir:
-            spec = FLAGS.dataset or run_config(FLAGS.workdir).dataset
-            generated = generator_from_workdir(FLAGS.workdir)
-        else:
-            spec = FLAGS.dataset or "fashion_mnist"
-            generated = generator_from_export(FLAGS.export_dir)
+        generated = trained.load(FLAGS.workdir, FLAGS.export_dir, num_classes=FLAGS.num_classes or 0)
+        spec = FLAGS.dataset or generated.spec.dataset or "fashion_mnist"
         output_dir = FLAGS.output_dir or os.path.join(FLAGS.workdir or FLAGS.export_dir, "eval")
         result = evaluate(generated, spec, output_dir, FLAGS.num_samples, data_dir=FLAGS.data_dir,
                           cache_dir=FLAGS.cache_dir, classifier_epochs=FLAGS.classifier_epochs, seed=FLAGS.seed)

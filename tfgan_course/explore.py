@@ -32,7 +32,8 @@ Modes (--mode):
                  --mode=classes --seeds=0,1,2
   codes        InfoGAN: each continuous code swept from -span to +span (columns) for every
                categorical value (rows), and the categorical code alone, around one seed's
-               noise. Needs --workdir: an export does not record the code layout.
+               noise. A run or an export with a spec (exports older than specs do not record the
+               code layout: use the run's --workdir).
                  --mode=codes --seeds=0 --steps=10 --span=2
 
 A conditional model's class for interpolate, arithmetic and grid is --label. Figures go to
@@ -40,12 +41,11 @@ A conditional model's class for interpolate, arithmetic and grid is --label. Fig
 .gif, and codes writes <out>_<code>.png per sweep. Every file is written atomically.
 """
 
-import dataclasses
 import os
 import sys
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
 from tfgan_course import latent, plots
 
@@ -53,153 +53,44 @@ _BATCH = 64  # Images per generator call: a grid of a DCGAN-64 stays small in me
 _GIF_SIZE = 128  # GIF frames are scaled up (by whole pixels) to at least this many pixels a side.
 
 
-@dataclasses.dataclass(frozen=True)
-class LatentModel:
-    """A generator to explore: explicit z (and labels) in, images out.
-
-    Attributes:
-      latent_dim: D, the size of z: all G takes but the label (an InfoGAN's noise and codes).
-      conditional: whether G also takes a class label.
-      num_classes: labels 0..num_classes - 1 of a conditional model; 0 when unconditional, or
-        unknown (an export that was not told --num_classes).
-      interpolation: "slerp" (Gaussian z) or "lerp" (uniform z): the default path.
-      description: what it is, for messages.
-      generate_fn: fn(z float32 [N, D], labels int32 [N] or None) -> float32 [N, H, W, C] in [-1, 1].
-      seeded_inputs_fn: fn(seeds int64 [N]) -> z float32 [N, D]: the z each seed names.
-      code_sweeps_fn: an InfoGAN checkpoint's fn(z [D], steps, span) -> {name: gan.GridInputs}
-        (`gan.InfoGAN.code_sweeps` around z's noise); None for every other model.
-    """
-
-    latent_dim: int
-    conditional: bool
-    num_classes: int
-    interpolation: str
-    description: str
-    generate_fn: object
-    seeded_inputs_fn: object
-    code_sweeps_fn: object = None
-
-    def images(self, z, labels=None):
-        """z float [N, D] (and labels: an int, int [N], or None) -> float32 [N, H, W, C] in [-1, 1]."""
-        z = np.asarray(z, np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"{self.description} takes z of shape [N, {self.latent_dim}], got {list(z.shape)}.")
-        if self.conditional:
-            if labels is None:
-                classes = f" in 0..{self.num_classes - 1}" if self.num_classes else ""
-                raise ValueError(f"{self.description} is conditional: pass --label, the class{classes} to draw.")
-            labels = np.broadcast_to(np.asarray(labels, np.int32), [len(z)])
-            if labels.min() < 0 or (self.num_classes and labels.max() >= self.num_classes):
-                raise ValueError(f"--label {labels.max() if labels.min() >= 0 else labels.min()} is out of range: "
-                                 f"{self.description} has classes 0..{self.num_classes - 1}.")
-        elif labels is not None:
-            raise ValueError(f"{self.description} is not conditional: it takes no --label.")
-        return np.concatenate([
-            self.generate_fn(z[start:start + _BATCH], None if labels is None else labels[start:start + _BATCH])
-            for start in range(0, len(z), _BATCH)])
-
-    def z_for_seeds(self, seeds):
-        """seeds: ints [N] -> z float32 [N, D], row i the z that seed i names."""
-        return np.asarray(self.seeded_inputs_fn(np.asarray(seeds, np.int64)), np.float32)
+def _latent_dim(model) -> int:
+    """D, the size of the latent vector a seed names (an InfoGAN's noise and codes)."""
+    return model.spec.latent.size
 
 
-def from_workdir(workdir: str) -> LatentModel:
-    """The last checkpoint of a training run, as its flags.cfg built it (the EMA generator if any)."""
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from tfgan_course import evaluate, gan  # pylint: disable=import-outside-toplevel
-
-    model, image_shape, latest = evaluate.restore_gan(workdir)
-    if len(image_shape) != 3:
-        raise ValueError(f"{workdir} trains a toy model of points, not images: explore draws images.")
-    conditional = isinstance(model, gan.ConditionalGAN)
-
-    def generate(z, labels):
-        z = tf.constant(z)
-        inputs = z if labels is None else [z, tf.constant(labels, tf.int32)]
-        return model.sampler(inputs, training=False).numpy().astype(np.float32)
-
-    code_sweeps = None
-    if isinstance(model, gan.InfoGAN):
-        def code_sweeps(z, steps, span):
-            # G's input is [noise, codes]: the sweeps set the codes around this z's noise.
-            return model.code_sweeps(z[:model.latent_dim], steps=steps, span=span)
-
-    return LatentModel(latent_dim=getattr(model, "input_dim", model.latent_dim), conditional=conditional,
-                       num_classes=model.num_classes if conditional else 0, interpolation=model.interpolation,
-                       description=f"checkpoint {latest}", generate_fn=generate,
-                       seeded_inputs_fn=lambda seeds: model.seeded_inputs(seeds).numpy(),
-                       code_sweeps_fn=code_sweeps)
+def _draw(model, z, labels=None):
+    """z float [N, D] (and labels: an int, int [N], or None) -> float32 [N, H, W, C] in [-1, 1], in batches."""
+    z = np.asarray(z, np.float32)
+    spec = model.spec
+    if z.ndim != 2 or z.shape[1] != _latent_dim(model):
+        raise ValueError(f"{model.description} takes z of shape [N, {_latent_dim(model)}], got {list(z.shape)}.")
+    if spec.conditional:
+        if labels is None:
+            raise ValueError(f"{model.description} is conditional: pass --label, the class in "
+                             f"0..{spec.num_classes - 1} to draw.")
+        labels = np.broadcast_to(np.asarray(labels, np.int32), [len(z)])
+        if labels.min() < 0 or labels.max() >= spec.num_classes:
+            raise ValueError(f"--label {labels.max() if labels.min() >= 0 else labels.min()} is out of range: "
+                             f"{model.description} has classes 0..{spec.num_classes - 1}.")
+    elif labels is not None:
+        raise ValueError(f"{model.description} is not conditional: it takes no --label.")
+    batches = []
+    for start in range(0, len(z), _BATCH):
+        feed = {spec.latent.name: z[start:start + _BATCH]}
+        if spec.conditional:
+            feed[spec.input("label").name] = labels[start:start + _BATCH]
+        batches.append(model.images(feed))
+    return np.concatenate(batches)
 
 
-def from_export(export_dir: str, num_classes: int = 0) -> LatentModel:
-    """An exported generator (a version directory, or a model directory: its newest version).
+def load(workdir=None, export_dir=None, num_classes: int = 0):
+    """`trained.load`, checked to draw images from a latent vector: what explore explores."""
+    from tfgan_course import trained  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
 
-    Images come from the `serving_default` signature. The z of a seed is the one the `sample`
-    signature draws: N(0, I) (or U[0, 1) for a uniform-z run's export) from
-    `stateless_*([D], seed=[seed, 0])`, recognised by comparing the two signatures' images
-    (N(0, I) for an export without a `sample` signature, or whose generator ignores z, as an
-    untrained one may: then any z draws the same images).
-
-    Args:
-      export_dir: the export.
-      num_classes: a conditional export's number of classes; 0 = the one its
-        generator.json records (unknown for an export older than that file, which only a
-        class sweep needs).
-    """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from tfgan_course import evaluate, export  # pylint: disable=import-outside-toplevel
-
-    version_dir = evaluate.export_version_dir(export_dir)
-    signatures = tf.saved_model.load(version_dir).signatures
-    serve = signatures["serving_default"]
-    _, inputs = serve.structured_input_signature
-    if "z" not in inputs or len(serve.structured_outputs["images"].shape) != 4:
-        raise ValueError(f"{version_dir} is not an image generator (serving_default takes z and answers images "
-                         "[N, H, W, C]): explore draws images.")
-    latent_dim = int(inputs["z"].shape[-1])
-    conditional = "label" in inputs
-    if num_classes and not conditional:
-        raise ValueError(f"--num_classes is for conditional exports; {version_dir} takes no label.")
-    num_classes = num_classes or export.read_description(version_dir).get("num_classes", 0)
-
-    def generate(z, labels):
-        feed = {"z": tf.constant(z)}
-        if labels is not None:
-            feed["label"] = tf.constant(labels, tf.int32)
-        return serve(**feed)["images"].numpy()
-
-    # An export older than the `sample` signature drew N(0, I) z per seed, as `generator_from_export` does.
-    distribution = "normal"
-    if "sample" in signatures:
-        distribution = _sample_distribution(signatures["sample"], generate, latent_dim, conditional)
-    if distribution is None:
-        logging.warning("%s: the sample signature does not draw N(0, I) or U[0, 1) z per seed (an InfoGAN's "
-                        "codes?); seeds here name N(0, I) z, whose images differ from the signature's.", version_dir)
-    distribution = distribution or "normal"
-    return LatentModel(latent_dim=latent_dim, conditional=conditional, num_classes=int(num_classes),
-                       interpolation="lerp" if distribution == "uniform" else "slerp",
-                       description=f"export {version_dir}", generate_fn=generate,
-                       seeded_inputs_fn=lambda seeds: latent.seeded_z(seeds, latent_dim, distribution).numpy())
-
-
-def _sample_distribution(sample, generate, latent_dim, conditional):
-    """"normal" or "uniform": the z the export's `sample` signature draws per seed; None if neither."""
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from tfgan_course import export, gan  # pylint: disable=import-outside-toplevel
-
-    seeds = np.array([0, 1], np.int64)
-    labels = np.zeros(2, np.int32) if conditional else None
-    feed = {"seed": tf.constant(seeds), **({"label": tf.constant(labels)} if conditional else {})}
-    sampled = sample(**feed)["images_uint8"].numpy().astype(np.int32)
-    for distribution in gan.LATENT_DISTRIBUTIONS:
-        images = export.to_uint8(generate(latent.seeded_z(seeds, latent_dim, distribution).numpy(), labels)).numpy()
-        # The signature rounds to uint8: one level apart is the same image.
-        if np.abs(images.astype(np.int32) - sampled).max() <= 1:
-            return distribution
-    return None
+    model = trained.load(workdir, export_dir, num_classes)
+    if not model.spec.makes_images or model.spec.latent is None:
+        raise ValueError(f"{model.description} does not draw images from a latent vector: explore draws images.")
+    return model
 
 
 def _seed_list(seeds, flag, mode, at_least=1, at_most=None):
@@ -223,7 +114,7 @@ def _gif_frame(image):
     return np.repeat(np.repeat(frame, scale, axis=0), scale, axis=1)
 
 
-def interpolate(model: LatentModel, out: str, seeds=None, steps: int = 8, interpolation: str | None = None,
+def interpolate(model, out: str, seeds=None, steps: int = 8, interpolation: str | None = None,
                 label=None, gif: bool = False) -> dict:
     """The images along the path between consecutive seeds' z: a strip, one row per pair (and a GIF).
 
@@ -243,10 +134,10 @@ def interpolate(model: LatentModel, out: str, seeds=None, steps: int = 8, interp
     seeds = _seed_list(seeds, "seeds", "interpolate", at_least=2)
     if steps < 2:
         raise ValueError(f"--steps={steps}: a path needs at least its two ends.")
-    interpolation = interpolation or model.interpolation
-    z = model.z_for_seeds(seeds)
+    interpolation = interpolation or model.spec.interpolation
+    z = model.latents_for_seeds(seeds)
     path = latent.interpolate(interpolation, z[:-1], z[1:], np.linspace(0.0, 1.0, steps, dtype=np.float32))
-    images = model.images(np.reshape(path, [-1, model.latent_dim]), label)
+    images = _draw(model, np.reshape(path, [-1, _latent_dim(model)]), label)
     strip = images.reshape(len(seeds) - 1, steps, *images.shape[1:])
     plots.save_image_grid(images, out, nrow=steps,
                           title=f"{interpolation} between seeds {' -> '.join(map(str, seeds))} "
@@ -260,7 +151,7 @@ def interpolate(model: LatentModel, out: str, seeds=None, steps: int = 8, interp
     return written
 
 
-def arithmetic(model: LatentModel, out: str, concept_a=None, concept_b=None, concept_c=None, label=None) -> dict:
+def arithmetic(model, out: str, concept_a=None, concept_b=None, concept_c=None, label=None) -> dict:
     """DCGAN's vector arithmetic: G(mean z_a - mean z_b + mean z_c), drawn beside its operands.
 
     Args:
@@ -274,17 +165,17 @@ def arithmetic(model: LatentModel, out: str, concept_a=None, concept_b=None, con
     """
     concepts = [_seed_list(seeds, f"concept_{name}", "arithmetic")
                 for name, seeds in zip("abc", (concept_a, concept_b, concept_c))]
-    z = [model.z_for_seeds(seeds) for seeds in concepts]
+    z = [model.latents_for_seeds(seeds) for seeds in concepts]
     vectors = np.stack([latent.concept_vector(zs) for zs in z] + [latent.arithmetic(*z)])
-    drawn = model.images(vectors, label)
-    samples = [model.images(zs, label) for zs in z]
+    drawn = _draw(model, vectors, label)
+    samples = [_draw(model, zs, label) for zs in z]
     plots.save_vector_arithmetic(samples, drawn[:3], drawn[3], out,
                                  captions=[f"{name}: seed{'s' * (len(seeds) > 1)} {_joined(seeds)}"
                                            for name, seeds in zip("abc", concepts)])
     return {out: drawn}
 
 
-def grid(model: LatentModel, out: str, seeds=(0,), dims=None, random_directions: bool = False,
+def grid(model, out: str, seeds=(0,), dims=None, random_directions: bool = False,
          direction_seed: int | None = None, span: float = 2.0, steps: int = 7, label=None) -> dict:
     """A steps x steps grid of images around one seed's z, moving along two directions of z.
 
@@ -309,43 +200,40 @@ def grid(model: LatentModel, out: str, seeds=(0,), dims=None, random_directions:
         raise ValueError("--direction_seed seeds --random_directions: pass it with --random_directions only.")
     if random_directions:
         direction_seed = direction_seed or 0
-        directions = latent.random_directions(model.latent_dim, direction_seed)
+        directions = latent.random_directions(_latent_dim(model), direction_seed)
         along = f"two random orthonormal directions (seed {direction_seed})"
     else:
         dims = (0, 1) if dims is None else tuple(dims)
-        directions = latent.axis_directions(dims, model.latent_dim)
+        directions = latent.axis_directions(dims, _latent_dim(model))
         along = f"z[{dims[0]}] (rows) and z[{dims[1]}] (columns)"
-    center = model.z_for_seeds([seed])[0]
+    center = model.latents_for_seeds([seed])[0]
     zs = latent.exploration_grid(center, directions, span=span, steps=steps)
-    images = model.images(zs.reshape(-1, model.latent_dim), label)
+    images = _draw(model, zs.reshape(-1, _latent_dim(model)), label)
     plots.save_image_grid(images, out, nrow=steps, title=f"seed {seed}'s z moved along {along}, "
                                                           f"-{span:g} to +{span:g}")
     return {out: images.reshape(steps, steps, *images.shape[1:])}
 
 
-def classes(model: LatentModel, out: str, seeds=(0, 1, 2, 3)) -> dict:
+def classes(model, out: str, seeds=(0, 1, 2, 3)) -> dict:
     """A conditional model's class sweep: one row per seed's z, one column per label.
 
     Returns:
       {out: float32 [len(seeds), num_classes, H, W, C]}.
     """
     seeds = _seed_list(seeds, "seeds", "classes")
-    if not model.conditional:
+    if not model.spec.conditional:
         raise ValueError(f"--mode=classes sweeps a conditional model's labels; {model.description} takes none "
                          "(an InfoGAN's categorical code: --mode=codes).")
-    if not model.num_classes:
-        raise ValueError(f"{model.description} does not record its number of classes: pass --num_classes "
-                         "(e.g. --num_classes=10 for MNIST).")
-    z = np.repeat(model.z_for_seeds(seeds), model.num_classes, axis=0)
-    labels = np.tile(np.arange(model.num_classes, dtype=np.int32), len(seeds))
-    images = model.images(z, labels)
-    plots.save_image_grid(images, out, nrow=model.num_classes,
-                          title=f"one z per row (seeds {_joined(seeds)}), labels 0..{model.num_classes - 1} "
+    z = np.repeat(model.latents_for_seeds(seeds), model.spec.num_classes, axis=0)
+    labels = np.tile(np.arange(model.spec.num_classes, dtype=np.int32), len(seeds))
+    images = _draw(model, z, labels)
+    plots.save_image_grid(images, out, nrow=model.spec.num_classes,
+                          title=f"one z per row (seeds {_joined(seeds)}), labels 0..{model.spec.num_classes - 1} "
                                 "in the columns")
-    return {out: images.reshape(len(seeds), model.num_classes, *images.shape[1:])}
+    return {out: images.reshape(len(seeds), model.spec.num_classes, *images.shape[1:])}
 
 
-def codes(model: LatentModel, out: str, seeds=(0,), steps: int = 10, span: float = 2.0) -> dict:
+def codes(model, out: str, seeds=(0,), steps: int = 10, span: float = 2.0) -> dict:
     """InfoGAN's code sweeps (the paper's figure 2) around one seed's noise: one figure per code.
 
     Args:
@@ -359,14 +247,17 @@ def codes(model: LatentModel, out: str, seeds=(0,), steps: int = 10, span: float
       {path: float32 [rows, columns, H, W, C]}, one entry per code.
     """
     (seed,) = _seed_list(seeds, "seeds", "codes", at_least=1, at_most=1)
-    if model.code_sweeps_fn is None:
-        raise ValueError(f"--mode=codes sweeps an InfoGAN's latent codes; none are known for {model.description} "
-                         "(an export does not record the code layout: pass the training run's --workdir).")
+    latent_input = model.spec.latent
+    if not latent_input.categorical + latent_input.continuous:
+        raise ValueError(f"--mode=codes sweeps an InfoGAN's latent codes; {model.description} has none in its "
+                         "spec (an export older than specs does not record the code layout: pass the training "
+                         "run's --workdir).")
     if steps < 2:
         raise ValueError(f"--steps={steps}: a sweep needs at least 2 values.")
     stem = os.path.splitext(out)[0]
     written = {}
-    for name, sweep in model.code_sweeps_fn(model.z_for_seeds([seed])[0], steps, span).items():
+    noise = model.latents_for_seeds([seed])[0][:latent_input.noise_dim]
+    for name, sweep in latent.code_sweeps(latent_input, noise, steps, span).items():
         images = model.images(sweep.inputs)
         path = f"{stem}_{name}.png"
         plots.save_image_grid(images, path, nrow=sweep.nrow, title=f"{sweep.title} (seed {seed})")
@@ -387,7 +278,7 @@ REQUIRED_FLAGS = {"interpolate": ("seeds",), "arithmetic": ("concept_a", "concep
 _LIST_FLAGS = ("seeds", "concept_a", "concept_b", "concept_c", "dims")
 
 
-def explore(model: LatentModel, mode: str, out: str, **options) -> dict:
+def explore(model, mode: str, out: str, **options) -> dict:
     """`MODES[mode](model, out, **options)`; an unknown mode is a ValueError listing the valid ones."""
     if mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; valid modes: {', '.join(MODES)}.")
@@ -469,10 +360,7 @@ def main(argv):
         return 2
     out = FLAGS.out or os.path.join(FLAGS.workdir or FLAGS.export_dir, "explore", f"{FLAGS.mode}.png")
     try:
-        if FLAGS.workdir:
-            model = from_workdir(FLAGS.workdir)
-        else:
-            model = from_export(FLAGS.export_dir, num_classes=FLAGS.num_classes or 0)
+        model = load(FLAGS.workdir, FLAGS.export_dir, num_classes=FLAGS.num_classes or 0)
         written = explore(model, FLAGS.mode, out, **options)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

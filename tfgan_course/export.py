@@ -20,8 +20,9 @@ still answers `z`).
 Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
 signature and per output filter `serving.client` sends, e.g. `sample`'s `z` alone, replayed by
 the server at load so the first user request is not the slow one),
-`assets.extra/generator.json` (what the signatures cannot say: the number of classes, the
-latent distribution; TF Serving ignores it, the project's tools read it with `read_description`),
+`assets.extra/generator.json` (the generator's spec, `spec.py`: what the signatures cannot say,
+such as the number of classes, the latent distribution and InfoGAN's code layout; TF Serving
+ignores it, the project's tools read it through `trained.load`),
 and, in <export_base>, `models.config` (every model there) and `batching.config`, so
 `tensorflow_model_server --model_config_file=<export_base>/models.config --enable_batching
 --batching_parameters_file=<export_base>/batching.config` serves the directory as it is.
@@ -34,7 +35,7 @@ the warmup file, models.config, reading signature defs) is `serving.layout`, the
 module of `serving` this one uses: the export is checked with the server's own reader.
 """
 
-import json
+import functools
 import os
 import shutil
 
@@ -44,12 +45,12 @@ from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from serving import layout
 from tfgan_course import latent
+from tfgan_course import spec as spec_lib
 
 PREDICT_METHOD = layout.PREDICT_METHOD
 WARMUP_FILE = layout.WARMUP_FILE
 MODELS_CONFIG = layout.MODELS_CONFIG
 BATCHING_CONFIG = layout.BATCHING_CONFIG
-DESCRIPTION_FILE = os.path.join("assets.extra", "generator.json")
 MAX_INTERPOLATION_STEPS = 256
 _LABEL_RANGE = "label must be a class in [0, %d)"
 # TF Serving's REST API cannot encode half floats; a mixed-precision G must be cast.
@@ -61,15 +62,10 @@ def next_version(model_dir: str) -> int:
     return max(layout.version_numbers(model_dir), default=0) + 1
 
 
-def normal_seeded_inputs(latent_dim: int):
-    """seeds int64 [B] -> z float32 [B, latent_dim] ~ N(0, I), row i from seed i alone (`latent.seeded_z`)."""
-    return lambda seeds: latent.seeded_z(seeds, latent_dim)
-
-
-def export_generator(generator: keras.Model, export_base: str, model_name: str, version: int | None = None,
-                     seeded_inputs=None, interpolation: str = "slerp", num_classes: int = 0,
-                     description: dict | None = None) -> str:
-    """Writes `generator` as version `version` (default: the next one) of `model_name`.
+def export_generator(generator: keras.Model, export_base: str, model_name: str,
+                     spec: spec_lib.GeneratorSpec | None = None, version: int | None = None, num_classes: int = 0,
+                     latent_distribution: str = "normal") -> str:
+    """Writes `generator` as version `version` (default: the next one) of `model_name`, with its spec.
 
     Args:
       generator: keras.Model, `z` float32 [B, input_dim] (or [z, label int32 [B]]) ->
@@ -77,34 +73,29 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
         signatures take them by those names.
       export_base: the directory TF Serving's --model_base_path points above.
       model_name: TF Serving model name (a directory name).
+      spec: what the generator takes and gives (`gan.GAN.spec`): the `sample` signature draws
+        each seed's latent vector as it says (`latent.seeded_latents`), `interpolate` takes
+        its path (slerp for Gaussian z, lerp for uniform z), labels are checked against its
+        classes, and it is written to assets.extra/generator.json. None: a spec read off a
+        bare Keras generator's named inputs, with `num_classes` and `latent_distribution`.
       version: integer version; an existing one is an error.
-      seeded_inputs: seeds int64 [B] -> z float32 [B, input_dim] for the `sample` signature
-        (`gan.GAN.seeded_inputs`, which knows the latent distribution and codes); default
-        N(0, I) per seed. `sample` answers this z as its output `z`.
-      interpolation: "slerp" (Gaussian z) or "lerp" (uniform z) for `interpolate`.
-      num_classes: a conditional generator's number of classes (required for one); every
-        signature refuses a label outside [0, num_classes) with INVALID_ARGUMENT rather
-        than drawing an image of no class.
-      description: more JSON-ready facts for generator.json (e.g. the model, the dataset,
-        the latent distribution).
+      num_classes, latent_distribution: for a generator without a spec (see `spec_of`).
 
     Returns:
       The path of the new version directory.
 
     Raises:
-      ValueError: a model name the server would refuse, a conditional generator without
-        num_classes, an unknown interpolation, or signatures TF Serving cannot serve.
+      ValueError: a model name the server would refuse, a spec that does not fit the
+        generator (a conditional one without num_classes), or signatures TF Serving cannot serve.
     """
+    spec = spec or spec_of(generator, num_classes, latent_distribution)
+    _check_spec(generator, spec)
+    seeded_inputs = functools.partial(latent.seeded_latents, spec.latent)
+    interpolation, num_classes = spec.interpolation, spec.num_classes
     try:
         layout.check_model_name(model_name)  # The server's own rule: the name is a directory and a URL part.
     except ValueError as e:
         raise ValueError(f"Cannot export as model name {model_name!r}: {e}") from None
-    conditional = any(tensor.name == "label" for tensor in generator.inputs)
-    if conditional and num_classes < 2:
-        raise ValueError(f"{model_name}: a conditional generator (it takes a label) needs num_classes >= 2, "
-                         f"got {num_classes}: pass the number of classes its labels index.")
-    if interpolation not in latent.INTERPOLATIONS:
-        raise ValueError(f"Unknown interpolation {interpolation!r}; valid values: {', '.join(latent.INTERPOLATIONS)}.")
     model_dir = os.path.join(export_base, model_name)
     version = next_version(model_dir) if version is None else int(version)
     final_dir = os.path.join(model_dir, str(version))
@@ -118,14 +109,45 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str, 
         _archive(generator, seeded_inputs, interpolation, num_classes).write_out(temp_dir, verbose=False)
         check_signatures(temp_dir)
         _write_warmup_requests(temp_dir, model_name, generator)
-        with open(os.path.join(temp_dir, DESCRIPTION_FILE), "w") as f:
-            json.dump({"num_classes": int(num_classes), "interpolation": interpolation, **(description or {})}, f,
-                      indent=1, sort_keys=True)
+        spec.write(os.path.join(temp_dir, "assets.extra"))
         os.rename(temp_dir, final_dir)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
     layout.write_server_configs(export_base)
     return final_dir
+
+
+def spec_of(generator: keras.Model, num_classes: int = 0, latent_distribution: str = "normal"):
+    """The spec of a bare Keras generator: its latent `z` ~ `latent_distribution` (no codes), a `label`
+    input of `num_classes` classes if it has one, and its output (images if 4-D, else points)."""
+    inputs = []
+    for tensor in generator.inputs:
+        if tensor.name == "label":
+            if num_classes < 2:
+                raise ValueError(f"A conditional generator (it takes a label) needs num_classes >= 2, got "
+                                 f"{num_classes}: pass the number of classes its labels index.")
+            inputs.append(spec_lib.Input("label", "label", (), dtype="int32", num_classes=num_classes))
+        else:
+            width = int(tensor.shape[-1])
+            inputs.append(spec_lib.Input(tensor.name, "latent", (width,), distribution=latent_distribution,
+                                         noise_dim=width))
+    shape = tuple(generator.outputs[0].shape[1:])
+    output = (spec_lib.Output("images", "image", shape, value_range=(-1.0, 1.0)) if len(shape) == 3
+              else spec_lib.Output("images", "points", shape))
+    return spec_lib.GeneratorSpec(inputs=inputs, outputs=(output,))
+
+
+def _check_spec(generator, spec):
+    """A ValueError unless `spec` names the generator's inputs and its latent has z's width."""
+    names = [tensor.name for tensor in generator.inputs]
+    if [i.name for i in spec.inputs] != names:
+        raise ValueError(f"The spec's inputs {[i.name for i in spec.inputs]} are not the generator's {names}.")
+    if "z" not in names or spec.latent is None or spec.latent.name != "z":
+        raise ValueError(f"The generator's inputs are named {names}; name its latent input 'z' "
+                         "(keras.Input(..., name='z')): the signatures take inputs by name.")
+    width = int(generator.inputs[names.index("z")].shape[-1])
+    if spec.latent.size != width:
+        raise ValueError(f"The spec's latent has {spec.latent.size} entries; the generator's z has {width}.")
 
 
 def _archive(generator, seeded_inputs, interpolation, num_classes) -> keras.export.ExportArchive:
@@ -136,7 +158,6 @@ def _archive(generator, seeded_inputs, interpolation, num_classes) -> keras.expo
     z_spec = next(tf.TensorSpec([None, *t.shape[1:]], t.dtype, name="z") for t in generator.inputs if t.name == "z")
     extra_specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name) for t in generator.inputs
                    if t.name != "z"]
-    seeded_inputs = seeded_inputs or normal_seeded_inputs(z_spec.shape[1])
 
     def generate(z, extras):
         # Inputs in the generator's own order; outputs float32 (a mixed-precision G computes in half).
@@ -269,15 +290,6 @@ def _write_warmup_requests(version_dir, model_name, generator):
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
-
-
-def read_description(version_dir: str) -> dict:
-    """An export's generator.json ({} for an export written before it existed)."""
-    path = os.path.join(version_dir, DESCRIPTION_FILE)
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
 
 
 def load_serving_fn(version_dir: str, signature: str = "serving_default"):

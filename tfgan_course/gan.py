@@ -1,4 +1,4 @@
-"""GAN(keras.Model) and its variants: alternating discriminator and generator updates in `train_step`.
+"""GAN(keras.Model): alternating discriminator and generator updates in `train_step`.
 
 One `train_step` is the minibatch algorithm of the lectures (Goodfellow et
 al., 2014, Algorithm 1, as the textbook's DCGAN tutorial runs it):
@@ -10,42 +10,25 @@ al., 2014, Algorithm 1, as the textbook's DCGAN tutorial runs it):
 Each `train_step` therefore consumes d_steps real minibatches: the dataset's
 batches hold d_steps * batch_size images, split here.
 
-The variants change only what goes into and comes out of the networks, through
-the hooks of `GAN`: `generator_inputs`, `real_condition`, `discriminate`,
-`adversarial_logits`, `discriminator_loss`, `generator_loss` and `finish_step`:
-
-  ConditionalGAN  G(z, y), D(x, y) (Mirza & Osindero, 2014; lecture 003, textbook 12.5)
-  InfoGAN         G(z, c), D(x) -> (logit, Q(c|x)), mutual-information loss (Chen et al., 2016)
-  BEGAN           D an autoencoder, energies, the k_t control and M_global (Berthelot et al., 2017)
+The variants (`gans/`: conditional, InfoGAN, BEGAN) change only what goes into
+and comes out of the networks, through the hooks of `GAN`: `input_specs`,
+`generator_inputs`, `real_condition`, `discriminate`, `adversarial_logits`,
+`discriminator_loss`, `generator_loss` and `finish_step`. The unrolled GAN
+(`gans/unrolled.py`) is a lookahead any of them can use (`unrolled_steps`).
+Distribution plumbing is in `replicas.py`, the per-step log in `step_record.py`.
 """
 
+import contextlib
 import copy
-import dataclasses
 import functools
-from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_course import losses
-
-LATENT_DISTRIBUTIONS = ("normal", "uniform")
-
-
-@dataclasses.dataclass(frozen=True)
-class GridInputs:
-    """Generator inputs for a figure, and how many images a row of it holds.
-
-    Attributes:
-      inputs: what `GAN.sampler` takes (z, [z, labels], or z with codes), numpy.
-      nrow: images per row of the grid.
-      title: the figure's title, or None.
-    """
-
-    inputs: Any
-    nrow: int
-    title: str | None = None
+from tfgan_course import latent, losses, replicas, step_record
+from tfgan_course import spec as spec_lib
+from tfgan_course.gans import unrolled
 
 
 def split_batch(data):
@@ -53,26 +36,6 @@ def split_batch(data):
     if isinstance(data, (tuple, list)):
         return data[0], data[1]
     return data, None
-
-
-def _replicas():
-    context = tf.distribute.get_replica_context()
-    return context.num_replicas_in_sync if context else 1
-
-
-def _multi_worker():
-    """True inside a MultiWorkerMirroredStrategy that spans several workers (Keras' own test)."""
-    extended = tf.distribute.get_strategy().extended
-    return getattr(extended, "_in_multi_worker_mode", lambda: False)()  # pylint: disable=protected-access
-
-
-def _global_batch_slice(values, batch_size):
-    """This replica's slice of `values` drawn for the global batch [R * batch_size, ...]."""
-    context = tf.distribute.get_replica_context()
-    if not context or context.num_replicas_in_sync == 1:
-        return values
-    start = context.replica_id_in_sync_group * batch_size
-    return values[start:start + batch_size]
 
 
 class GAN(keras.Model):
@@ -95,6 +58,8 @@ class GAN(keras.Model):
         collapse); 0 = off.
     """
 
+    variant = "plain"  # The name `variants.VARIANTS` registers this class under.
+    d_outputs = "logits"  # What D gives: the kind of loss pair (`losses.Loss.d_outputs`) it trains with.
     metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
 
     def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, ema_decay=0.0,
@@ -104,9 +69,9 @@ class GAN(keras.Model):
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
         if not 0 <= ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}.")
-        if latent_distribution not in LATENT_DISTRIBUTIONS:
+        if latent_distribution not in spec_lib.LATENT_DISTRIBUTIONS:
             raise ValueError(f"Unknown latent_distribution {latent_distribution!r}; valid values: "
-                             f"{', '.join(LATENT_DISTRIBUTIONS)}.")
+                             f"{', '.join(spec_lib.LATENT_DISTRIBUTIONS)}.")
         if unrolled_steps < 0:
             raise ValueError(f"unrolled_steps must be >= 0, got {unrolled_steps}.")
         self.generator = generator
@@ -165,9 +130,9 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.loss_pair = losses.get(loss) if isinstance(loss, str) else loss
-        if (self.loss_pair.discriminator is losses.began_discriminator_loss) != isinstance(self, BEGAN):
-            raise ValueError("The began loss needs energies from an autoencoder D: use it with the BEGAN class "
-                             "(--loss=began), and the BEGAN class with it only.")
+        if self.loss_pair.d_outputs != self.d_outputs:
+            raise ValueError(f"This loss takes D's {self.loss_pair.d_outputs}, but the {self.variant} GAN's D gives "
+                             f"{self.d_outputs}: BEGAN (--loss=began) and its autoencoder D go together only.")
         if label_smoothing:
             if self.loss_pair.discriminator is not losses.minimax_discriminator_loss:
                 raise ValueError("label_smoothing needs a BCE discriminator loss (minimax or non_saturating).")
@@ -189,12 +154,7 @@ class GAN(keras.Model):
                 variable.constraint = lambda w, c=float(clip_value): tf.clip_by_value(w, -c, c)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-        # Keras hands callbacks the logs of the last step of each execution
-        # only; every step's values also go here, row (step - 1) % N, so the
-        # loss log keeps one row per step (`recent_steps`).
-        self.step_record = tf.Variable(
-            tf.zeros([max(int(kwargs.get("steps_per_execution", 1)), 1), len(self.metric_names)]),
-            trainable=False, name="step_record", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.step_record = step_record.StepRecord(self.metric_names, kwargs.get("steps_per_execution", 1))
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Nothing to build: both networks in __init__, both optimizers in `compile`.
@@ -211,6 +171,40 @@ class GAN(keras.Model):
         # Listed here so Keras resets them at each epoch.
         return list(self.trackers.values())
 
+    def input_specs(self) -> tuple:
+        """G's inputs as `spec.Input`s, in G's order: here the latent z [latent_dim]."""
+        return (spec_lib.Input("z", "latent", (self.latent_dim,), distribution=self.latent_distribution,
+                               noise_dim=self.latent_dim),)
+
+    def generator_spec(self, family: str = "", dataset: str = "") -> spec_lib.GeneratorSpec:
+        """What the trained G takes and gives (see `spec.py`), for the model `family` trained on `dataset`."""
+        shape = tuple(self.generator.outputs[0].shape[1:])
+        output = (spec_lib.Output("images", "image", shape, value_range=(-1.0, 1.0)) if len(shape) == 3
+                  else spec_lib.Output("images", "points", shape))
+        return spec_lib.GeneratorSpec(inputs=self.input_specs(), outputs=(output,), family=family,
+                                      variant=self.variant, dataset=dataset)
+
+    def images(self, inputs: dict):
+        """{input name: array} (one entry per G input) -> `sampler`'s outputs, numpy [N, ...]."""
+        ordered = [inputs[tensor.name] for tensor in self.sampler.inputs]
+        return self.sampler(ordered[0] if len(ordered) == 1 else ordered, training=False).numpy()
+
+    def generate(self, num_samples, label=None, seed=0):
+        """num_samples images [N, H, W, C] in [-1, 1] from `sampler`, for a seed.
+
+        `label`: a conditional GAN's class (an int, int [N], or None for random classes),
+        an InfoGAN's categorical code; a ValueError for the others.
+        """
+        return self.images(latent.draw_inputs(self.input_specs(), num_samples, seed, label))
+
+    def seeded_inputs(self, seeds):
+        """seeds int64 [B] -> G's latent inputs float32 [B, D], one image per seed.
+
+        Row i is what `generate(1, seed=seeds[i])` feeds G, so an export's `sample`
+        signature and `generate` agree. Works in graph mode (the export traces it).
+        """
+        return latent.seeded_latents(self.input_specs()[0], seeds)
+
     def sample_z(self, batch_size):
         """z float32 [batch_size, latent_dim] ~ `latent_distribution`, from the model's seed generator.
 
@@ -218,46 +212,16 @@ class GAN(keras.Model):
         and each replica takes its slice, so R replicas see exactly the noise
         one device would see (a shared seed would give every replica the same z).
         """
-        shape = (batch_size * _replicas(), self.latent_dim)
+        shape = (batch_size * replicas.count(), self.latent_dim)
         if self.latent_distribution == "uniform":
             z = keras.random.uniform(shape, 0.0, 1.0, seed=self.seed_generator)
         else:
             z = keras.random.normal(shape, seed=self.seed_generator)
-        return _global_batch_slice(z, batch_size)
+        return replicas.global_slice(z, batch_size)
 
     def fixed_inputs(self, z):
         """The sample grid's inputs for fixed noise z [N, latent_dim] (8 images a row here)."""
-        return GridInputs(np.asarray(z, np.float32), 8)
-
-    def generate(self, num_samples, label=None, seed=0):
-        """num_samples images [N, H, W, C] in [-1, 1] from `sampler`, for a seed (and a class label)."""
-        if label is not None:
-            raise ValueError("This GAN is not conditional: it takes no label.")
-        return self.sampler(self._seeded_z(num_samples, seed), training=False).numpy()
-
-    def _seeded_z(self, num_samples, seed):
-        shape = [num_samples, self.latent_dim]
-        if self.latent_distribution == "uniform":
-            return tf.random.stateless_uniform(shape, seed=[seed, 0])
-        return tf.random.stateless_normal(shape, seed=[seed, 0])
-
-    def _seeded_input(self, seed):
-        """G's input (without a label) for one image from `seed`: float32 [1, input size]."""
-        return self._seeded_z(1, seed)
-
-    def seeded_inputs(self, seeds):
-        """seeds int64 [B] -> G's inputs (without labels) float32 [B, input size], one image per seed.
-
-        Row i is what `generate(1, seed=seeds[i])` feeds G, so an export's `sample`
-        signature and `generate` agree. Works in graph mode (the export traces it).
-        """
-        return tf.map_fn(lambda seed: self._seeded_input(seed)[0], tf.cast(seeds, tf.int64),
-                         fn_output_signature=tf.float32)
-
-    @property
-    def interpolation(self):
-        """The latent path for this z: "slerp" for Gaussian z (its mass lies near a sphere), else "lerp"."""
-        return "lerp" if self.latent_distribution == "uniform" else "slerp"
+        return latent.GridInputs({"z": np.asarray(z, np.float32)}, 8)
 
     # The hooks a variant overrides. A `condition` is whatever ties a fake or
     # real batch to extra inputs (labels, latent codes); None here.
@@ -313,66 +277,68 @@ class GAN(keras.Model):
         for step, (real_images, real_labels) in enumerate(zip(real_batches, label_batches)):
             g_inputs, condition = self.generator_inputs(batch_size, real_labels)
             real_condition = self.real_condition(real_labels)
-            if step == self.d_steps - 1:
-                # The last fakes also feed G's update, as in the textbook: record
-                # G's forward pass once, for them only.
-                with tf.GradientTape() as g_tape:
-                    fake_images = self.generator(g_inputs, training=True)
-            else:
+            # The last fakes also feed G's update, as in the textbook: record
+            # G's forward pass once, for them only.
+            g_tape = tf.GradientTape() if step == self.d_steps - 1 else None
+            with g_tape or contextlib.nullcontext():
                 fake_images = self.generator(g_inputs, training=True)
-            with tf.GradientTape() as d_tape:
-                real_outputs = self.discriminate(self._with_instance_noise(real_images), real_condition)
-                fake_outputs = self.discriminate(
-                    self._with_instance_noise(tf.stop_gradient(fake_images)), condition)
-                d_loss = self.discriminator_loss(real_outputs, fake_outputs, condition)
-                if self.penalty is not None:
-                    d_loss += self.penalty_weight * self.penalty(
-                        functools.partial(self._penalised_logits, condition=real_condition),
-                        real_images, tf.stop_gradient(fake_images), seed=self.seed_generator)
-                if self.d_weight_decay:
-                    # Scaled by 1/replicas: the replicas' gradients are summed.
-                    d_loss += self.d_weight_decay * tf.nn.scale_regularization_loss(
-                        tf.add_n([tf.nn.l2_loss(w) for w in self.discriminator.trainable_variables]))
-                scaled_d_loss = self.d_optimizer.scale_loss(d_loss)  # x the loss scale under mixed_float16
-            self._apply(self.d_optimizer, d_tape.gradient(scaled_d_loss, self.discriminator.trainable_variables),
-                        self.discriminator.trainable_variables)
+            real_outputs, fake_outputs, d_loss = self._update_discriminator(
+                real_images, real_condition, fake_images, condition)
 
         with g_tape:
             d_weights = None
             if self.unrolled_steps:
-                d_weights = self._unrolled_weights(real_images, real_condition, fake_images, condition)
+                d_weights = unrolled.lookahead_weights(self, real_images, real_condition, fake_images, condition)
             fake_outputs_after = self.discriminate(self._with_instance_noise(fake_images), condition, d_weights)
             g_loss = self.generator_loss(fake_outputs_after, condition)
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
         self._apply(self.g_optimizer, g_tape.gradient(scaled_g_loss, self.generator.trainable_variables),
                     self.generator.trainable_variables)
+        self._update_ema()
+
+        # Losses are a replica's share of the global mean: scale them back to
+        # the replica's mean, then average replicas (equal local batches).
+        step_values = {"d_loss": d_loss * replicas.count(), "g_loss": g_loss * replicas.count(),
+                       **self.finish_step(real_outputs, fake_outputs, fake_outputs_after, condition)}
+        # This step's values, as the textbook prints them; the epoch's logs
+        # (history, CSV, TensorBoard) take the trackers' epoch means instead.
+        return self._log_step(step_values)
+
+    def _update_discriminator(self, real_images, real_condition, fake_images, condition):
+        """One D update on a real and a fake batch -> (D's real outputs, fake outputs, D's loss)."""
+        with tf.GradientTape() as d_tape:
+            real_outputs = self.discriminate(self._with_instance_noise(real_images), real_condition)
+            fake_outputs = self.discriminate(self._with_instance_noise(tf.stop_gradient(fake_images)), condition)
+            d_loss = self.discriminator_loss(real_outputs, fake_outputs, condition)
+            if self.penalty is not None:
+                d_loss += self.penalty_weight * self.penalty(
+                    functools.partial(self._penalised_logits, condition=real_condition),
+                    real_images, tf.stop_gradient(fake_images), seed=self.seed_generator)
+            if self.d_weight_decay:
+                # Scaled by 1/replicas: the replicas' gradients are summed.
+                d_loss += self.d_weight_decay * tf.nn.scale_regularization_loss(
+                    tf.add_n([tf.nn.l2_loss(w) for w in self.discriminator.trainable_variables]))
+            scaled_d_loss = self.d_optimizer.scale_loss(d_loss)  # x the loss scale under mixed_float16
+        self._apply(self.d_optimizer, d_tape.gradient(scaled_d_loss, self.discriminator.trainable_variables),
+                    self.discriminator.trainable_variables)
+        return real_outputs, fake_outputs, d_loss
+
+    def _update_ema(self):
         if self.ema_generator is not None:
             # BatchNorm's moving statistics are averaged too, so the EMA generator
             # normalises with statistics that match its weights.
             for average, weight in zip(self.ema_generator.weights, self.generator.weights):
                 average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * weight)
 
-        # Losses are a replica's share of the global mean: scale them back to
-        # the replica's mean, then average replicas (equal local batches).
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        step_values = {"d_loss": d_loss * replicas, "g_loss": g_loss * replicas,
-                       **self.finish_step(real_outputs, fake_outputs, fake_outputs_after, condition)}
-        context = tf.distribute.get_replica_context()
+    def _log_step(self, step_values):
+        """Updates the epoch trackers and the step record; returns the step's logs (replica means)."""
         logs = {}
         for name in self.metric_names:
             value = tf.reduce_mean(tf.cast(step_values[name], tf.float32))
             self.trackers[name].update_state(value)
-            logs[name] = context.all_reduce(tf.distribute.ReduceOp.MEAN, value) if context else value
-        row = tf.cast((self.g_optimizer.iterations - 1) % tf.shape(self.step_record, out_type=tf.int64)[0], tf.int32)
-        self.step_record.assign(tf.tensor_scatter_nd_update(
-            self.step_record, [[row]], [tf.stack([logs[name] for name in self.metric_names])]))
-        if _multi_worker():
-            # Keras averages a multi-worker step's outputs along axis 0 across
-            # workers: give the (already averaged) scalars that axis.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        # This step's values, as the textbook prints them; the epoch's logs
-        # (history, CSV, TensorBoard) take the trackers' epoch means instead.
-        return logs
+            logs[name] = replicas.mean_across(value)
+        self.step_record.write(self.g_optimizer.iterations, logs)
+        return replicas.as_step_outputs(logs)
 
     @staticmethod
     def _apply(optimizer, grads, variables):
@@ -394,10 +360,7 @@ class GAN(keras.Model):
 
         Only the last `steps_per_execution` steps are held; older ones are left out.
         """
-        record = self.step_record.numpy()
-        first = max(first, last - len(record) + 1, 1)
-        return {step: dict(zip(self.metric_names, map(float, record[(step - 1) % len(record)])))
-                for step in range(first, last + 1)}
+        return self.step_record.read(first, last)
 
     def _call_discriminator(self, inputs, weights=None):
         if weights is None:
@@ -418,47 +381,6 @@ class GAN(keras.Model):
         progress = tf.cast(self.g_optimizer.iterations, tf.float32) / self.instance_noise_steps
         stddev = self.instance_noise * tf.maximum(0.0, 1.0 - progress)
         return images + stddev * keras.random.normal(tf.shape(images), seed=self.seed_generator)
-
-    def _unrolled_weights(self, real_images, real_condition, fake_images, condition):
-        """D's trainable weights after `unrolled_steps` more updates on this batch, differentiable in G.
-
-        The updates replay D's optimizer: Adam from its current moments and step
-        count (as Metz et al. unroll Adam), any other optimizer as plain gradient
-        descent at its learning rate. The fakes are not stopped, so G's gradient
-        includes how D would react to G: the term that fights mode collapse. D's
-        penalty, weight decay and clipping are left out of the lookahead.
-        """
-        variables = self.discriminator.trainable_variables
-        weights = [tf.convert_to_tensor(v) for v in variables]
-        # Under mixed_float16 D's optimizer wraps the Adam that holds the moments.
-        optimizer = getattr(self.d_optimizer, "inner_optimizer", self.d_optimizer)
-        adam = isinstance(optimizer, keras.optimizers.Adam)
-        if adam:
-            index = optimizer._get_variable_index  # pylint: disable=protected-access
-            moments = [tf.convert_to_tensor(optimizer._momentums[index(v)]) for v in variables]  # pylint: disable=protected-access
-            velocities = [tf.convert_to_tensor(optimizer._velocities[index(v)]) for v in variables]  # pylint: disable=protected-access
-        learning_rate = tf.cast(optimizer.learning_rate, tf.float32)
-        context = tf.distribute.get_replica_context()
-        for step in range(self.unrolled_steps):
-            with tf.GradientTape() as tape:
-                tape.watch(weights)
-                d_loss = self.discriminator_loss(self.discriminate(real_images, real_condition, weights),
-                                                 self.discriminate(fake_images, condition, weights), condition)
-            grads = tape.gradient(d_loss, weights)
-            if context and context.num_replicas_in_sync > 1:
-                grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-            if not adam:
-                weights = [w - learning_rate * g for w, g in zip(weights, grads)]
-                continue
-            t = tf.cast(optimizer.iterations + 1 + step, tf.float32)
-            alpha = learning_rate * tf.sqrt(1 - optimizer.beta_2 ** t) / (1 - optimizer.beta_1 ** t)
-            moments = [m + (g - m) * (1 - optimizer.beta_1) for m, g in zip(moments, grads)]
-            velocities = [v + (tf.square(g) - v) * (1 - optimizer.beta_2) for v, g in zip(velocities, grads)]
-            # sqrt's derivative is infinite at 0 (a weight with no gradient yet);
-            # the tiny offset keeps the second-order gradient finite.
-            weights = [w - alpha * m / (tf.sqrt(v + 1e-20) + optimizer.epsilon)
-                       for w, m, v in zip(weights, moments, velocities)]
-        return weights
 
     def checkpoint(self, **extra):
         """A tf.train.Checkpoint of both networks, both optimizers and the random state."""
@@ -487,269 +409,3 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-class ConditionalGAN(GAN):
-    """A conditional GAN: G(z, y) and D(x, y) for class labels y (lecture 003; textbook 12.5).
-
-    The generator takes `[z, label]` (float32 [B, latent_dim], int32 [B]); the
-    discriminator `[images, label]`. Real images come with their labels; fakes
-    are drawn for labels uniform over the classes, as the textbook's tutorial
-    does (`y_ = torch.rand(b_size, 1) * 10`). D's penalty, if any, sees real
-    labels.
-
-    Args:
-      num_classes: the number of labels, >= 2.
-      (the rest as `GAN`).
-    """
-
-    def __init__(self, generator, discriminator, latent_dim, num_classes, **kwargs):
-        if num_classes < 2:
-            raise ValueError(f"A conditional GAN needs num_classes >= 2, got {num_classes}.")
-        super().__init__(generator, discriminator, latent_dim, **kwargs)
-        self.num_classes = int(num_classes)
-
-    def fixed_inputs(self, z):
-        """One row per class, the same noise in each column (the textbook's grid of digits)."""
-        z = np.asarray(z, np.float32)
-        columns = max(1, len(z) // self.num_classes)
-        labels = np.repeat(np.arange(self.num_classes, dtype=np.int32), columns)
-        return GridInputs([np.tile(z[:columns], (self.num_classes, 1)), labels], columns)
-
-    def generate(self, num_samples, label=None, seed=0):
-        """num_samples images of class `label`: an int, int [num_samples] (one each), or None (random)."""
-        if label is None:
-            labels = tf.random.stateless_uniform([num_samples], seed=[seed, 1], maxval=self.num_classes,
-                                                 dtype=tf.int32)
-        else:
-            labels = np.broadcast_to(np.asarray(label, np.int32), [num_samples])
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"label {label} is out of range: this GAN has classes 0..{self.num_classes - 1}.")
-        return self.sampler([self._seeded_z(num_samples, seed), tf.constant(labels)], training=False).numpy()
-
-    def sample_labels(self, batch_size):
-        """int32 [batch_size] uniform over the classes (this replica's slice of the global draw)."""
-        labels = keras.random.randint((batch_size * _replicas(),), 0, self.num_classes, seed=self.seed_generator)
-        return _global_batch_slice(tf.cast(labels, tf.int32), batch_size)
-
-    def generator_inputs(self, batch_size, real_labels):
-        if real_labels is None:
-            raise ValueError("A conditional GAN trains on (images, labels) batches; this dataset has no labels.")
-        labels = self.sample_labels(batch_size)
-        return [self.sample_z(batch_size), labels], labels
-
-    def real_condition(self, real_labels):
-        return tf.cast(real_labels, tf.int32)
-
-    def discriminate(self, images, condition, weights=None):
-        return self._call_discriminator([images, condition], weights)
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
-
-
-class InfoGAN(GAN):
-    """InfoGAN (Chen et al., 2016; lecture 003's disentanglement): latent codes G must keep recoverable.
-
-    G's input is [z, one_hot(c_cat), c_cont] of size latent_dim + num_categories
-    + num_continuous, with c_cat uniform over num_categories values and c_cont ~
-    U[-1, 1]. D's body also feeds a head Q that predicts the codes of a fake:
-    D returns [logits [B, 1], code_logits [B, num_categories], code_mean
-    [B, num_continuous]]. Both players minimise, on top of their GAN loss,
-    info_weight * L_I, where L_I = CE(c_cat, Q_cat) + 1/2 ||c_cont - Q_mean||^2
-    (the negative log-likelihood of the codes under Q with a unit-variance
-    Gaussian: a variational lower bound on the mutual information I(c; G(z, c))).
-
-    Args:
-      latent_dim: size of the incompressible noise z (62 in the paper's MNIST model).
-      num_categories: values of the categorical code (10 for MNIST's digits), 0 = none.
-      num_continuous: continuous codes (2 for MNIST's tilt and width), 0 = none.
-      info_weight: lambda of the mutual-information term.
-      (the rest as `GAN`).
-    """
-
-    metric_names = GAN.metric_names + ("info_loss",)
-
-    def __init__(self, generator, discriminator, latent_dim, num_categories=10, num_continuous=2,
-                 info_weight=1.0, **kwargs):
-        if num_categories < 0 or num_continuous < 0 or num_categories + num_continuous == 0:
-            raise ValueError("InfoGAN needs at least one latent code: num_categories >= 1 or num_continuous >= 1.")
-        super().__init__(generator, discriminator, latent_dim, **kwargs)
-        self.num_categories = int(num_categories)
-        self.num_continuous = int(num_continuous)
-        self.info_weight = float(info_weight)
-
-    @property
-    def input_dim(self):
-        """Size of G's input: noise plus codes."""
-        return self.latent_dim + self.num_categories + self.num_continuous
-
-    def sample_codes(self, batch_size):
-        """(c_cat int32 [B], c_cont float32 [B, num_continuous] in [-1, 1])."""
-        rows = batch_size * _replicas()
-        categories = tf.cast(keras.random.randint((rows,), 0, max(self.num_categories, 1),
-                                                  seed=self.seed_generator), tf.int32)
-        continuous = keras.random.uniform((rows, self.num_continuous), -1.0, 1.0, seed=self.seed_generator)
-        return _global_batch_slice(categories, batch_size), _global_batch_slice(continuous, batch_size)
-
-    def generator_input(self, z, categories, continuous):
-        """[z, one_hot(categories), continuous]: float32 [B, input_dim]."""
-        z = tf.convert_to_tensor(z, tf.float32)
-        return tf.concat([z, tf.one_hot(categories, self.num_categories, dtype=tf.float32),
-                          tf.cast(continuous, tf.float32)], axis=1)
-
-    def fixed_inputs(self, z):
-        """One row per categorical value, the same noise in each column, continuous codes at 0."""
-        z = np.asarray(z, np.float32)
-        rows = self.num_categories or 8
-        columns = max(1, len(z) // rows)
-        categories = np.repeat(np.arange(rows, dtype=np.int32) % max(self.num_categories, 1), columns)
-        continuous = np.zeros([rows * columns, self.num_continuous], np.float32)
-        return GridInputs(self.generator_input(np.tile(z[:columns], (rows, 1)), categories, continuous).numpy(),
-                          columns)
-
-    def code_sweeps(self, z, steps=10, span=2.0):
-        """Figures of each continuous code swept over [-span, span] (columns), per categorical value (rows).
-
-        As in the InfoGAN paper's figure 2: one noise vector z [latent_dim],
-        every other continuous code 0, so what changes along a row is the
-        swept code alone. A model with no categorical code sweeps one row.
-
-        Returns:
-          {"c1": GridInputs, ...} for continuous codes c1..cN, plus "categorical"
-          (every categorical value for the one z) when there is a categorical code.
-        """
-        z = np.asarray(z, np.float32).reshape(1, -1)
-        rows = max(self.num_categories, 1)
-        categories = np.repeat(np.arange(rows, dtype=np.int32), steps)
-        sweeps = {}
-        for j in range(self.num_continuous):
-            continuous = np.zeros([rows * steps, self.num_continuous], np.float32)
-            continuous[:, j] = np.tile(np.linspace(-span, span, steps, dtype=np.float32), rows)
-            sweeps[f"c{j + 1}"] = GridInputs(
-                self.generator_input(np.repeat(z, rows * steps, 0), categories, continuous).numpy(), steps,
-                f"continuous code c{j + 1} from {-span:g} to {span:g} (columns), categorical code (rows)")
-        if self.num_categories:
-            categories = np.arange(self.num_categories, dtype=np.int32)
-            continuous = np.zeros([self.num_categories, self.num_continuous], np.float32)
-            sweeps["categorical"] = GridInputs(
-                self.generator_input(np.repeat(z, self.num_categories, 0), categories, continuous).numpy(),
-                self.num_categories, "categorical code, one value per column")
-        return sweeps
-
-    def generate(self, num_samples, label=None, seed=0):
-        """num_samples images with random codes, or categorical code `label`, for a seed."""
-        return self.sampler(self._seeded_codes_input(num_samples, seed, label), training=False).numpy()
-
-    def _seeded_codes_input(self, num_samples, seed, label=None):
-        """[z, one_hot(c_cat), c_cont] float32 [num_samples, input_dim] from `seed` (c_cat = `label` if given)."""
-        categories, continuous = (tf.random.stateless_uniform([num_samples], seed=[seed, 1],
-                                                              maxval=max(self.num_categories, 1), dtype=tf.int32),
-                                  tf.random.stateless_uniform([num_samples, self.num_continuous], seed=[seed, 2],
-                                                              minval=-1.0, maxval=1.0))
-        if label is not None:
-            if not 0 <= int(label) < self.num_categories:
-                raise ValueError(f"label {label} is out of range: the categorical code has "
-                                 f"{self.num_categories} values.")
-            categories = tf.fill([num_samples], tf.constant(int(label), tf.int32))
-        return self.generator_input(self._seeded_z(num_samples, seed), categories, continuous)
-
-    def _seeded_input(self, seed):
-        return self._seeded_codes_input(1, seed)
-
-    def generator_inputs(self, batch_size, real_labels):
-        del real_labels
-        categories, continuous = self.sample_codes(batch_size)
-        return self.generator_input(self.sample_z(batch_size), categories, continuous), (categories, continuous)
-
-    def adversarial_logits(self, outputs):
-        return outputs[0]
-
-    def info_loss(self, fake_outputs, codes):
-        """L_I: the codes' negative log-likelihood under Q (replica's share of the global mean)."""
-        _, code_logits, code_mean = fake_outputs
-        categories, continuous = codes
-        per_example = tf.zeros_like(categories, tf.float32)
-        if self.num_categories:
-            per_example += tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=categories, logits=tf.cast(code_logits, tf.float32))
-        if self.num_continuous:
-            per_example += 0.5 * tf.reduce_sum(tf.square(continuous - tf.cast(code_mean, tf.float32)), axis=1)
-        return tf.nn.compute_average_loss(per_example)
-
-    def discriminator_loss(self, real_outputs, fake_outputs, condition):
-        return (super().discriminator_loss(real_outputs, fake_outputs, condition)
-                + self.info_weight * self.info_loss(fake_outputs, condition))
-
-    def generator_loss(self, fake_outputs, condition):
-        return (super().generator_loss(fake_outputs, condition)
-                + self.info_weight * self.info_loss(fake_outputs, condition))
-
-    def finish_step(self, real_outputs, fake_outputs, fake_outputs_after, condition):
-        return {**super().finish_step(real_outputs, fake_outputs, fake_outputs_after, condition),
-                "info_loss": self.info_loss(fake_outputs_after, condition) * _replicas()}
-
-    def get_config(self):
-        return {**super().get_config(), "num_categories": self.num_categories,
-                "num_continuous": self.num_continuous, "info_weight": self.info_weight}
-
-
-class BEGAN(GAN):
-    """BEGAN (Berthelot et al., 2017; lecture 004's loss table): D is an autoencoder.
-
-    D returns each image's reconstruction energy L(v) = mean |v - AE(v)| [B, 1]
-    (see `models/began.py`). With k_t in [0, 1]:
-
-      L_D = L(x) - k_t L(G(z))        L_G = L(G(z))
-      k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)
-      M_global = L(x) + |gamma L(x) - L(G(z))|   (the convergence measure)
-
-    gamma = E[L(G(z))] / E[L(x)] is the diversity ratio: lower gamma, sharper
-    but less diverse samples. The losses are `losses.began_*`; k_t and M_global
-    are logged every step.
-
-    Args:
-      gamma: the diversity ratio, in (0, 1].
-      lambda_k: the proportional gain of k_t's control (0.001 in the paper).
-      (the rest as `GAN`).
-    """
-
-    metric_names = ("d_loss", "g_loss", "L(x)", "L(G(z))", "k_t", "M_global")
-
-    def __init__(self, generator, discriminator, latent_dim, gamma=0.5, lambda_k=0.001, **kwargs):
-        if not 0 < gamma <= 1:
-            raise ValueError(f"BEGAN's gamma must be in (0, 1], got {gamma}.")
-        if lambda_k < 0:
-            raise ValueError(f"BEGAN's lambda_k must be >= 0, got {lambda_k}.")
-        super().__init__(generator, discriminator, latent_dim, **kwargs)
-        self.gamma = float(gamma)
-        self.lambda_k = float(lambda_k)
-        # Every replica computes the same update from all-reduced energies.
-        self.k = tf.Variable(0.0, trainable=False, name="k_t",
-                             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-
-    def compile(self, d_optimizer, g_optimizer, loss="began", **kwargs):
-        super().compile(d_optimizer, g_optimizer, loss=loss, **kwargs)
-
-    def discriminator_loss(self, real_outputs, fake_outputs, condition):
-        del condition
-        return losses.began_discriminator_loss(real_outputs, fake_outputs, k=self.k)
-
-    def finish_step(self, real_outputs, fake_outputs, fake_outputs_after, condition):
-        del fake_outputs, condition
-        # Global means: every replica's share, summed.
-        context = tf.distribute.get_replica_context()
-        real_energy = losses.began_generator_loss(real_outputs)
-        fake_energy = losses.began_generator_loss(fake_outputs_after)
-        if context and context.num_replicas_in_sync > 1:
-            real_energy, fake_energy = context.all_reduce(tf.distribute.ReduceOp.SUM, [real_energy, fake_energy])
-        balance = self.gamma * real_energy - fake_energy
-        k_t = self.k.assign(tf.clip_by_value(self.k + self.lambda_k * balance, 0.0, 1.0))
-        return {"L(x)": real_energy, "L(G(z))": fake_energy, "k_t": k_t,
-                "M_global": real_energy + tf.abs(balance)}
-
-    def checkpoint(self, **extra):
-        return super().checkpoint(k_t=self.k, **extra)
-
-    def get_config(self):
-        return {**super().get_config(), "gamma": self.gamma, "lambda_k": self.lambda_k}

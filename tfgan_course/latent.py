@@ -7,7 +7,11 @@ TensorFlow is imported by the functions that use it, so explore's --help and fla
 answer without loading it.
 """
 
+import dataclasses
+
 import numpy as np
+
+from tfgan_course import spec as spec_lib
 
 INTERPOLATIONS = ("slerp", "lerp")
 
@@ -65,11 +69,11 @@ def interpolate(name, start, end, t):
 
 
 def seeded_z(seeds, latent_dim: int, distribution: str = "normal"):
-    """The z each seed names: float32 tensor [N, latent_dim], row i drawn from seeds[i] alone.
+    """The noise each seed names: float32 tensor [N, latent_dim], row i drawn from seeds[i] alone.
 
-    Row i is `tf.random.stateless_<distribution>([latent_dim], seed=[seeds[i], 0])`, the
-    noise `gan.GAN.generate(1, seed=seeds[i])` draws and so the one an export's `sample`
-    signature draws for that seed. Works eagerly and inside a `tf.function`.
+    Row i is `tf.random.stateless_<distribution>([latent_dim], seed=[seeds[i], 0])`: the
+    noise of `draw_latents(..., 1, seeds[i])`, and so of an export's `sample` signature for
+    that seed. Works eagerly and inside a `tf.function`.
 
     Args:
       seeds: int [N] (a list, numpy array or tensor).
@@ -81,6 +85,142 @@ def seeded_z(seeds, latent_dim: int, distribution: str = "normal"):
     draw = tf.random.stateless_uniform if distribution == "uniform" else tf.random.stateless_normal
     return tf.map_fn(lambda seed: draw([latent_dim], seed=tf.stack([seed, 0])),
                      tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
+
+
+def draw_latents(latent_input: spec_lib.Input, num_samples: int, seed, category=None):
+    """num_samples latent vectors float32 [N, D] from one seed: noise, then InfoGAN's codes.
+
+    The noise is `stateless_<distribution>([N, noise_dim], seed=[seed, 0])`; a categorical
+    code is uniform from seed [seed, 1] (or `category` for every row), continuous codes
+    U[-1, 1] from seed [seed, 2]. Works eagerly and inside a `tf.function` (seed a tensor).
+
+    Args:
+      latent_input: the spec's latent Input.
+      num_samples: N.
+      seed: int or int64 scalar tensor.
+      category: the categorical code's value for every row (InfoGAN), or None for random.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    draw = tf.random.stateless_uniform if latent_input.distribution == "uniform" else tf.random.stateless_normal
+    noise = draw([num_samples, latent_input.noise_dim], seed=[seed, 0])
+    if not latent_input.categorical + latent_input.continuous:
+        return noise
+    categories = tf.random.stateless_uniform([num_samples], seed=[seed, 1], maxval=max(latent_input.categorical, 1),
+                                             dtype=tf.int32)
+    continuous = tf.random.stateless_uniform([num_samples, latent_input.continuous], seed=[seed, 2],
+                                             minval=-1.0, maxval=1.0)
+    if category is not None:
+        if not 0 <= int(category) < latent_input.categorical:
+            raise ValueError(f"label {category} is out of range: the categorical code has "
+                             f"{latent_input.categorical} values.")
+        categories = tf.fill([num_samples], tf.constant(int(category), tf.int32))
+    return compose_latents(latent_input, noise, categories, continuous)
+
+
+def compose_latents(latent_input: spec_lib.Input, noise, categories, continuous):
+    """[noise, one_hot(categories), continuous]: float32 [B, D] (tensors or numpy in, a tensor out)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return tf.concat([tf.convert_to_tensor(noise, tf.float32),
+                      tf.one_hot(categories, latent_input.categorical, dtype=tf.float32),
+                      tf.cast(continuous, tf.float32)], axis=1)
+
+
+def seeded_latents(latent_input: spec_lib.Input, seeds):
+    """seeds int [N] -> float32 [N, D], row i = `draw_latents(latent_input, 1, seeds[i])`.
+
+    What an export's `sample` signature feeds G for each seed, and what a seed names in
+    explore. Works in graph mode (the export traces it).
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return tf.map_fn(lambda seed: draw_latents(latent_input, 1, seed)[0], tf.cast(seeds, tf.int64),
+                     fn_output_signature=tf.float32)
+
+
+def draw_labels(num_classes: int, num_samples: int, seed, label=None):
+    """int32 [N] class labels: uniform from seed [seed, 1], or `label` (an int or int [N]) checked in range."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    if label is None:
+        return tf.random.stateless_uniform([num_samples], seed=[seed, 1], maxval=num_classes, dtype=tf.int32)
+    labels = np.broadcast_to(np.asarray(label, np.int32), [num_samples])
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"label {label} is out of range: this generator has classes 0..{num_classes - 1}.")
+    return tf.constant(labels)
+
+
+def draw_inputs(inputs, num_samples: int, seed: int = 0, label=None) -> dict:
+    """{input name: tensor} of num_samples generator inputs drawn from one seed.
+
+    `inputs` are a generator's `spec.Input`s (`GeneratorSpec.inputs`): latent and label
+    inputs are drawn; a generator that takes an image is given its images, not seeds.
+
+    `label` is a conditional generator's class (an int, int [N], or None for classes
+    drawn from the seed) or an InfoGAN's categorical code (an int); a ValueError for a
+    generator that takes neither.
+    """
+    latent_input = next((i for i in inputs if i.kind == "latent"), None)
+    label_input = next((i for i in inputs if i.kind == "label"), None)
+    if label is not None and label_input is None and not (latent_input and latent_input.categorical):
+        raise ValueError("This generator is not conditional: it takes no label.")
+    inputs = {}
+    if latent_input is not None:
+        inputs[latent_input.name] = draw_latents(latent_input, num_samples, seed,
+                                                 category=None if label_input else label)
+    if label_input is not None:
+        inputs[label_input.name] = draw_labels(label_input.num_classes, num_samples, seed, label)
+    return inputs
+
+
+@dataclasses.dataclass(frozen=True)
+class GridInputs:
+    """Generator inputs for a figure, and how many images a row of it holds.
+
+    Attributes:
+      inputs: {input name: numpy array}, N rows each.
+      nrow: images per row of the grid.
+      title: the figure's title, or None.
+    """
+
+    inputs: dict
+    nrow: int
+    title: str | None = None
+
+
+def code_sweeps(latent_input: spec_lib.Input, noise, steps: int = 10, span: float = 2.0) -> dict:
+    """InfoGAN's code sweeps (the paper's figure 2): each continuous code over [-span, span] (columns),
+    per categorical value (rows), around one noise vector, every other continuous code 0.
+
+    Args:
+      latent_input: an InfoGAN's latent Input (with codes).
+      noise: float [noise_dim]: the noise kept fixed.
+      steps: values of each continuous code.
+      span: the sweep's range; training drew the codes from [-1, 1], so beyond 1 extrapolates.
+
+    Returns:
+      {"c1": GridInputs, ...} for continuous codes c1..cN, plus "categorical" (every
+      categorical value for the one noise vector) when there is a categorical code.
+    """
+    noise = np.asarray(noise, np.float32).reshape(1, -1)
+    name, categorical, num_continuous = latent_input.name, latent_input.categorical, latent_input.continuous
+    rows = max(categorical, 1)
+    categories = np.repeat(np.arange(rows, dtype=np.int32), steps)
+    sweeps = {}
+    for j in range(num_continuous):
+        continuous = np.zeros([rows * steps, num_continuous], np.float32)
+        continuous[:, j] = np.tile(np.linspace(-span, span, steps, dtype=np.float32), rows)
+        sweeps[f"c{j + 1}"] = GridInputs(
+            {name: compose_latents(latent_input, np.repeat(noise, rows * steps, 0), categories, continuous).numpy()},
+            steps, f"continuous code c{j + 1} from {-span:g} to {span:g} (columns), categorical code (rows)")
+    if categorical:
+        continuous = np.zeros([categorical, num_continuous], np.float32)
+        sweeps["categorical"] = GridInputs(
+            {name: compose_latents(latent_input, np.repeat(noise, categorical, 0),
+                                   np.arange(categorical, dtype=np.int32), continuous).numpy()},
+            categorical, "categorical code, one value per column")
+    return sweeps
 
 
 def concept_vector(z):

@@ -173,7 +173,7 @@ def began_discriminator_loss(real_energies, fake_energies, k=0.0):
     D is an autoencoder and its outputs are energies, each image's
     reconstruction error L(v) = mean |v - AE(v)| >= 0, not logits: D learns to
     reconstruct real images well and fakes badly, as far as k_t in [0, 1] lets
-    it (`gan.BEGAN` updates k_t to keep E[L(G(z))] = gamma E[L(x)]).
+    it (`gans.began.BEGAN` updates k_t to keep E[L(G(z))] = gamma E[L(x)]).
 
     Args:
       real_energies: float [B, 1] >= 0, L(x).
@@ -278,11 +278,13 @@ class Loss:
     Attributes:
       generator: fake_logits [B, 1] -> scalar.
       discriminator: (real_logits [B, 1], fake_logits [B, 1]) -> scalar.
-      (BEGAN's take energies instead of logits, and D's also takes k_t.)
+      d_outputs: what the pair takes from D: "logits", or "energies" (BEGAN's, whose
+        discriminator loss also takes k_t): a GAN variant takes the pairs of its D's kind.
     """
 
     generator: Callable
     discriminator: Callable
+    d_outputs: str = "logits"
 
 
 LOSSES = {
@@ -291,8 +293,33 @@ LOSSES = {
     "least_squares": Loss(least_squares_generator_loss, least_squares_discriminator_loss),
     "wasserstein": Loss(wasserstein_generator_loss, wasserstein_discriminator_loss),
     "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),
-    "began": Loss(began_generator_loss, began_discriminator_loss),
+    "began": Loss(began_generator_loss, began_discriminator_loss, d_outputs="energies"),
 }
+
+
+def mutual_information_loss(categories, continuous, code_logits, code_mean):
+    """InfoGAN's L_I (Chen et al., 2016): the codes' negative log-likelihood under Q.
+
+    A variational lower bound on the mutual information I(c; G(z, c)), up to a
+    constant: cross-entropy of the categorical code plus 1/2 ||c_cont - Q_mean||^2,
+    the NLL of the continuous codes under a unit-variance Gaussian.
+
+    Args:
+      categories: int32 [B], the categorical code (ignored when code_logits has 0 columns).
+      continuous: float32 [B, N], the continuous codes in [-1, 1].
+      code_logits: float [B, num_categories], Q's logits of the categorical code.
+      code_mean: float [B, N], Q's mean of the continuous codes.
+
+    Returns:
+      Scalar float32 >= 0: the mean over the global batch (a replica's share).
+    """
+    per_example = tf.zeros_like(categories, tf.float32)
+    if code_logits.shape[-1]:
+        per_example += tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=categories, logits=tf.cast(code_logits, tf.float32))
+    if continuous.shape[-1]:
+        per_example += 0.5 * tf.reduce_sum(tf.square(continuous - tf.cast(code_mean, tf.float32)), axis=1)
+    return tf.nn.compute_average_loss(per_example)
 
 
 def _lookup(registry, name, kind, kinds):

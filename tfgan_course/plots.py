@@ -5,6 +5,7 @@ import math
 import os
 
 import numpy as np
+
 # Figure objects are drawn without pyplot: no backend is selected (a notebook's
 # inline plots keep working) and no global figure registry can leak figures.
 from matplotlib.figure import Figure

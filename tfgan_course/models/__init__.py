@@ -9,9 +9,10 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   the losses apply it stably).
 - "conditional" (cmlp, cdcgan): G maps [z, label], D maps [images, label],
   label int32 [B] in [0, num_classes); otherwise as above.
-- "infogan": G maps z = [noise, codes] float32 [B, latent_dim + num_categories
-  + num_continuous]; D maps images to [logits [B, 1], code_logits
-  [B, num_categories], code_mean [B, num_continuous]].
+- "infogan": G maps z = [noise, codes] float32 [B, latent_dim] (the caller's
+  latent_dim counts the codes: `gans.infogan.InfoGAN.input_specs`); D maps
+  images to [logits [B, 1], code_logits [B, num_categories], code_mean
+  [B, num_continuous]].
 
 With `autoencoder=True` the discriminator is BEGAN's instead (`began`): images
 -> energies float32 [B, 1], the per-example L1 reconstruction error.
@@ -71,7 +72,7 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
     Args:
       name: a key of `MODELS`.
       image_shape: (H, W, C) of the images ((dim,) for toy and selu).
-      latent_dim: size of the noise z (for infogan, without the codes).
+      latent_dim: size of G's input z (for infogan, noise and codes).
       g_width, d_width: the family's width (ngf/ndf, hidden units); 0 = the lecture's value.
       seed: int seed for the weight initialisers (None = random).
       num_classes: number of classes, >= 2, for the conditional families; ignored by the others.
@@ -103,7 +104,6 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
         g_kwargs["num_classes"] = d_kwargs["num_classes"] = num_classes
     elif family.KIND == "infogan":
         num_categories, num_continuous = infogan.check_codes(*codes)
-        latent_dim += num_categories + num_continuous  # G's input is [noise, codes].
         d_kwargs.update(num_categories=num_categories, num_continuous=num_continuous)
     image_shape = tuple(int(d) for d in image_shape)
     g_width = g_width or family.DEFAULT_WIDTH

@@ -1,0 +1,210 @@
+"""GeneratorSpec: what a trained generator takes and gives, as data.
+
+The one description every consumer reads (training callbacks, evaluate,
+explore, export, the serving client through the export, the demo page). A GAN
+variant writes it once when it is built (`variants.build`); it is saved as JSON
+beside the run's checkpoints (`<workdir>/checkpoints/generator.json`) and
+inside every export (`assets.extra/generator.json`). Nobody re-derives it.
+
+A generator takes named inputs, each one of these kinds:
+
+  latent  float32 [B, D]: noise z ~ `distribution` ("normal" N(0, I) or
+          "uniform" U[0, 1)) in its first `noise_dim` entries, then InfoGAN's
+          codes: `categorical` one-hot entries and `continuous` entries in
+          [-1, 1]. A seed names a latent vector (`latent.seeded_latents`).
+  label   int32 [B], a class in [0, num_classes).
+  image   float32 [B, H, W, C] in `value_range` (an image-to-image generator).
+
+and gives named outputs of kind "image" (float32 [B, H, W, C] in [-1, 1]) or
+"points" (float32 [B, dim], a toy distribution's samples, unbounded). State a
+generator carries beyond its weights (e.g. a growing generator's resolution)
+goes into `state`, a JSON object the variant owns.
+
+This module is a leaf: JSON and dataclasses, no TensorFlow.
+"""
+
+import dataclasses
+import json
+import os
+
+from tfgan_course import fileio
+
+FORMAT = 1
+FILE_NAME = "generator.json"
+INPUT_KINDS = ("latent", "label", "image")
+OUTPUT_KINDS = ("image", "points")
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+    """One named input of a generator (see the module docstring for the kinds).
+
+    Attributes:
+      name: the input's name in the Keras model and in the export's signatures.
+      kind: "latent", "label" or "image".
+      shape: one example's shape: (D,) for a latent, () for a label, (H, W, C) for an image.
+      dtype: "float32" or "int32".
+      distribution: latent: "normal" or "uniform".
+      noise_dim: latent: the entries that are noise; the rest are InfoGAN codes.
+      categorical: latent: one-hot entries of a categorical code, after the noise.
+      continuous: latent: continuous code entries in [-1, 1], after the categorical ones.
+      num_classes: label: the number of classes.
+      value_range: image: (low, high) of the pixel values.
+    """
+
+    name: str
+    kind: str
+    shape: tuple
+    dtype: str = "float32"
+    distribution: str = ""
+    noise_dim: int = 0
+    categorical: int = 0
+    continuous: int = 0
+    num_classes: int = 0
+    value_range: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        object.__setattr__(self, "value_range", tuple(float(v) for v in self.value_range))
+        if self.kind not in INPUT_KINDS:
+            raise ValueError(f"Unknown input kind {self.kind!r}; valid kinds: {', '.join(INPUT_KINDS)}.")
+        if self.kind == "latent":
+            if self.distribution not in LATENT_DISTRIBUTIONS:
+                raise ValueError(f"Latent input {self.name!r}: unknown distribution {self.distribution!r}; "
+                                 f"valid values: {', '.join(LATENT_DISTRIBUTIONS)}.")
+            if self.shape != (self.noise_dim + self.categorical + self.continuous,):
+                raise ValueError(f"Latent input {self.name!r} of shape {self.shape} is not noise_dim + codes = "
+                                 f"{self.noise_dim} + {self.categorical} + {self.continuous}.")
+        if self.kind == "label" and self.num_classes < 2:
+            raise ValueError(f"Label input {self.name!r} needs num_classes >= 2, got {self.num_classes}.")
+
+    @property
+    def size(self) -> int:
+        """A latent input's width D (noise and codes)."""
+        return self.shape[0] if self.shape else 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """One named output: kind "image" (shape (H, W, C), values in value_range) or "points" (shape (dim,))."""
+
+    name: str
+    kind: str
+    shape: tuple
+    dtype: str = "float32"
+    value_range: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        object.__setattr__(self, "value_range", tuple(float(v) for v in self.value_range))
+        if self.kind not in OUTPUT_KINDS:
+            raise ValueError(f"Unknown output kind {self.kind!r}; valid kinds: {', '.join(OUTPUT_KINDS)}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorSpec:
+    """A trained generator: its inputs and outputs, and where it came from.
+
+    Attributes:
+      inputs: Input, in the Keras model's input order.
+      outputs: Output (one today: "images").
+      family: the model family, a key of `models.MODELS`.
+      variant: the GAN variant, a key of `variants.VARIANTS`.
+      dataset: the data spec it was trained on.
+      state: the variant's own JSON state (e.g. a growing generator's resolution).
+    """
+
+    inputs: tuple
+    outputs: tuple
+    family: str = ""
+    variant: str = ""
+    dataset: str = ""
+    state: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        names = [i.name for i in self.inputs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"A generator's inputs need distinct names, got {names}.")
+        if not self.outputs:
+            raise ValueError("A generator spec needs at least one output.")
+
+    def input(self, kind: str):
+        """The first input of `kind`, or None."""
+        return next((i for i in self.inputs if i.kind == kind), None)
+
+    @property
+    def latent(self):
+        """The latent Input, or None for a generator that takes no noise."""
+        return self.input("latent")
+
+    @property
+    def num_classes(self) -> int:
+        """The label input's number of classes; 0 for an unconditional generator."""
+        label = self.input("label")
+        return label.num_classes if label else 0
+
+    @property
+    def conditional(self) -> bool:
+        return self.input("label") is not None
+
+    @property
+    def output(self) -> Output:
+        """The main output."""
+        return self.outputs[0]
+
+    @property
+    def makes_images(self) -> bool:
+        return self.output.kind == "image"
+
+    @property
+    def interpolation(self) -> str:
+        """The latent path between two points: slerp for Gaussian z (its mass lies near a sphere), else lerp."""
+        latent = self.latent
+        return "lerp" if latent is not None and latent.distribution == "uniform" else "slerp"
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **dataclasses.asdict(self)}, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "GeneratorSpec":
+        """The spec of `to_json`'s text; a ValueError for text that is not one."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"A generator spec is JSON: {error}.") from None
+        if not is_spec(data):
+            raise ValueError("Not a generator spec: it has no 'format', 'inputs' and 'outputs'.")
+        if data["format"] > FORMAT:
+            raise ValueError(f"This generator spec has format {data['format']}; this version of tfgan_course "
+                             f"reads up to {FORMAT}: upgrade tfgan_course.")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        values["inputs"] = [Input(**i) for i in data["inputs"]]
+        values["outputs"] = [Output(**o) for o in data["outputs"]]
+        return cls(**values)
+
+    def write(self, directory: str) -> str:
+        """Writes <directory>/generator.json atomically; returns its path."""
+        path = os.path.join(directory, FILE_NAME)
+        fileio.write_atomically(path, self.to_json())
+        return path
+
+
+def is_spec(data) -> bool:
+    """True for a decoded JSON object of `GeneratorSpec.to_json` (older exports wrote other facts there)."""
+    return isinstance(data, dict) and {"format", "inputs", "outputs"} <= set(data)
+
+
+def read(directory: str):
+    """The spec in <directory>/generator.json, or None where there is none (a run or export older than specs)."""
+    path = os.path.join(directory, FILE_NAME)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        text = f.read()
+    if not is_spec(json.loads(text)):
+        return None
+    return GeneratorSpec.from_json(text)
