@@ -34,7 +34,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment
+from tfgan_course import config as config_lib
+from tfgan_course import experiment
 
 TINY = dict(image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8, optimizer="adam",
             g_learning_rate=1e-3, d_learning_rate=1e-3, epochs=1, steps_per_epoch=3, log_every_steps=0,

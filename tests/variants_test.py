@@ -7,7 +7,8 @@ from unittest import mock
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import config as config_lib, experiment, gan, spec, trained, variants
+from tfgan_course import config as config_lib
+from tfgan_course import experiment, gan, spec, trained, variants
 from tfgan_course.gans import began
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
