@@ -90,8 +90,6 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     """
     spec = spec or spec_of(generator, num_classes, latent_distribution)
     _check_spec(generator, spec)
-    seeded_inputs = functools.partial(latent.seeded_latents, spec.latent)
-    interpolation, num_classes = spec.interpolation, spec.num_classes
     try:
         layout.check_model_name(model_name)  # The server's own rule: the name is a directory and a URL part.
     except ValueError as e:
@@ -106,7 +104,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     temp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(temp_dir, ignore_errors=True)
     try:
-        _archive(generator, seeded_inputs, interpolation, num_classes).write_out(temp_dir, verbose=False)
+        _archive(generator, spec).write_out(temp_dir, verbose=False)
         check_signatures(temp_dir)
         _write_warmup_requests(temp_dir, model_name, generator)
         spec.write(os.path.join(temp_dir, "assets.extra"))
@@ -126,15 +124,10 @@ def spec_of(generator: keras.Model, num_classes: int = 0, latent_distribution: s
             if num_classes < 2:
                 raise ValueError(f"A conditional generator (it takes a label) needs num_classes >= 2, got "
                                  f"{num_classes}: pass the number of classes its labels index.")
-            inputs.append(spec_lib.Input("label", "label", (), dtype="int32", num_classes=num_classes))
+            inputs.append(spec_lib.label_input(num_classes))
         else:
-            width = int(tensor.shape[-1])
-            inputs.append(spec_lib.Input(tensor.name, "latent", (width,), distribution=latent_distribution,
-                                         noise_dim=width))
-    shape = tuple(generator.outputs[0].shape[1:])
-    output = (spec_lib.Output("images", "image", shape, value_range=(-1.0, 1.0)) if len(shape) == 3
-              else spec_lib.Output("images", "points", shape))
-    return spec_lib.GeneratorSpec(inputs=inputs, outputs=(output,))
+            inputs.append(spec_lib.latent_input(int(tensor.shape[-1]), latent_distribution, name=tensor.name))
+    return spec_lib.GeneratorSpec(inputs=inputs, outputs=(spec_lib.output_for(generator.outputs[0].shape[1:]),))
 
 
 def _check_spec(generator, spec):
@@ -150,11 +143,11 @@ def _check_spec(generator, spec):
         raise ValueError(f"The spec's latent has {spec.latent.size} entries; the generator's z has {width}.")
 
 
-def _archive(generator, seeded_inputs, interpolation, num_classes) -> keras.export.ExportArchive:
+def _archive(generator, spec) -> keras.export.ExportArchive:
+    """The three signatures of `generator` (inputs named as `_check_spec` checked), drawn as `spec` says."""
     input_names = [tensor.name for tensor in generator.inputs]
-    if "z" not in input_names:
-        raise ValueError(f"The generator's inputs are named {input_names}; name its latent input 'z' "
-                         "(keras.Input(..., name='z')): the signatures take inputs by name.")
+    seeded_inputs = functools.partial(latent.seeded_latents, spec.latent)
+    interpolation, num_classes = spec.interpolation, spec.num_classes
     z_spec = next(tf.TensorSpec([None, *t.shape[1:]], t.dtype, name="z") for t in generator.inputs if t.name == "z")
     extra_specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name) for t in generator.inputs
                    if t.name != "z"]
@@ -177,7 +170,7 @@ def _archive(generator, seeded_inputs, interpolation, num_classes) -> keras.expo
         return {"images": generate(z, extras)}
 
     # A toy generator makes points [B, dim], not pictures: its signatures answer them as floats.
-    is_image = len(generator.outputs[0].shape) == 4
+    is_image = spec.makes_images
 
     def sample(seed, *extras):
         # The z the seed names is an output too: a client interpolating from a seed's sample

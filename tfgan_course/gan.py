@@ -173,14 +173,11 @@ class GAN(keras.Model):
 
     def input_specs(self) -> tuple:
         """G's inputs as `spec.Input`s, in G's order: here the latent z [latent_dim]."""
-        return (spec_lib.Input("z", "latent", (self.latent_dim,), distribution=self.latent_distribution,
-                               noise_dim=self.latent_dim),)
+        return (spec_lib.latent_input(self.latent_dim, self.latent_distribution),)
 
     def generator_spec(self, family: str = "", dataset: str = "") -> spec_lib.GeneratorSpec:
         """What the trained G takes and gives (see `spec.py`), for the model `family` trained on `dataset`."""
-        shape = tuple(self.generator.outputs[0].shape[1:])
-        output = (spec_lib.Output("images", "image", shape, value_range=(-1.0, 1.0)) if len(shape) == 3
-                  else spec_lib.Output("images", "points", shape))
+        output = spec_lib.output_for(self.generator.outputs[0].shape[1:])
         return spec_lib.GeneratorSpec(inputs=self.input_specs(), outputs=(output,), family=family,
                                       variant=self.variant, dataset=dataset)
 

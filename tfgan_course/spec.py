@@ -36,6 +36,12 @@ OUTPUT_KINDS = ("image", "points")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
+def _normalise(tensor):
+    """An Input's or Output's shape and value range as tuples of int and float (JSON gives lists)."""
+    object.__setattr__(tensor, "shape", tuple(int(d) for d in tensor.shape))
+    object.__setattr__(tensor, "value_range", tuple(float(v) for v in tensor.value_range))
+
+
 @dataclasses.dataclass(frozen=True)
 class Input:
     """One named input of a generator (see the module docstring for the kinds).
@@ -65,8 +71,7 @@ class Input:
     value_range: tuple = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
-        object.__setattr__(self, "value_range", tuple(float(v) for v in self.value_range))
+        _normalise(self)
         if self.kind not in INPUT_KINDS:
             raise ValueError(f"Unknown input kind {self.kind!r}; valid kinds: {', '.join(INPUT_KINDS)}.")
         if self.kind == "latent":
@@ -96,8 +101,7 @@ class Output:
     value_range: tuple = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
-        object.__setattr__(self, "value_range", tuple(float(v) for v in self.value_range))
+        _normalise(self)
         if self.kind not in OUTPUT_KINDS:
             raise ValueError(f"Unknown output kind {self.kind!r}; valid kinds: {', '.join(OUTPUT_KINDS)}.")
 
@@ -191,6 +195,26 @@ class GeneratorSpec:
         path = os.path.join(directory, FILE_NAME)
         fileio.write_atomically(path, self.to_json())
         return path
+
+
+def latent_input(noise_dim: int, distribution: str = "normal", categorical: int = 0, continuous: int = 0,
+                 name: str = "z") -> Input:
+    """The latent Input: noise_dim entries of noise ~ distribution, then InfoGAN's codes."""
+    return Input(name, "latent", (noise_dim + categorical + continuous,), distribution=distribution,
+                 noise_dim=noise_dim, categorical=categorical, continuous=continuous)
+
+
+def label_input(num_classes: int, name: str = "label") -> Input:
+    """A class-label Input: int32, one per example, in [0, num_classes)."""
+    return Input(name, "label", (), dtype="int32", num_classes=num_classes)
+
+
+def output_for(shape, name: str = "images") -> Output:
+    """A generator's output of one example's `shape`: images in [-1, 1] when (H, W, C), else toy points."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 3:
+        return Output(name, "image", shape, value_range=(-1.0, 1.0))
+    return Output(name, "points", shape)
 
 
 def is_spec(data) -> bool:

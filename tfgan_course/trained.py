@@ -195,9 +195,7 @@ def read_export_spec(version_dir: str, serve=None, num_classes: int = 0) -> spec
     if "latent_distribution" not in facts:
         logging.warning("%s records no latent distribution (an export older than generator.json): z ~ N(0, I) "
                         "is assumed.", version_dir)
-    width = int(signature_inputs["z"].shape[-1])
-    inputs = [spec_lib.Input("z", "latent", (width,), distribution=facts.get("latent_distribution", "normal"),
-                             noise_dim=width)]
+    inputs = [spec_lib.latent_input(int(signature_inputs["z"].shape[-1]), facts.get("latent_distribution", "normal"))]
     if num_classes and "label" not in signature_inputs:
         raise ValueError(f"--num_classes is for conditional exports; {version_dir} takes no label.")
     if "label" in signature_inputs:
@@ -205,11 +203,8 @@ def read_export_spec(version_dir: str, serve=None, num_classes: int = 0) -> spec
         if num_classes < 2:
             raise ValueError(f"{version_dir} is conditional but does not record its number of classes (an export "
                              "older than generator.json): pass --num_classes (e.g. --num_classes=10 for MNIST).")
-        inputs.append(spec_lib.Input("label", "label", (), dtype="int32", num_classes=num_classes))
-    images = serve.structured_outputs["images"]
-    shape = tuple(images.shape[1:])
-    output = (spec_lib.Output("images", "image", shape, value_range=(-1.0, 1.0)) if len(shape) == 3
-              else spec_lib.Output("images", "points", shape))
+        inputs.append(spec_lib.label_input(num_classes))
+    output = spec_lib.output_for(serve.structured_outputs["images"].shape[1:])
     return spec_lib.GeneratorSpec(inputs=inputs, outputs=(output,), family=facts.get("model", ""),
                                   dataset=facts.get("dataset", ""))
 

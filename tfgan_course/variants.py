@@ -55,8 +55,9 @@ def _conditional_options(config, num_classes):
 def _infogan_options(config, num_classes):
     del num_classes
     codes = (config.info_categories, config.info_continuous)
-    # G's input is [noise, codes]; InfoGAN's input_specs say so.
-    return ({"codes": codes, "latent_dim": config.latent_dim + sum(codes)},
+    # G's input is [noise, codes], as InfoGAN's input_specs say: its width from the same spec.
+    width = spec.latent_input(config.latent_dim, config.latent_distribution, *codes).size
+    return ({"codes": codes, "latent_dim": width},
             {"num_categories": codes[0], "num_continuous": codes[1], "info_weight": config.info_weight})
 
 

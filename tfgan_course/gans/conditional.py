@@ -31,8 +31,7 @@ class ConditionalGAN(gan.GAN):
         self.num_classes = int(num_classes)
 
     def input_specs(self):
-        return (*super().input_specs(), spec_lib.Input("label", "label", (), dtype="int32",
-                                                       num_classes=self.num_classes))
+        return (*super().input_specs(), spec_lib.label_input(self.num_classes))
 
     def fixed_inputs(self, z):
         """One row per class, the same noise in each column (the textbook's grid of digits)."""

@@ -42,9 +42,8 @@ class InfoGAN(gan.GAN):
 
     def input_specs(self):
         """G's one input z = [noise, one-hot categorical code, continuous codes]."""
-        return (spec_lib.Input("z", "latent", (self.latent_dim + self.num_categories + self.num_continuous,),
-                               distribution=self.latent_distribution, noise_dim=self.latent_dim,
-                               categorical=self.num_categories, continuous=self.num_continuous),)
+        return (spec_lib.latent_input(self.latent_dim, self.latent_distribution, self.num_categories,
+                                      self.num_continuous),)
 
     def sample_codes(self, batch_size):
         """(c_cat int32 [B], c_cont float32 [B, num_continuous] in [-1, 1])."""
