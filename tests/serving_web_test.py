@@ -191,14 +191,17 @@ class DemoPageTest(tf.test.TestCase):
         renders, requests = self.renders("interp-panel"), len(self.requests)
         self.page.select_option("#version", "1")
         self.wait_for_redraw("interp-panel", renders)  # the last panel to redraw
+        # metadata; sample (the latent panel's z); the grid; the latent image; sample (the pair's z); interpolate.
         self.assertEqual([url.removeprefix(self.url) for url in self.requests[requests:]],
-                         ["/v1/models/g/versions/1/metadata"] + ["/v1/models/g/versions/1:predict"] * 3)
+                         ["/v1/models/g/versions/1/metadata"] + ["/v1/models/g/versions/1:predict"] * 5)
         self.assertIn("g · version 1 ·", self.page.inner_text("#model-info"))
 
     def test_slider_changes_the_image(self):
         self.open("model=g")
         before = self.canvas_pixels()
         self.assertAllEqual(before, self.expected_latent_image("g"))
+        # The panel starts at seed 0's z, as the sample signature draws it: seed 0's sample.
+        self.assertAllClose(before.astype(int), self.expected_samples("g", 0)[0].astype(int), atol=1)
         self.assertLen(self.page.query_selector_all("#sliders input[type=range]"), 6)
 
         renders = self.renders("latent-panel")
@@ -241,11 +244,12 @@ class DemoPageTest(tf.test.TestCase):
     def test_interpolation_is_the_export_s_and_animates_until_paused(self):
         self.open("model=g")
         frames = self.images("#filmstrip img")
-        z_start, z_end = (np.asarray([self.page.evaluate(f"() => normalVector({seed}, 8)")], np.float32)
-                          for seed in (0, 1))
+        z = self.loaded["g"].signatures["sample"](seed=tf.constant([0, 1], tf.int64))["z"]
         expected = self.loaded["g"].signatures["interpolate"](
-            z_start=tf.constant(z_start), z_end=tf.constant(z_end), num_steps=tf.constant([16]))["images"]
+            z_start=z[:1], z_end=z[1:], num_steps=tf.constant([16]))["images"]
         self.assertAllEqual(frames, export.to_uint8(expected[0]).numpy())
+        # The path runs from seed 0's sample to seed 1's.
+        self.assertAllEqual(frames[[0, -1]], self.expected_samples("g", 0)[:2])
         self.assertRegex(self.page.inner_text("#interp-latency"), r"^16 frames in \d+ ms$")
 
         first = self.page.inner_text("#frame-number")

@@ -6,7 +6,7 @@
 const DEFAULT_MODEL = "dcgan_fashion_mnist";  // the project's default experiment
 const GRID_SIZE = 16;
 const NUM_SLIDERS = 6;
-const SLIDER_LIMIT = 3;  // z ~ N(0, I): +-3 holds 99.7% of each dimension
+const SLIDER_LIMIT = 3;  // z ~ N(0, I): +-3 holds 99.7% of each dimension (U[0, 1) fits inside)
 const NUM_STEPS = 16;
 const FRAME_MS = 120;
 const MAX_SEED = 2147483647;
@@ -19,6 +19,7 @@ const state = {
   version: params.get("version") || "",  // "" asks for the latest version
   signatures: {},
   latentDim: 0,
+  sampleZ: false,  // the sample signature answers each seed's z
   conditional: false,
   zSeed: 0,
   z: [],
@@ -204,8 +205,18 @@ function readSeed() {
   return seed;
 }
 
-// mulberry32: a tiny seeded PRNG, so a z seed names the same z in every browser. The
-// server's sample signature draws its z with TensorFlow's own generator, not this one.
+// The z each seed names. An export's sample signature answers it as `z` (whatever the model's
+// latent distribution or InfoGAN codes), so the latent panel starts at, and an interpolation
+// runs between, the seeds' own samples. An export older than that output gets the page's own
+// N(0, I) draw below.
+async function latentsFor(seeds) {
+  if (!state.sampleZ) return seeds.map((seed) => normalVector(seed, state.latentDim));
+  const {outputs} = await predict("sample", {seed: seeds, ...labelInputs(seeds.length)});
+  return outputs.z;
+}
+
+// mulberry32: a tiny seeded PRNG, so a z seed names the same z in every browser (for exports
+// whose sample signature does not answer z).
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
@@ -342,6 +353,7 @@ async function loadMetadata() {
   const z = (signatures.serving_default || {}).inputs?.z || (signatures.interpolate || {}).inputs?.z_start;
   // int64 sizes come as strings in the proto's JSON.
   state.latentDim = z ? Number(z.tensor_shape.dim[1].size) : 0;
+  state.sampleZ = Boolean((signatures.sample || {}).outputs?.z);
   const images = (signatures.serving_default || {}).outputs?.images;
   const shape = images ? images.tensor_shape.dim.slice(1).map((dim) => dim.size).join("×") : "?";
   $("model-info").textContent = [
@@ -349,7 +361,7 @@ async function loadMetadata() {
     `latent ${state.latentDim || "?"}`, state.conditional ? "conditional" : "unconditional",
   ].join(" · ");
   $("class-controls").hidden = !state.conditional;
-  buildSliders();
+  await buildSliders();
   updateUrl();
   // A panel whose signature the model lacks (an older or a foreign export) is left out.
   for (const {panel, signature} of PANELS) $(panel).hidden = !signatures[signature];
@@ -399,7 +411,7 @@ async function drawGrid() {
 
 // ---------------------------------------------------------------- latent sliders
 
-function buildSliders() {
+async function buildSliders() {
   const sliders = [];
   for (let i = 0; i < Math.min(NUM_SLIDERS, state.latentDim); i++) {
     const input = Object.assign(document.createElement("input"), {
@@ -413,13 +425,14 @@ function buildSliders() {
     sliders.push(label);
   }
   $("sliders").replaceChildren(...sliders);
-  setZ(state.zSeed);
+  await setZ(state.zSeed);
 }
 
-// A new page-drawn z; the sliders show (and clip to +-SLIDER_LIMIT) its first dimensions.
-function setZ(seed) {
+// The z of a seed; the sliders show (and clip to +-SLIDER_LIMIT) its first dimensions.
+async function setZ(seed) {
+  const [z] = await latentsFor([seed]);
   state.zSeed = seed;
-  state.z = normalVector(seed, state.latentDim);
+  state.z = z;
   $("z-seed").textContent = seed;
   for (const input of $("sliders").querySelectorAll("input")) {
     const dim = Number(input.dataset.dim);
@@ -470,10 +483,9 @@ function onSlider(event) {
 // ---------------------------------------------------------------- interpolation
 
 async function drawInterpolation() {
-  const zStart = normalVector(state.pairSeed, state.latentDim);
-  const zEnd = normalVector(state.pairSeed + 1, state.latentDim);
   const pair = `${state.pairSeed} and ${state.pairSeed + 1}`;
   await busy("interp-panel", async (current) => {
+    const [zStart, zEnd] = await latentsFor([state.pairSeed, state.pairSeed + 1]);
     const {outputs, ms} = await predict("interpolate", {
       z_start: [zStart], z_end: [zEnd], num_steps: [NUM_STEPS], ...labelInputs(1),
     });
@@ -558,14 +570,8 @@ async function init() {
     act(drawGrid).then(updateUrl);
   });
   $("sliders").addEventListener("input", onSlider);
-  $("new-z").addEventListener("click", () => {
-    setZ(randomSeed());
-    redrawLatent();
-  });
-  $("reset-z").addEventListener("click", () => {
-    setZ(state.zSeed);
-    redrawLatent();
-  });
+  $("new-z").addEventListener("click", () => act(() => setZ(randomSeed())).then(redrawLatent));
+  $("reset-z").addEventListener("click", () => act(() => setZ(state.zSeed)).then(redrawLatent));
   $("new-pair").addEventListener("click", () => {
     state.pairSeed = randomSeed();
     act(drawInterpolation);
