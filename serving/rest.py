@@ -1,25 +1,18 @@
-"""TF Serving's REST API on the standard library's ThreadingHTTPServer.
+"""TF Serving's REST API without the transport: (method, path, body) -> (HTTP status, JSON).
 
   GET  /v1/models/NAME[/versions/N | /labels/L]             model status JSON
   GET  /v1/models/NAME[/versions/N | /labels/L]/metadata    signature defs JSON
   POST /v1/models/NAME[/versions/N | /labels/L]:predict     {"instances": ...} or {"inputs": ...}
 
-With --demo_page, GET /demo serves serving/web/ (the demo page) and /demo/config.json lists
-the models served (a project extension: the page works without it against TF Serving).
-
-Errors are {"error": "<message>"} with TF Serving's HTTP status for the gRPC code (400 for
+Anything else under /v1/ is TF Serving's 400 "Malformed request: METHOD PATH". Errors are
+{"error": "<message>"} with TF Serving's HTTP status for the gRPC code (400 for
 INVALID_ARGUMENT and FAILED_PRECONDITION, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED, ...).
-Bodies over --max_request_bytes get 413 before they are read; at most
---max_concurrent_requests are admitted at once (more get 429) and --rest_api_num_threads
-of them run at a time, the rest waiting their turn.
+`http_server` puts this on HTTP (connections, timeouts, body limits, admission, /demo);
+`RestApi.demo_config` is the demo page's /demo/config.json, a project extension.
 """
 
-import http.server
 import json
-import mimetypes
-import os
 import re
-import threading
 import urllib.parse
 
 import grpc
@@ -34,10 +27,6 @@ from serving.model_manager import ModelManager
 _PREDICT_PATH = re.compile(r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:"
                            r"(classify|regress|predict)")
 _STATUS_PATH = re.compile(r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?")
-_API_PREFIX = re.compile(r"(?i)/v1/")
-_DEMO_PREFIX = "/demo"
-_DEMO_CONFIG = "config.json"
-WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 
 # TF Serving's ToHTTPStatusCode (http_server.cc).
 _HTTP_STATUS = {
@@ -78,7 +67,7 @@ class RestApi:
 
         Args:
           method: "GET", "POST", ...
-          path: the URL path, without the query string.
+          path: the URL path as sent (percent-encoded), without the query string.
           body: the request body (empty for GET).
 
         Returns:
@@ -87,11 +76,11 @@ class RestApi:
         try:
             return 200, self._answer(method, path, body)
         except errors.ServingError as e:
-            return http_status(e.code), _error_json(e.message)
+            return http_status(e.code), error_json(e.message)
         except Exception as e:  # pylint: disable=broad-except
             # A bug must cost one request a 500, not the server.
             logging.exception("Unexpected error answering %s %s", method, path)
-            return 500, _error_json(f"{type(e).__name__}: {e}")
+            return 500, error_json(f"{type(e).__name__}: {e}")
 
     def _answer(self, method: str, path: str, body: bytes) -> bytes:
         predict_match = _PREDICT_PATH.fullmatch(path) if method == "POST" else None
@@ -138,132 +127,8 @@ class RestApi:
         return json_tensors.format_predict_response(outputs, request.format)
 
 
-class RestServer(http.server.ThreadingHTTPServer):
-    """ThreadingHTTPServer with TF Serving's API, request limits and an optional /demo page."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], api: RestApi, *, num_threads: int, max_concurrent_requests: int,
-                 max_request_bytes: int, demo_dir: str | None = None):
-        """
-        Args:
-          address: (host, port); port 0 picks a free one (see `server_address`).
-          api: answers the /v1/ requests.
-          num_threads: requests processed at once; admitted ones beyond wait.
-          max_concurrent_requests: requests admitted (processing or waiting); more get 429.
-          max_request_bytes: larger bodies get 413 without being read.
-          demo_dir: a directory served under /demo (index.html at /demo), or None.
-        """
-        self.api = api
-        self.max_request_bytes = max_request_bytes
-        self.demo_dir = demo_dir
-        self.admitted = threading.BoundedSemaphore(max_concurrent_requests)
-        self.workers = threading.BoundedSemaphore(num_threads)
-        super().__init__(address, _Handler)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    # HTTP/1.0: one request per connection, so an idle keep-alive client holds no thread.
-    protocol_version = "HTTP/1.0"
-    server_version = "tfgan-serving"
-    server: RestServer
-
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_PUT(self):
-        self._dispatch("PUT")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        logging.debug("REST %s " + format, self.client_address[0], *args)
-
-    def _dispatch(self, method: str) -> None:
-        if not self.server.admitted.acquire(blocking=False):
-            self._send_error(429, "Too many concurrent requests (over --max_concurrent_requests); retry later.")
-            return
-        try:
-            with self.server.workers:
-                self._route(method)
-        finally:
-            self.server.admitted.release()
-
-    def _route(self, method: str) -> None:
-        path = urllib.parse.urlsplit(self.path).path
-        if _API_PREFIX.match(path):
-            body = self._read_body() if method == "POST" else b""
-            if body is not None:
-                self._send(*self.server.api.handle(method, path, body))
-        elif self.server.demo_dir and method == "GET" and (path == _DEMO_PREFIX or path.startswith(_DEMO_PREFIX + "/")):
-            relative = path[len(_DEMO_PREFIX):].lstrip("/") or "index.html"
-            if relative == _DEMO_CONFIG:
-                self._send(200, self.server.api.demo_config())
-            else:
-                self._send_demo_file(relative)
-        else:
-            self._send_error(404, f"Not found: {method} {path}. The API is under /v1/models/<name> "
-                             "(status, /metadata, :predict).")
-
-    def _read_body(self) -> bytes | None:
-        """The body, or None after answering 411/413 for one that cannot or must not be read."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._send_error(411, "Chunked request bodies are not supported; send a Content-Length header.")
-            return None
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            self._send_error(400, "Content-Length is not a number.")
-            return None
-        if length > self.server.max_request_bytes:
-            self._send_error(413, f"Request body of {length} bytes is over this server's limit of "
-                             f"{self.server.max_request_bytes} bytes (--max_request_bytes): send smaller batches, "
-                             "or restart the server with a larger --max_request_bytes.")
-            self._discard_body(length)
-            return None
-        return self.rfile.read(length)
-
-    def _discard_body(self, length: int) -> None:
-        # Reading (not keeping) what the client is still sending lets it see the answer
-        # instead of a broken pipe mid-upload; past a bound (4x the limit, at least 16 MiB)
-        # or a 5 s stall the connection is just closed.
-        self.connection.settimeout(5.0)
-        remaining = min(length, max(4 * self.server.max_request_bytes, 1 << 24))
-        try:
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 1 << 16))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        except OSError:
-            pass
-
-    def _send_demo_file(self, relative: str) -> None:
-        root = os.path.realpath(self.server.demo_dir)
-        path = os.path.realpath(os.path.join(root, relative))
-        if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
-            self._send_error(404, f"Not found: /demo/{relative}")
-            return
-        with open(path, "rb") as f:
-            content = f.read()
-        self._send(200, content, mimetypes.guess_type(path)[0] or "application/octet-stream")
-
-    def _send_error(self, status: int, message: str) -> None:
-        self._send(status, _error_json(message))
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-def _error_json(message: str) -> bytes:
+def error_json(message: str) -> bytes:
+    """TF Serving's error body: {"error": message}."""
     return json.dumps({"error": message}).encode()
 
 

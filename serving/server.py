@@ -24,7 +24,7 @@ import grpc
 from absl import app, flags, logging
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import errors, grpc_service, model_config, rest
+from serving import errors, grpc_service, http_server, model_config, rest
 from serving.model_manager import ModelManager
 
 GRPC_PORT = 8500
@@ -44,8 +44,9 @@ class Server:
                  file_system_poll_wait_seconds: float = 1.0, model_config_file_poll_wait_seconds: float = 0.0,
                  grpc_max_threads: int = DEFAULT_THREADS, rest_api_num_threads: int = DEFAULT_THREADS,
                  max_batch_size: int = MAX_BATCH_SIZE, max_request_bytes: int = MAX_REQUEST_BYTES,
-                 max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS, enable_model_warmup: bool = True,
-                 max_num_load_retries: int = 5, demo_page: bool = False):
+                 max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS,
+                 rest_api_read_timeout_seconds: float = http_server.READ_TIMEOUT_SECONDS,
+                 enable_model_warmup: bool = True, max_num_load_retries: int = 5, demo_page: bool = False):
         """
         Args:
           config: a ModelServerConfig, or the path of a text-format one (re-read every
@@ -59,12 +60,16 @@ class Server:
           model_config_file_poll_wait_seconds: seconds between re-reads of a config file; 0
             reads it once.
           grpc_max_threads: gRPC requests processed at once.
-          rest_api_num_threads: REST requests processed at once.
+          rest_api_num_threads: REST requests processed at once (their model work: slow
+            clients are read and written by an event loop, and hold no thread).
           max_batch_size: largest 0th dimension of a predict input (a project limit).
           max_request_bytes: largest request accepted, gRPC message or REST body; larger ones
             are refused (gRPC RESOURCE_EXHAUSTED, HTTP 413) before they are processed.
           max_concurrent_requests: requests admitted at once per front end, waiting included;
             beyond it gRPC answers RESOURCE_EXHAUSTED and REST 429.
+          rest_api_read_timeout_seconds: time a REST client has to send a request's headers
+            (from connecting, or from the previous answer: also the keep-alive idle time), then
+            its body; slower connections are closed, a late body answered 408 first.
           enable_model_warmup: replay assets.extra/tf_serving_warmup_requests at load.
           max_num_load_retries: later scans that retry a version that failed to load.
           demo_page: serve serving/web/ under /demo on the REST port, if that directory exists.
@@ -79,11 +84,11 @@ class Server:
         self._max_batch_size = max_batch_size
         self._max_request_bytes = max_request_bytes
         self._max_concurrent_requests = max_concurrent_requests
-        self._demo_dir = rest.WEB_DIR if demo_page and os.path.isdir(rest.WEB_DIR) else None
+        self._rest_api_read_timeout = rest_api_read_timeout_seconds
+        self._demo_dir = http_server.WEB_DIR if demo_page and os.path.isdir(http_server.WEB_DIR) else None
         self.manager = ModelManager(file_system_poll_wait_seconds, enable_model_warmup, max_num_load_retries)
         self._grpc_server: grpc.Server | None = None
-        self._rest_server: rest.RestServer | None = None
-        self._rest_thread: threading.Thread | None = None
+        self._rest_server: http_server.RestServer | None = None
         self._watcher: model_config.ConfigFileWatcher | None = None
         self.grpc_port: int | None = None
         self.rest_port: int | None = None
@@ -122,9 +127,7 @@ class Server:
             self._grpc_server.stop(grace).wait()
             self._grpc_server = None
         if self._rest_server is not None:
-            self._rest_server.shutdown()
-            self._rest_server.server_close()
-            self._rest_thread.join()
+            self._rest_server.stop(grace)
             self._rest_server = None
         self.manager.stop()
 
@@ -152,18 +155,17 @@ class Server:
         self._grpc_server.start()
 
     def _start_rest(self) -> None:
+        self._rest_server = http_server.RestServer(
+            (self._host, self._rest_api_port), rest.RestApi(self.manager, self._max_batch_size),
+            num_threads=self._rest_api_num_threads, max_concurrent_requests=self._max_concurrent_requests,
+            max_request_bytes=self._max_request_bytes, read_timeout_seconds=self._rest_api_read_timeout,
+            demo_dir=self._demo_dir)
         try:
-            self._rest_server = rest.RestServer(
-                (self._host, self._rest_api_port), rest.RestApi(self.manager, self._max_batch_size),
-                num_threads=self._rest_api_num_threads, max_concurrent_requests=self._max_concurrent_requests,
-                max_request_bytes=self._max_request_bytes, demo_dir=self._demo_dir)
+            self.rest_port = self._rest_server.start().port
         except OSError as e:
             raise errors.ServingError(grpc.StatusCode.UNAVAILABLE, f"Cannot listen for HTTP/REST on {self._host}:"
                                       f"{self._rest_api_port} ({e.strerror}); choose another --rest_api_port or "
                                       "--host.") from None
-        self.rest_port = self._rest_server.server_address[1]
-        self._rest_thread = threading.Thread(target=self._rest_server.serve_forever, name="rest", daemon=True)
-        self._rest_thread.start()
 
     def _reload_logged(self, config: model_server_config_pb2.ModelServerConfig) -> None:
         try:
@@ -188,6 +190,10 @@ def _define_flags() -> None:
                        "Seconds between scans of the base paths for new model versions; 0 scans once, at start.")
     flags.DEFINE_integer("grpc_max_threads", DEFAULT_THREADS, "Max gRPC server threads to handle gRPC messages.")
     flags.DEFINE_integer("rest_api_num_threads", DEFAULT_THREADS, "Number of threads for HTTP/REST API processing.")
+    flags.DEFINE_float("rest_api_read_timeout_seconds", http_server.READ_TIMEOUT_SECONDS,
+                       "Seconds a REST client has to send a request's headers (from connecting or from the previous "
+                       "answer: also the keep-alive idle time), then its body; slower connections are closed, a late "
+                       "body gets HTTP 408 (project flag).")
     flags.DEFINE_boolean("enable_model_warmup", True,
                          "Replay assets.extra/tf_serving_warmup_requests when a version loads.")
     flags.DEFINE_integer("max_num_load_retries", 5,
@@ -218,6 +224,7 @@ def main(argv) -> int:
             grpc_max_threads=config_flags.grpc_max_threads, rest_api_num_threads=config_flags.rest_api_num_threads,
             max_batch_size=config_flags.max_batch_size, max_request_bytes=config_flags.max_request_bytes,
             max_concurrent_requests=config_flags.max_concurrent_requests,
+            rest_api_read_timeout_seconds=config_flags.rest_api_read_timeout_seconds,
             enable_model_warmup=config_flags.enable_model_warmup,
             max_num_load_retries=config_flags.max_num_load_retries, demo_page=config_flags.demo_page).start()
     except errors.ServingError as e:

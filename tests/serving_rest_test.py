@@ -5,7 +5,6 @@ import http.client
 import json
 import os
 import tempfile
-import threading
 import urllib.error
 import urllib.request
 
@@ -14,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from serving import rest
+from serving import http_server, rest
 from serving.server import Server
 from tests.serving_fixtures import config_text, write_toy_models
 from tfgan_course import export, models
@@ -166,14 +165,11 @@ class RestTest(tf.test.TestCase):
             f.write("<h1>demo</h1>")
         with open(os.path.join(self.root, "secret.txt"), "w") as f:
             f.write("secret")
-        server = rest.RestServer(("127.0.0.1", 0), rest.RestApi(self.server.manager, None), num_threads=2,
-                                 max_concurrent_requests=4, max_request_bytes=1 << 20, demo_dir=demo)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with http_server.RestServer(("127.0.0.1", 0), rest.RestApi(self.server.manager, None), num_threads=2,
+                                    max_concurrent_requests=4, max_request_bytes=1 << 20, demo_dir=demo) as server:
             for path, status, content in (("/demo", 200, b"<h1>demo</h1>"), ("/demo/index.html", 200, b"<h1>demo</h1>"),
                                           ("/demo/../secret.txt", 404, None), ("/demo/nope.js", 404, None)):
-                connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=60)
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
                 connection.request("GET", path)
                 response = connection.getresponse()
                 body = response.read()
@@ -182,12 +178,8 @@ class RestTest(tf.test.TestCase):
                 if content is not None:
                     self.assertEqual(body, content)
                     self.assertEqual(response.getheader("Content-Type"), "text/html")
-            # The server made without demo_page answers 404 there.
-            self.assertEqual(http_json(self.url + "/demo")[0], 404)
-        finally:
-            server.shutdown()
-            server.server_close()
-
+        # The server made without demo_page answers 404 there.
+        self.assertEqual(http_json(self.url + "/demo")[0], 404)
 
 if __name__ == "__main__":
     tf.test.main()
