@@ -1,10 +1,21 @@
-"""The REST API of serving.server: TF Serving's URLs, JSON formats and HTTP error codes, checked with urllib."""
+"""The REST API of serving.server: TF Serving's URLs, JSON formats and HTTP error codes, checked with urllib;
+and its HTTP transport (serving.http_server): slow clients, body limits, keep-alive, methods, disconnects,
+checked with raw sockets."""
 
 import base64
+import concurrent.futures
+import contextlib
 import http.client
+import io
 import json
 import os
+import shutil
+import socket
+import struct
+import subprocess
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -19,21 +30,87 @@ from tests.serving_fixtures import config_text, write_toy_models
 from tfgan_course import export, models
 
 MAX_BATCH_SIZE = 64
+# The strict transport's --max_request_bytes and --rest_api_read_timeout_seconds.
+STRICT_MAX_REQUEST_BYTES = 2000
+STRICT_READ_TIMEOUT = 0.5
+# Seconds within which a request that must not wait gets its answer, even on a busy machine.
+QUICK = 10
+PREDICT = "/v1/models/toy:predict"
+PREDICT_ONE = {"instances": [[1.0, 2.0]]}
+PREDICTED_ONE = {"predictions": [{"total": 3.0, "y": [3.0, 5.0]}]}
 
 
-def http_json(url, method="GET", body=None):
+def http_json(url, method="GET", body=None, timeout=120):
     """(HTTP status, decoded JSON body) of one request; error statuses are returned, not raised."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
 
 
+def post_head(path, content_length, extra_headers=""):
+    """The request line and headers of an HTTP/1.1 POST, as bytes."""
+    return (f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {content_length}\r\n{extra_headers}\r\n").encode()
+
+
+def connect(port, data=b""):
+    """A raw client connection that has sent `data`."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=QUICK)
+    sock.sendall(data)
+    return sock
+
+
+def read_response(sock, method="POST"):
+    """(status, headers, body) of the next answer on `sock`."""
+    response = http.client.HTTPResponse(sock, method=method)
+    response.begin()
+    return response.status, response.headers, response.read()
+
+
+def read_until_closed(sock):
+    """Everything the server sends until it closes the connection (a reset counts as closing)."""
+    received = b""
+    try:
+        while chunk := sock.recv(1 << 16):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def reset(sock):
+    """Closes with a TCP reset, as a client that crashes or gives up does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+@contextlib.contextmanager
+def trickling(socks, interval=0.1):
+    """Sends one space to each socket every `interval` seconds, in a thread, until the block ends."""
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(interval):
+            for sock in socks:
+                with contextlib.suppress(OSError):  # The server may have closed it: that is the point.
+                    sock.send(b" ")
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 class RestTest(tf.test.TestCase):
-    """One server (gRPC and REST) for the class: the toy model (versions 1, 2, label stable=1) and a generator."""
+    """One server (gRPC and REST, with the demo page) for the class: the toy model (versions 1, 2, label
+    stable=1) and a generator; and a strict REST transport over its models (small body limit, short timeout)."""
 
     @classmethod
     def setUpClass(cls):
@@ -47,12 +124,17 @@ class RestTest(tf.test.TestCase):
                       version_labels {{ key: "stable" value: 1 }} }}
             config {{ name: "cmlp" base_path: "{os.path.dirname(cmlp_path)}" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0,
-                            max_batch_size=MAX_BATCH_SIZE).start()
+                            max_batch_size=MAX_BATCH_SIZE, demo_page=True).start()
         cls.url = f"http://127.0.0.1:{cls.server.rest_port}"
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.server.grpc_port}")
+        cls.strict = http_server.RestServer(
+            ("127.0.0.1", 0), rest.RestApi(cls.server.manager, MAX_BATCH_SIZE), num_threads=2,
+            max_concurrent_requests=8, max_request_bytes=STRICT_MAX_REQUEST_BYTES,
+            read_timeout_seconds=STRICT_READ_TIMEOUT).start()
 
     @classmethod
     def tearDownClass(cls):
+        cls.strict.stop()
         cls.channel.close()
         cls.server.stop()
         super().tearDownClass()
@@ -178,8 +260,155 @@ class RestTest(tf.test.TestCase):
                 if content is not None:
                     self.assertEqual(body, content)
                     self.assertEqual(response.getheader("Content-Type"), "text/html")
-        # The server made without demo_page answers 404 there.
-        self.assertEqual(http_json(self.url + "/demo")[0], 404)
+        # A server made without demo_page answers 404 there.
+        self.assertEqual(http_json(f"http://127.0.0.1:{self.strict.port}/demo")[0], 404)
+
+    def test_slow_clients_hold_no_worker(self):
+        # More slow clients than the server has workers (rest_api_num_threads: 8 on 2 CPUs):
+        # trickling a body, a short body under a long Content-Length, Content-Length: -1 and
+        # unfinished headers. http.server gave each a worker until it finished (or forever).
+        port = self.server.rest_port
+        trickling_bodies = [connect(port, post_head(PREDICT, 1000)) for _ in range(4)]
+        stalled = ([connect(port, post_head(PREDICT, 100_000) + b'{"instances": ') for _ in range(4)]
+                   + [connect(port, post_head(PREDICT, -1) + b'{"instances": ') for _ in range(4)]
+                   + [connect(port, f"POST {PREDICT} HTTP/1.1\r\nHost: te".encode()) for _ in range(4)])
+        try:
+            with trickling(trickling_bodies):
+                time.sleep(0.2)  # The server has taken them all in.
+                self.assertEqual(http_json(self.url + "/v1/models/toy/versions/1", timeout=QUICK)[0], 200)
+                self.assertEqual(http_json(self.url + PREDICT, "POST", PREDICT_ONE, timeout=QUICK),
+                                 (200, PREDICTED_ONE))
+                with urllib.request.urlopen(self.url + "/demo/", timeout=QUICK) as response:
+                    self.assertEqual((response.status, response.headers["Content-Type"]), (200, "text/html"))
+        finally:
+            for sock in trickling_bodies + stalled:
+                sock.close()
+
+    def test_trickling_clients_are_cut_off_by_the_read_timeout(self):
+        port = self.strict.port
+        headers = connect(port, f"POST {PREDICT} HTTP/1.1\r\nHost: te".encode())
+        body = connect(port, post_head(PREDICT, 100) + b'{"inst')
+        start = time.monotonic()
+        try:
+            # A byte every 0.1 s: never idle, never done within STRICT_READ_TIMEOUT.
+            with trickling([headers, body]):
+                status, response_headers, answer = read_response(body)
+                self.assertEqual((status, json.loads(answer)), (408, {
+                    "error": f"The request body did not arrive within {STRICT_READ_TIMEOUT:g} s "
+                             "(--rest_api_read_timeout_seconds)."}))
+                self.assertEqual(response_headers["Connection"], "close")
+                self.assertEqual(read_until_closed(headers), b"")  # Closed, unanswered.
+            self.assertLess(time.monotonic() - start, QUICK)
+        finally:
+            headers.close()
+            body.close()
+
+    def test_content_length_must_be_a_number_within_the_limit(self):
+        # http.server read a body of Content-Length -1 to the end of the stream, whatever its size.
+        body = json.dumps({"instances": [[1.0, 2.0]] * 1000}).encode()
+        self.assertGreater(len(body), 5 * STRICT_MAX_REQUEST_BYTES)
+        for length in ("-1", "abc"):
+            with self.subTest(length=length), connect(self.strict.port, post_head(PREDICT, length) + body) as sock:
+                status, headers, answer = read_response(sock)
+                self.assertEqual((status, headers["Content-Type"]), (400, "application/json"))
+                self.assertRegex(json.loads(answer)["error"], r"^Malformed HTTP request: .*Content-Length")
+        with connect(self.strict.port, post_head(PREDICT, len(body))) as sock:  # Refused before the body is sent.
+            self.assertEqual(read_response(sock)[::2], (413, json.dumps({"error": (
+                f"Request body of {len(body)} bytes is over this server's limit of {STRICT_MAX_REQUEST_BYTES} "
+                "bytes (--max_request_bytes): send smaller batches, or restart the server with a larger "
+                "--max_request_bytes.")}).encode()))
+
+    def test_chunked_bodies_are_read_up_to_the_limit(self):
+        def post_chunked(body):
+            connection = http.client.HTTPConnection("127.0.0.1", self.strict.port, timeout=QUICK)
+            try:
+                # An iterable body without a length goes out chunked.
+                connection.request("POST", PREDICT, body=iter([body[:10], body[10:]]),
+                                   headers={"Content-Type": "application/json"})
+                response = connection.getresponse()
+                return response.status, json.loads(response.read())
+            finally:
+                connection.close()
+
+        self.assertEqual(post_chunked(json.dumps(PREDICT_ONE).encode()), (200, PREDICTED_ONE))
+        self.assertEqual(post_chunked(json.dumps({"instances": [[1.0, 2.0]] * 300}).encode()), (413, {"error": (
+            f"Request body is over this server's limit of {STRICT_MAX_REQUEST_BYTES} bytes (--max_request_bytes): "
+            "send smaller batches, or restart the server with a larger --max_request_bytes.")}))
+
+    def test_expect_100_continue_is_answered(self):
+        # curl sends this before a body over 1 KiB and, unanswered, waits a second.
+        body = json.dumps(PREDICT_ONE).encode()
+        with connect(self.server.rest_port, post_head(PREDICT, len(body), "Expect: 100-continue\r\n")) as sock:
+            interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+            received = b""
+            while len(received) < len(interim) and (chunk := sock.recv(len(interim) - len(received))):
+                received += chunk
+            self.assertEqual(received, interim)
+            sock.sendall(body)
+            self.assertEqual(read_response(sock)[::2], (200, json.dumps(PREDICTED_ONE).encode()))
+
+    def test_keep_alive_answers_requests_on_one_connection(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.server.rest_port, timeout=QUICK)
+        try:
+            connection.request("GET", "/v1/models/toy/versions/1")
+            first = connection.getresponse()
+            first.read()
+            sock = connection.sock
+            connection.request("POST", PREDICT, body=json.dumps(PREDICT_ONE),
+                               headers={"Content-Type": "application/json"})
+            second = connection.getresponse()
+            self.assertEqual((first.status, first.version, second.status, json.loads(second.read())),
+                             (200, 11, 200, PREDICTED_ONE))
+            self.assertIs(connection.sock, sock)  # http.client reconnects after an answer that closes.
+        finally:
+            connection.close()
+
+    def test_the_listen_backlog_holds_a_burst_of_connections(self):
+        if shutil.which("ss") is None:
+            self.skipTest("reading a listen backlog needs ss (iproute2)")
+        listening = subprocess.run(["ss", "-Hltn", "sport", "=", f":{self.server.rest_port}"], capture_output=True,
+                                   text=True, check=True).stdout.split()
+        with open("/proc/sys/net/core/somaxconn", encoding="utf-8") as f:
+            somaxconn = int(f.read())
+        # State, Recv-Q, Send-Q (a listening socket's backlog), ... http.server's was 5.
+        self.assertGreaterEqual(int(listening[2]), min(1024, somaxconn))
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            statuses = list(pool.map(lambda _: http_json(self.url + "/v1/models/toy/versions/1", timeout=QUICK)[0],
+                                     range(64)))
+        self.assertEqual(statuses, [200] * 64)
+
+    def test_methods_other_than_get_and_post_get_json_errors(self):
+        # As TF Serving: its HTTP server passes these methods to the API, which answers them 400,
+        # and answers other methods 501 itself (here in the API's JSON, not libevent's HTML).
+        path = "/v1/models/toy"
+        for method, status, message in [
+                *[(method, 400, f"Malformed request: {method} {path}")
+                  for method in ("HEAD", "OPTIONS", "PATCH", "PUT", "DELETE")],
+                ("TRACE", 501, "Method TRACE is not implemented by this server: the API takes GET and POST.")]:
+            with self.subTest(method=method):
+                connection = http.client.HTTPConnection("127.0.0.1", self.server.rest_port, timeout=QUICK)
+                connection.request(method, path)
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+                self.assertEqual((response.status, response.getheader("Content-Type")), (status, "application/json"))
+                self.assertEqual(body, b"" if method == "HEAD" else json.dumps({"error": message}).encode())
+
+    def test_clients_that_leave_early_leave_no_traceback(self):
+        port = self.server.rest_port
+        nap = json.dumps({"signature_name": "nap", "inputs": [300_000]}).encode()
+        stderr = io.StringIO()
+        with self.assertNoLogs(level="WARNING"), contextlib.redirect_stderr(stderr):
+            waiting = connect(port, post_head(PREDICT, len(nap)) + nap)  # Leaves before its answer.
+            mid_body = connect(port, post_head(PREDICT, 1000) + b'{"inst')  # Leaves mid-body.
+            time.sleep(0.1)
+            reset(waiting)
+            reset(mid_body)
+            # TF runs naps one at a time: once this one answers, the first has been written.
+            self.assertEqual(http_json(self.url + PREDICT, "POST", {"signature_name": "nap", "inputs": [1]},
+                                       timeout=QUICK), (200, {"outputs": [1]}))
+            time.sleep(0.1)
+        self.assertNotIn("Traceback", stderr.getvalue())
 
 if __name__ == "__main__":
     tf.test.main()

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import grpc
 import numpy as np
@@ -21,7 +22,7 @@ from tensorflow_serving.apis import (
 from serving import errors
 from serving.server import Server
 from tests.serving_fixtures import State, affine_request, config_text, wait_until, write_toy_models
-from tests.serving_rest_test import http_json
+from tests.serving_rest_test import connect, http_json, post_head
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The toy `nap` signature sleeps at least this long; TF runs naps one at a time.
@@ -162,6 +163,18 @@ class LimitsTest(_ToyServerTest):
             (200, {"outputs": [NAP_MICROS]}), (200, {"outputs": [NAP_MICROS]}),
             (429, {"error": "Too many concurrent requests (over --max_concurrent_requests); retry later."})])
         self._predict_ok()
+
+    def test_slow_clients_hold_no_admission_slot(self):
+        # Bodies are read before a request is admitted: clients still sending theirs, more of
+        # them than --max_concurrent_requests, keep no one else out.
+        slow = [connect(self.server.rest_port, post_head("/v1/models/toy:predict", 1000) + b'{"inst')
+                for _ in range(3)]
+        try:
+            time.sleep(0.2)  # The server has taken them all in.
+            self._predict_ok()
+        finally:
+            for sock in slow:
+                sock.close()
 
 
 class CommandLineTest(tf.test.TestCase):
