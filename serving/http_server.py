@@ -110,11 +110,11 @@ class RestServer:
         if self._loop is None:
             return
         asyncio.run_coroutine_threadsafe(self._close(grace), self._loop).result()
+        # Model work already running finishes before the caller unloads the models.
+        self._workers.shutdown(wait=True, cancel_futures=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
-        # Model work already running finishes before the caller unloads the models.
-        self._workers.shutdown(wait=True, cancel_futures=True)
         self._loop = None
 
     def __enter__(self) -> "RestServer":

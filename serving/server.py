@@ -5,8 +5,10 @@
 
 gRPC on --port (8500), REST on --rest_api_port (8501, as TF Serving's docker image; 0
 picks a free port, negative turns REST off), both on --host (127.0.0.1: reachable from
-this machine only; 0.0.0.0 for every interface). SIGTERM or SIGINT stops it cleanly (exit
-0); a startup error prints one line naming the problem and exits 1.
+this machine only; 0.0.0.0 for every interface). REST speaks HTTP/1.1 with keep-alive
+(serving.http_server, on aiohttp); a client has --rest_api_read_timeout_seconds (30) to send
+a request's headers, then its body. SIGTERM or SIGINT stops it cleanly (exit 0); a startup
+error prints one line naming the problem and exits 1.
 
 `Server` is the same thing for Python programs and tests:
 
