@@ -36,9 +36,9 @@ from serving import rest
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 READ_TIMEOUT_SECONDS = 30.0
 # Connections waiting to be accepted. A burst beyond the queue is dropped by the kernel and
-# retried by clients a second later (the old server's backlog of 5 cost p99 ~1 s); Linux
-# caps this at net.core.somaxconn.
-LISTEN_BACKLOG = socket.SOMAXCONN
+# retried by clients a second later (http.server's backlog of 5 cost a p99 of ~1 s). The OS
+# caps it (Linux at net.core.somaxconn); socket.SOMAXCONN is 128 in some Python builds.
+LISTEN_BACKLOG = 4096
 # What TF Serving's libevent server passes to its handler (evhttp_server.cc); it answers
 # other methods 501.
 _TF_SERVING_METHODS = frozenset(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"])
@@ -237,7 +237,8 @@ class _Connection(web.RequestHandler):
             return super().handle_error(request, status, exc, message)  # A bug: aiohttp logs its traceback.
         # A client's mistake (Content-Length: -1, a header line over 8190 bytes, ...) is
         # answered, not logged as the server's error.
-        reason = (message or str(exc) or "bad request").strip().splitlines()[0].rstrip(":")
+        lines = str(message or exc or "").strip().splitlines()
+        reason = lines[0].rstrip(":") if lines else "bad request"
         logging.debug("REST: malformed request from %s: %s", request.remote, reason)
         return _json_response(status, rest.error_json(f"Malformed HTTP request: {reason}"), close=True)
 
