@@ -30,6 +30,7 @@ from tests.serving_fixtures import config_text, write_toy_models
 from tfgan_course import export, models
 
 MAX_BATCH_SIZE = 64
+REST_API_NUM_THREADS = 4
 # The strict transport's --max_request_bytes and --rest_api_read_timeout_seconds.
 STRICT_MAX_REQUEST_BYTES = 2000
 STRICT_READ_TIMEOUT = 0.5
@@ -124,7 +125,8 @@ class RestTest(tf.test.TestCase):
                       version_labels {{ key: "stable" value: 1 }} }}
             config {{ name: "cmlp" base_path: "{os.path.dirname(cmlp_path)}" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0,
-                            max_batch_size=MAX_BATCH_SIZE, demo_page=True).start()
+                            max_batch_size=MAX_BATCH_SIZE, rest_api_num_threads=REST_API_NUM_THREADS,
+                            demo_page=True).start()
         cls.url = f"http://127.0.0.1:{cls.server.rest_port}"
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.server.grpc_port}")
         cls.strict = http_server.RestServer(
@@ -264,14 +266,15 @@ class RestTest(tf.test.TestCase):
         self.assertEqual(http_json(f"http://127.0.0.1:{self.strict.port}/demo")[0], 404)
 
     def test_slow_clients_hold_no_worker(self):
-        # More slow clients than the server has workers (rest_api_num_threads: 8 on 2 CPUs):
-        # trickling a body, a short body under a long Content-Length, Content-Length: -1 and
-        # unfinished headers. http.server gave each a worker until it finished (or forever).
+        # Four times as many slow clients as the server has workers: trickling a body, a short
+        # body under a long Content-Length, Content-Length: -1, unfinished headers. http.server
+        # gave each of the first three kinds a worker until it finished (or forever).
         port = self.server.rest_port
-        trickling_bodies = [connect(port, post_head(PREDICT, 1000)) for _ in range(4)]
-        stalled = ([connect(port, post_head(PREDICT, 100_000) + b'{"instances": ') for _ in range(4)]
-                   + [connect(port, post_head(PREDICT, -1) + b'{"instances": ') for _ in range(4)]
-                   + [connect(port, f"POST {PREDICT} HTTP/1.1\r\nHost: te".encode()) for _ in range(4)])
+        each = REST_API_NUM_THREADS
+        trickling_bodies = [connect(port, post_head(PREDICT, 1000)) for _ in range(each)]
+        stalled = ([connect(port, post_head(PREDICT, 100_000) + b'{"instances": ') for _ in range(each)]
+                   + [connect(port, post_head(PREDICT, -1) + b'{"instances": ') for _ in range(each)]
+                   + [connect(port, f"POST {PREDICT} HTTP/1.1\r\nHost: te".encode()) for _ in range(each)])
         try:
             with trickling(trickling_bodies):
                 time.sleep(0.2)  # The server has taken them all in.
