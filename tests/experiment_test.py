@@ -149,8 +149,8 @@ class ExperimentTest(tf.test.TestCase):
         self.addCleanup(losses.LOSSES.pop, "nan_for_test")
         with self.assertRaisesRegex(experiment.TrainingDiverged, r"d_loss=nan.* at step 3\. Last good "
                                                                  r"checkpoint: .*ckpt-2\b"):
-            experiment.run(self.config.replace(epochs=2, steps_per_epoch=2, loss="nan_for_test"), self.workdir,
-                           verbose=0)
+            experiment.run(self.config.replace(epochs=2, steps_per_epoch=2, loss="nan_for_test",
+                                               allow_flag_changes=True), self.workdir, verbose=0)
         self.assertEndsWith(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")), "ckpt-2")
         exported = os.listdir(os.path.join(self.workdir, "export", self.config.serving_name))
         self.assertEqual(exported, ["1"])  # No export of NaN weights.

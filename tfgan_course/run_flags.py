@@ -53,7 +53,7 @@ def check_resume(config: config_lib.Config, workdir: str, checkpoint: str | None
     changes = [f"--{name}: was {_show(was)}, now {_show(now)}"
                for name, was, now in config_lib.experiment_changes(before, config)]
     allowed = [f"--{name}: was {_show(getattr(before, name))}, now {_show(getattr(config, name))}"
-               for name in sorted(config_lib.RESUMABLE - {"allow_flag_changes"})
+               for name in sorted(config_lib.RESUMABLE - {"allow_flag_changes", "resume"})
                if getattr(before, name) != getattr(config, name)]
     if allowed:
         logging.info("Resuming with other settings that keep the experiment: %s", "; ".join(allowed))
