@@ -2,7 +2,8 @@
 
 A workdir holds everything a run writes:
 
-  flags.cfg          the resolved flags (re-run with --flagfile)
+  flags.cfg          the resolved flags (re-run with --flagfile); a resume that changes the experiment is refused
+  flags_history/     after a resume with --allow_flag_changes: each segment's flags and the step it started at
   checkpoints/       G, D, both optimizers, the epoch, the random state, the fixed noise
   eval.csv           --eval_every_epochs: FID and KID every N epochs (best.json, checkpoints_best/
                      with --keep_best)
@@ -26,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfgan_course import callbacks, data, export, gan, latent, plots, runtime, trained, variants
+from tfgan_course import callbacks, data, export, gan, latent, plots, preflight, run_flags, runtime, trained, variants
 from tfgan_course import classifier as classifier_lib
 from tfgan_course import config as config_lib
 
@@ -74,14 +75,17 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
       extra_callbacks: more Keras callbacks, run after the project's own.
     """
     variants.validate(config)
+    preflight.check(config, workdir)  # What else would fail only at the end: the export's name and directory.
     runtime.configure_threads(config.inter_op_threads)  # Before anything starts TensorFlow's runtime.
     strategy = runtime.make_strategy(config.distribute, config.devices)
-    workdir = _prepare_workdir(config, workdir, strategy)
-    run_data = _load_data(config, strategy)
+    workdir = _run_dir(workdir, strategy)
+    flag_changes = _check_resume_flags(config, workdir)
+    run_data = _load_data(config, strategy)  # Before the workdir is touched: a data error leaves nothing behind.
+    _prepare_workdir(config, workdir)
     with strategy.scope():
         state = _build_state(config, run_data, workdir)
     _resume(state, workdir)
-    _record_run(config, state, workdir)
+    _record_run(config, state, workdir, flag_changes)
     real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
     nan_guard = callbacks.NanGuard()
     best_manager = _best_manager(config, state, workdir)
@@ -104,22 +108,35 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
                      export_dir=export_dir)
 
 
-def _prepare_workdir(config, workdir, strategy):
-    """The directory this process writes (a non-chief worker's own), created, cleared for --resume=false."""
+def _run_dir(workdir, strategy):
+    """The directory this process writes: the workdir, or a non-chief worker's own."""
     if not runtime.is_chief(strategy):
         # Every worker trains and saves (TensorFlow's multi-worker checkpointing
         # expects each to), but only the chief's files are the run's: the
         # others write beside them.
         resolver = strategy.cluster_resolver
         workdir = os.path.join(workdir, "workers", f"{resolver.task_type}_{resolver.task_id}")
+    return workdir
+
+
+def _check_resume_flags(config, workdir):
+    """The experiment's flags changed by --allow_flag_changes ([] for none); a ValueError for a refused resume."""
+    if not config.resume:
+        return []
+    return run_flags.check_resume(config, workdir, tf.train.latest_checkpoint(os.path.join(workdir, trained.CHECKPOINTS)))
+
+
+def _prepare_workdir(config, workdir):
+    """Creates the workdir, cleared for --resume=false."""
     os.makedirs(workdir, exist_ok=True)
     if not config.resume:
         _clear_run(workdir)
-    return workdir
 
 
 def _load_data(config, strategy) -> _Data:
     replicas = strategy.num_replicas_in_sync
+    if config.download:
+        data.prepare(config.dataset, data_dir=config.data_dir or None)
     if config.batch_size % replicas:
         raise ValueError(f"--batch_size={config.batch_size} does not split over {replicas} replicas: "
                          f"use a multiple of {replicas}.")
@@ -158,10 +175,9 @@ def _resume(state, workdir):
         _restore(state.checkpoint, state.manager.latest_checkpoint, workdir)
 
 
-def _record_run(config, state, workdir):
-    """flags.cfg (the resolved flags) and the generator's spec beside its checkpoints."""
-    with open(os.path.join(workdir, "flags.cfg"), "w") as f:
-        f.write(config.to_flagfile())
+def _record_run(config, state, workdir, flag_changes):
+    """flags.cfg (the resolved flags; flags_history/ after flag_changes) and the generator's spec beside its checkpoints."""
+    run_flags.record(config, workdir, flag_changes, step=int(state.model.g_optimizer.iterations.numpy()))
     os.makedirs(state.manager.directory, exist_ok=True)
     state.model.spec.write(state.manager.directory)
 
@@ -274,7 +290,7 @@ def _restore(checkpoint, path, workdir):
 
 def _clear_run(workdir):
     """Removes a previous run's checkpoints, samples and loss log (exports are versioned, so kept)."""
-    for name in ("checkpoints", "checkpoints_best", "samples", "tensorboard"):
+    for name in ("checkpoints", "checkpoints_best", "samples", "tensorboard", run_flags.HISTORY_DIR):
         shutil.rmtree(os.path.join(workdir, name), ignore_errors=True)
     for name in ("losses.csv", "losses.png", "d_outputs.png", "real_vs_fake.png", "eval.csv", "best.json"):
         if os.path.exists(os.path.join(workdir, name)):

@@ -6,7 +6,10 @@ defaults, and later flags override it:
   python -m tfgan_course.train \
       --flagfile=tfgan_course/configs/mlp_fashion_mnist.cfg --workdir=runs/mlp --epochs=3
 
-Re-running the same command resumes from the last checkpoint in --workdir.
+Re-running the same command resumes from the last checkpoint in --workdir; flags that
+change the experiment must stay as they were (--allow_flag_changes overrides, keeping
+both settings in <workdir>/flags_history/). A dataset TFDS has not prepared is an error
+unless --download lets TFDS fetch it.
 """
 
 import dataclasses
@@ -56,6 +59,13 @@ def _usage_error(message):
     return 2
 
 
+def _check_outputs(config, workdir):
+    """A usage error, before TensorFlow starts, unless the run can write its workdir and export."""
+    from tfgan_course import preflight  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
+
+    preflight.check(config, workdir)
+
+
 def main(argv):
     if len(argv) > 1:
         return _usage_error(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
@@ -63,6 +73,7 @@ def main(argv):
         return _usage_error("--workdir is required: the directory of the run, e.g. --workdir=runs/dcgan.")
     try:
         config = config_from_flags()
+        _check_outputs(config, FLAGS.workdir)
     except ValueError as error:
         return _usage_error(str(error))
     from tfgan_course import experiment  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
