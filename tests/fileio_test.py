@@ -78,6 +78,12 @@ class FileioTest(tf.test.TestCase):
         self.assertContainsSubset({os.path.join(temp, "saved_model.pb"), os.path.join(temp, export.DIGEST_FILE),
                                    os.path.join(temp, export.WARMUP_FILE), temp}, synced)
         self.assertEqual(recorder.events[rename + 1], ("fsync", os.path.dirname(final)))
+        # And the server configs beside it (serving.layout's own writer).
+        config = os.path.join(base, export.MODELS_CONFIG)
+        temp_config = f"{config}.tmp-{os.getpid()}"
+        replace = recorder.index("replace", temp_config, config)
+        self.assertLess(recorder.index("fsync", temp_config), replace)
+        self.assertEqual(recorder.events[replace + 1], ("fsync", base))
 
 
 if __name__ == "__main__":
