@@ -107,7 +107,8 @@ def main(argv):
     from tfgan_course import callbacks  # pylint: disable=import-outside-toplevel
 
     stop = callbacks.StopOnRequest()
-    restore, received = _stop_on_signals(stop)
+    # Not across workers: one that stopped alone would leave the others waiting in a collective.
+    restore, received = _stop_on_signals(stop) if config.distribute != "multi_worker" else ((lambda: None), [])
     try:
         result = experiment.run(config, FLAGS.workdir, stop=stop)
     except (ValueError, experiment.TrainingDiverged) as error:
