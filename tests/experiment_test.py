@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
+from tfgan_course import callbacks, experiment, losses, spec, train
 from tfgan_course import config as config_lib
-from tfgan_course import experiment, losses, spec, train
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
             optimizer="adam", g_learning_rate=1e-3, d_learning_rate=1e-3, log_every_steps=0,
@@ -32,6 +32,23 @@ def _steps_in_csv(workdir):
 
 def _weights(model):
     return [w.numpy() for w in model.generator.weights + model.discriminator.weights]
+
+
+def _epoch_in(checkpoint):
+    return int(tf.train.load_variable(checkpoint, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+class _RequestStopAt(keras.callbacks.Callback):
+    """Calls `stop.request` once training has passed `step`, as a signal handler would."""
+
+    def __init__(self, stop, step):
+        super().__init__()
+        self.stop = stop
+        self.step = step
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations) >= self.step:
+            self.stop.request("a test")
 
 
 class _CrashAt(keras.callbacks.Callback):
@@ -140,6 +157,81 @@ class ExperimentTest(tf.test.TestCase):
                                  self.workdir, verbose=0)
         self.assertEqual(resumed.steps, saved_step + 2)
         self.assertEqual(_steps_in_csv(self.workdir), list(range(1, saved_step + 3)))
+
+    def test_a_stop_request_saves_the_step_reached_and_resume_continues_there(self):
+        # Two steps per execution: a request during step 3 ends training after step 4, mid-epoch.
+        config = self.config.replace(epochs=2, steps_per_epoch=8, steps_per_execution=2)
+        stop = callbacks.StopOnRequest()
+        with self.assertRaisesRegex(experiment.TrainingStopped, (
+                rf"^Stopped by a test at step 4, checkpoint {self.workdir}/checkpoints/ckpt-4: to resume, re-run "
+                rf"the same command \(or python -m tfgan_course.train --flagfile={self.workdir}/flags.cfg "
+                rf"--workdir={self.workdir}\)\.$")):
+            experiment.run(config, self.workdir, verbose=0, stop=stop, extra_callbacks=[_RequestStopAt(stop, 2)])
+        latest = tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints"))
+        self.assertEndsWith(latest, "ckpt-4")
+        self.assertEqual(_epoch_in(latest), 0)  # Not counted as a finished epoch.
+        self.assertEqual(_steps_in_csv(self.workdir), [1, 2, 3, 4])
+        self.assertFalse(os.path.exists(os.path.join(self.workdir, "export")))  # Nothing half-trained exported.
+        resumed = experiment.run(config, self.workdir, verbose=0)
+        self.assertEqual(resumed.steps, 16)
+        self.assertEqual(_steps_in_csv(self.workdir), list(range(1, 17)))
+        self.assertEqual(_epoch_in(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints"))), 2)
+
+    def test_sigterm_saves_a_checkpoint_prints_how_to_resume_and_exits_143(self):
+        data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=4000, size=8)
+        command = [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", f"--dataset=idx:{data}",
+                   *TINY_FLAGS, "--epochs=1", "--steps_per_execution=2", "--verbosity=-1"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(process.kill)
+        csv_path = os.path.join(self.workdir, "losses.csv")
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None and (
+                not os.path.exists(csv_path) or len(_steps_in_csv(self.workdir)) < 6):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # Mid-epoch: an epoch is 1000 steps.
+        _, stderr = process.communicate(timeout=120)
+        self.assertEqual(process.returncode, 143, stderr[-3000:])
+        lines = [line for line in stderr.splitlines() if line.startswith("Stopped by SIGTERM")]
+        self.assertLen(lines, 1)
+        step = int(lines[0].split()[5].rstrip(","))
+        self.assertRegex(lines[0], rf"^Stopped by SIGTERM at step {step}, checkpoint {self.workdir}/checkpoints/"
+                                   rf"ckpt-{step}: to resume, re-run the same command")
+        self.assertEqual(step % 2, 0)  # The execution under way was finished.
+        self.assertEndsWith(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")), f"ckpt-{step}")
+        self.assertEqual(_steps_in_csv(self.workdir), list(range(1, step + 1)))
+        resumed = experiment.run(self.config.replace(dataset=f"idx:{data}", epochs=1, steps_per_epoch=step + 2,
+                                                     steps_per_execution=2), self.workdir, verbose=0)
+        self.assertEqual(resumed.steps, step + 2)
+        self.assertEqual(_steps_in_csv(self.workdir), list(range(1, step + 3)))
+
+    def test_a_signal_asks_to_stop_and_restores_the_default_so_a_second_one_kills(self):
+        previous = signal.getsignal(signal.SIGINT)
+        stop = callbacks.StopOnRequest()
+        restore, received = train._stop_on_signals(stop)  # pylint: disable=protected-access
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.time() + 10
+            while not received and time.time() < deadline:
+                time.sleep(0.01)
+            self.assertEqual((received, stop.reason), ([signal.SIGINT], "SIGINT"))
+            self.assertEqual(signal.getsignal(signal.SIGINT), signal.SIG_DFL)
+            self.assertEqual(signal.getsignal(signal.SIGTERM), signal.SIG_DFL)
+        finally:
+            restore()
+        self.assertEqual(signal.getsignal(signal.SIGINT), previous)
+
+    def test_finite_divergence_stops_like_nan(self):
+        config = self.config.replace(epochs=1, steps_per_epoch=4, g_learning_rate=1e6, d_learning_rate=1e6)
+        with self.assertRaisesRegex(experiment.TrainingDiverged, r"^Training diverged: g_loss=\S+ at step 1, beyond "
+                                    r"the bound \|loss\| <= 1e\+06 \(--divergence_max_loss\)\. Last good "
+                                    r"checkpoint: none\."):
+            experiment.run(config, self.workdir, verbose=0)
+        self.assertIsNone(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")))
+        self.assertFalse(os.path.exists(os.path.join(self.workdir, "export")))
+        # What it did before the guard: finite losses of 1e13 and more, and an export.
+        unguarded = experiment.run(config.replace(divergence_max_loss=0, resume=False), self.workdir, verbose=0)
+        self.assertGreater(max(abs(v) for v in unguarded.history["g_loss"]), 1e6)
+        self.assertTrue(os.path.isdir(unguarded.export_dir))
 
     def test_nan_stops_training_naming_the_step_and_checkpoint(self):
         experiment.run(self.config.replace(epochs=1, steps_per_epoch=2), self.workdir, verbose=0)

@@ -114,6 +114,11 @@ class Config:
     checkpoint_every_steps: int = _field(0, "Also checkpoint every N steps; 0 = at the end of each epoch only.")
     num_fixed_samples: int = _field(64, "Number of fixed-noise samples in each epoch's grid.")
     log_every_steps: int = _field(50, "Print the textbook's stats line every N steps; 0 = never.")
+    divergence_max_loss: float = _field(1e6, "Stop as diverged when a loss's magnitude exceeds this (finite "
+                                        "divergence, e.g. Adam at a huge learning rate); 0 = off.")
+    divergence_pinned_steps: int = _field(500, "Stop as diverged when D(x) and D(G(z)) were within 1e-6 of 0 or 1 in "
+                                          "80% of the last N steps (minimax and non-saturating losses, whose D "
+                                          "outputs are probabilities); 0 = off.")
 
     # Evaluation during training (tfgan_course/evaluate.py scores a finished run).
     eval_every_epochs: int = _field(0, "Score FID and KID in the domain classifier's feature space every N epochs "
@@ -211,6 +216,9 @@ def validate(config: Config) -> Config:
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
+    for option in ("divergence_max_loss", "divergence_pinned_steps"):
+        if getattr(config, option) < 0:
+            raise ValueError(f"--{option} must be >= 0 (0 = off), got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:
         raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
     if config.eval_every_epochs and config.eval_num_samples < 10:

@@ -33,7 +33,14 @@ from tfgan_course import config as config_lib
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or Inf; the message names the step and the last good checkpoint."""
+    """A loss became NaN or Inf, or diverged finitely; the message names the step and the last good checkpoint."""
+
+
+class TrainingStopped(RuntimeError):
+    """Training was asked to stop (`callbacks.StopOnRequest`, e.g. on SIGTERM) and saved a checkpoint first.
+
+    The message is one line: what stopped it, the step and checkpoint saved, and how to resume.
+    """
 
 
 @dataclasses.dataclass
@@ -65,7 +72,7 @@ class _State:
     steps_per_execution: int
 
 
-def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=()) -> RunResult:
+def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=(), stop=None) -> RunResult:
     """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G.
 
     Args:
@@ -73,6 +80,12 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
       workdir: the run's directory (see the module docstring).
       verbose: Keras' progress output: 0 silent, 1 progress bar, 2 a line per epoch.
       extra_callbacks: more Keras callbacks, run after the project's own.
+      stop: a callbacks.StopOnRequest: once requested, training ends after the current step, saves a
+        checkpoint there and raises TrainingStopped instead of exporting.
+
+    Raises:
+      TrainingDiverged: the losses diverged (nothing is exported).
+      TrainingStopped: `stop` was requested.
     """
     variants.validate(config)
     preflight.check(config, workdir)  # What else would fail only at the end: the export's name and directory.
@@ -87,15 +100,16 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     _resume(state, workdir)
     _record_run(config, state, workdir, flag_changes)
     real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
-    nan_guard = callbacks.NanGuard()
+    nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
     best_manager = _best_manager(config, state, workdir)
     run_callbacks = _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors)
-    history = _fit(config, run_data, state, [*run_callbacks, *extra_callbacks], nan_guard, verbose)
+    history = _fit(config, run_data, state, [*run_callbacks, *([stop] if stop else []), *extra_callbacks], verbose)
     if nan_guard.failure:
         raise TrainingDiverged(
             f"Training diverged: {nan_guard.failure}. Last good checkpoint: "
             f"{state.manager.latest_checkpoint or 'none'}. Lower the learning rates or change --loss, then "
             "re-run the same command to resume from that checkpoint (or --resume=false to start over).")
+    _raise_if_stopped(stop, state, workdir)
     if best_manager is not None and best_manager.latest_checkpoint:
         # --keep_best: the export (and the final figures) are of the best-scoring weights.
         state.checkpoint.restore(best_manager.latest_checkpoint).expect_partial()
@@ -204,7 +218,7 @@ def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_v
         # Before the checkpointer: a step's row is on disk before its checkpoint,
         # so a kill between the two cannot leave the log a step short.
         callbacks.LossLog(os.path.join(workdir, "losses.csv"), workdir),
-        callbacks.Checkpointer(state.manager, state.epoch, config.checkpoint_every_steps),
+        callbacks.Checkpointer(state.manager, state.epoch, config.checkpoint_every_steps, guard=nan_guard),
         callbacks.SampleGrid(state.model.fixed_inputs(state.fixed_z.numpy()), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
     ]
@@ -217,7 +231,7 @@ def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_v
     return run_callbacks
 
 
-def _fit(config, run_data, state, run_callbacks, nan_guard, verbose) -> dict:
+def _fit(config, run_data, state, run_callbacks, verbose) -> dict:
     """Keras' fit over the epochs still to train; a run killed mid-epoch first finishes that epoch."""
     model, steps_per_epoch, history = state.model, run_data.steps_per_epoch, {}
 
@@ -237,9 +251,20 @@ def _fit(config, run_data, state, run_callbacks, nan_guard, verbose) -> dict:
     if offset and first_epoch < config.epochs:
         fit(first_epoch, first_epoch + 1, steps_per_epoch - offset)
         first_epoch += 1
-    if first_epoch < config.epochs and not nan_guard.failure:
+    if first_epoch < config.epochs and not model.stop_training:  # Stopped by the NaN guard or a request.
         fit(first_epoch, config.epochs, steps_per_epoch)
     return history
+
+
+def _raise_if_stopped(stop, state, workdir):
+    """TrainingStopped if `stop` was requested: training ended early, at a checkpoint."""
+    if stop is None or stop.reason is None:
+        return
+    step = int(state.model.g_optimizer.iterations.numpy())
+    flagfile = os.path.join(workdir, "flags.cfg")
+    raise TrainingStopped(
+        f"Stopped by {stop.reason} at step {step}, checkpoint {state.manager.latest_checkpoint or 'none'}: to resume, "
+        f"re-run the same command (or python -m tfgan_course.train --flagfile={flagfile} --workdir={workdir}).")
 
 
 def _sample_quality(config, info, workdir, best_manager):
