@@ -33,6 +33,8 @@ COLUMNAR = "columnar"
 _BYTES_SUFFIX = "_bytes"
 # Longest JSON excerpt quoted in an error (TF Serving quotes the whole value).
 _MAX_QUOTE = 256
+# Most dimensions of a tensor read from JSON: numpy's limit (TF's is 254).
+_MAX_RANK = 64
 
 _FLOATS = {types_pb2.DT_FLOAT: 2**24 - 1, types_pb2.DT_DOUBLE: 2**53 - 1}  # largest exact integer
 _FLOAT_MAX = {types_pb2.DT_FLOAT: float(np.finfo(np.float32).max), types_pb2.DT_DOUBLE: float(np.finfo(np.float64).max)}
@@ -259,6 +261,9 @@ def _walk(value, leaf: Callable) -> np.ndarray:
         if not probe:
             break
         probe = probe[0]
+    if len(shape) > _MAX_RANK:
+        raise errors.invalid_argument(f"JSON Value: {_quote(value)} nests lists {len(shape)} deep, over the "
+                                      f"{_MAX_RANK} dimensions a tensor may have here")
     flat = []
     _fill(value, shape, 0, leaf, flat)
     array = np.empty(len(flat), dtype=object)

@@ -125,7 +125,16 @@ def write_server_configs(export_base: str) -> None:
 
 
 def _write_atomically(path, text):
+    # fsynced before and after the rename: a power loss cannot leave an empty config in place.
     temp = f"{path}.tmp-{os.getpid()}"
     with open(temp, "w", encoding="utf-8") as f:
         f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(temp, path)
+    if hasattr(os, "O_DIRECTORY"):  # Not on Windows, whose renames the file system flushes.
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -5,10 +5,20 @@ no longer wants is unloaded only once a wanted one is AVAILABLE (or none is want
 more), so replacing version 1 with 2 never leaves a gap, and a broken new export leaves
 the old one serving. Every state a version passes through (LOADING, AVAILABLE, END, with
 the load error if any) is kept for GetModelStatus, also after unloading.
+
+A version that fails to load is retried, as TF Serving's loader retries, with a backoff:
+the n-th retry comes `load_retry_seconds * 2**(n-1)` after the failure before it (at most
+10 minutes apart, or the interval if longer), at the first scan past that time. A failure
+counts against `max_load_retries` only if the version's files (names, sizes, mtimes) are
+the same at the next scan: a version still being copied in waits, LOADING, until its files
+stop changing, then loads. After the last retry it is END with its error, until its files
+change again (a version repaired in place gets fresh attempts) or it goes away.
 """
 
+import dataclasses
 import os
 import threading
+import time
 
 import grpc
 from absl import logging
@@ -20,6 +30,26 @@ from serving import servable as servable_lib
 from serving.servable import Servable
 
 State = get_model_status_pb2.ModelVersionStatus.State
+# Longest wait between two load retries, unless the retry interval itself is longer.
+MAX_RETRY_BACKOFF_SECONDS = 600.0
+
+
+@dataclasses.dataclass
+class _Retries:
+    """A version that failed to load: its last error, and whether and when to try again.
+
+    Attributes:
+      files: the version directory's files when last looked at (`_files`).
+      error: the last load error.
+      failures: failures counted against max_load_retries (each on files that then did not change).
+      uncounted: the last failure is not counted yet: it is, if the next scan finds the same files.
+      next_attempt: time.monotonic() before which the version is not retried.
+    """
+    files: tuple
+    error: errors.ServingError
+    failures: int = 0
+    uncounted: bool = True
+    next_attempt: float = 0.0
 
 
 class ModelManager:
@@ -28,26 +58,32 @@ class ModelManager:
     Thread-safe: lookups and status reads take a short lock and never wait for a load.
     """
 
-    def __init__(self, poll_seconds: float = 1.0, enable_warmup: bool = True, max_load_retries: int = 5):
+    def __init__(self, poll_seconds: float = 1.0, enable_warmup: bool = True, max_load_retries: int = 5,
+                 load_retry_seconds: float = 60.0):
         """
         Args:
           poll_seconds: seconds between scans of every base path for new and removed
-            versions (TF Serving's --file_system_poll_wait_seconds); 0 scans once, at start.
+            versions (TF Serving's --file_system_poll_wait_seconds); 0 scans once, at start
+            (and never retries).
           enable_warmup: replay each version's assets.extra/tf_serving_warmup_requests before
             marking it AVAILABLE.
-          max_load_retries: a version that fails to load is retried at this many later scans,
-            then left alone until its directory goes away or the server restarts.
+          max_load_retries: retries of a version that failed to load on files that did not
+            change (TF Serving's --max_num_load_retries); then it is left alone until its
+            files change, it goes away or the server restarts.
+          load_retry_seconds: wait before the first retry, doubled for each next one (TF
+            Serving's --load_retry_interval_micros, there without backoff).
         """
         self._poll_seconds = poll_seconds
         self._enable_warmup = enable_warmup
         self._max_load_retries = max_load_retries
+        self._load_retry_seconds = max(load_retry_seconds, 0.0)
         self._lock = threading.Lock()  # guards the maps below; never held while loading
         self._sync_lock = threading.Lock()  # one reconciliation (start, poll or reload) at a time
         self._configs: dict[str, model_server_config_pb2.ModelConfig] = {}
         self._servables: dict[str, dict[int, Servable]] = {}
         self._labels: dict[str, dict[str, int]] = {}
         self._states: dict[str, dict[int, tuple[int, errors.ServingError | None]]] = {}
-        self._failures: dict[tuple[str, int], int] = {}
+        self._retries: dict[tuple[str, int], _Retries] = {}  # only touched under _sync_lock
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 
@@ -178,7 +214,10 @@ class ModelManager:
         with self._sync_lock:
             with self._lock:
                 removed = set(self._configs) - set(configs)
+                changed = {name for name in set(self._configs) & set(configs) if self._configs[name] != configs[name]}
                 self._configs = dict(configs)
+            for key in [key for key in self._retries if key[0] in removed | changed]:
+                del self._retries[key]
             for name in removed:
                 self._unload_all(name)
             problems = {}
@@ -198,6 +237,9 @@ class ModelManager:
 
     def _why_unavailable(self, model: model_server_config_pb2.ModelConfig) -> str:
         """Why a model has no AVAILABLE version: its newest load error, or what is on disk."""
+        for (name, _), retries in sorted(self._retries.items(), reverse=True):
+            if name == model.name:
+                return retries.error.message
         with self._lock:
             for _, (_, error) in sorted(self._states.get(model.name, {}).items(), reverse=True):
                 if error is not None:
@@ -214,19 +256,48 @@ class ModelManager:
         with self._lock:
             loaded = set(self._servables.get(name, {}))
         for version in sorted(wanted - loaded):
-            if self._failures.get((name, version), 0) <= self._max_load_retries:
-                self._load(name, version, os.path.join(model.base_path, str(version)))
+            path = os.path.join(model.base_path, str(version))
+            if self._should_load(name, version, path):
+                self._load(name, version, path)
         with self._lock:
             keep_old = bool(wanted) and not wanted & set(self._servables.get(name, {}))
         if not keep_old:
             for version in sorted(loaded - wanted):
                 self._unload(name, version)
-        for key in [key for key in self._failures if key[0] == name and key[1] not in on_disk]:
+        for key in [key for key in self._retries if key[0] == name and key[1] not in on_disk]:
             # A version re-exported under the same number deserves fresh attempts.
-            del self._failures[key]
+            del self._retries[key]
+
+    def _should_load(self, name: str, version: int, path: str) -> bool:
+        """Whether to try loading a version now: a new one yes; a failed one when its retry is due."""
+        retries = self._retries.get((name, version))
+        if retries is None:
+            return True
+        files = _files(path)
+        if files != retries.files:
+            # Still being written, or replaced: what failed before does not count; load once it stops changing.
+            if retries.failures > self._max_load_retries:
+                logging.info("Servable {name: %s version: %d} changed on disk: loading it again once its files stop "
+                             "changing", name, version)
+                self._set_state(name, version, State.LOADING)
+            retries.files, retries.failures, retries.uncounted, retries.next_attempt = files, 0, False, 0.0
+            return False
+        if retries.uncounted:
+            retries.uncounted = False
+            retries.failures += 1
+            if retries.failures > self._max_load_retries:
+                logging.error("Giving up loading servable {name: %s version: %d} after %d retries (--max_num_load_"
+                              "retries): %s", name, version, self._max_load_retries, retries.error)
+                self._set_state(name, version, State.END, retries.error)
+                return False
+            backoff = self._load_retry_seconds * 2 ** (retries.failures - 1)
+            retries.next_attempt = time.monotonic() + min(
+                backoff, max(self._load_retry_seconds, MAX_RETRY_BACKOFF_SECONDS))
+        return retries.failures <= self._max_load_retries and time.monotonic() >= retries.next_attempt
 
     def _load(self, name: str, version: int, path: str) -> None:
         self._set_state(name, version, State.LOADING)
+        files = _files(path)  # Before loading: a copy still going on during the load shows at the next scan.
         try:
             servable = servable_lib.load(name, version, path)
             if self._enable_warmup:
@@ -234,14 +305,14 @@ class ModelManager:
         except Exception as e:  # pylint: disable=broad-except
             # Whatever a broken export raises, the poller and the other versions carry on.
             error = e if isinstance(e, errors.ServingError) else errors.internal(f"{type(e).__name__}: {e}")
-            self._failures[(name, version)] = self._failures.get((name, version), 0) + 1
-            self._set_state(name, version, State.END, error)
+            retries = self._retries.setdefault((name, version), _Retries(files, error))
+            retries.files, retries.error, retries.uncounted = files, error, True
             logging.error("Loading servable: {name: %s version: %d} failed: %s", name, version, error)
             return
         with self._lock:
             self._servables.setdefault(name, {})[version] = servable
             self._states.setdefault(name, {})[version] = (State.AVAILABLE, None)
-        self._failures.pop((name, version), None)
+        self._retries.pop((name, version), None)
         logging.info("Successfully loaded servable version {name: %s version: %d}", name, version)
 
     def _unload(self, name: str, version: int) -> None:
@@ -272,3 +343,18 @@ class ModelManager:
                             "available for inference")
                     labels.setdefault(name, {})[label] = version
             self._labels = labels
+
+
+def _files(path: str) -> tuple:
+    """A version directory's files as (relative path, size, mtime in ns), sorted; directories with size -1."""
+    entries = []
+    for root, dirs, names in os.walk(path):
+        for entry in dirs + names:
+            full = os.path.join(root, entry)
+            try:
+                stat = os.stat(full)
+            except OSError:
+                continue  # Removed while we looked: the next scan sees the change.
+            size = -1 if entry in dirs else stat.st_size
+            entries.append((os.path.relpath(full, path), size, 0 if size < 0 else stat.st_mtime_ns))
+    return tuple(sorted(entries))

@@ -4,10 +4,16 @@ Checks and messages follow TF Serving's predict_util.cc and TF's saved_model/uti
 signature must exist (FAILED_PRECONDITION), the inputs must be exactly the signature's
 (INVALID_ARGUMENT listing the names), every tensor must parse and have the signature's
 dtype and a compatible shape, and `output_filter` may only name outputs, once each.
+
+What a request may cost is bounded before the work is done: a TensorProto's dtype, shape,
+batch size and size in memory are checked before an array of its shape exists, and no
+output may hold more than `max_batch_size` examples (see `run`).
 """
 
+import math
 from collections.abc import Iterable, Mapping
 
+import grpc
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
@@ -32,14 +38,21 @@ def signature_def(servable: Servable, signature_name: str) -> tuple[str, meta_gr
     return key, servable.signature_defs[key]
 
 
-def predict(servable: Servable, request: predict_pb2.PredictRequest,
-            max_batch_size: int | None = None) -> predict_pb2.PredictResponse:
+def predict(servable: Servable, request: predict_pb2.PredictRequest, max_batch_size: int | None = None,
+            max_input_bytes: int | None = None) -> predict_pb2.PredictResponse:
     """Answers a gRPC PredictRequest with a servable already looked up from its model_spec.
+
+    Each input's dtype, shape and batch size are checked against the signature, and its
+    size in memory against `max_input_bytes`, before it is read: a few bytes declaring a
+    huge shape cost nothing.
 
     Args:
       servable: the model version to run.
       request: PredictRequest; inputs as TensorProtos (tensor_content or typed fields).
-      max_batch_size: largest 0th dimension accepted per input; None for no limit.
+      max_batch_size: largest 0th dimension accepted per input, and most examples per
+        output (see `run`); None for no limit.
+      max_input_bytes: largest input in memory, however few values it was sent with (one
+        value fills a whole shape); None for no limit.
 
     Returns:
       PredictResponse: model_spec (name, version that ran, signature name) and the outputs
@@ -52,15 +65,26 @@ def predict(servable: Servable, request: predict_pb2.PredictRequest,
     check_input_names(signature, request.inputs.keys())
     inputs = {}
     for alias in sorted(signature.inputs):
-        proto = request.inputs[alias]
+        proto, info = request.inputs[alias], signature.inputs[alias]
+        if proto.dtype != info.dtype:
+            raise errors.invalid_argument(f'Expects input "{alias}" to be {tensors.dtype_name(info.dtype)} but '
+                                          f"{tensors.dtype_name(proto.dtype)} is provided")
+        try:
+            shape = tensors.proto_shape(proto)
+        except ValueError:
+            raise errors.invalid_argument(f"tensor parsing error: {alias}") from None
+        _check_shape(alias, shape, info, max_batch_size)
+        size = tensors.nbytes(proto)
+        if max_input_bytes is not None and size > max_input_bytes:
+            raise errors.ServingError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f'Input "{alias}" of shape {tensors.shape_text(shape)} would take {size} bytes, over this server\'s '
+                f"limit of {max_input_bytes} (--max_request_bytes): send a smaller tensor, or restart the server "
+                "with a larger --max_request_bytes.")
         try:
             inputs[alias] = tensors.to_ndarray(proto)
         except (ValueError, TypeError):
             raise errors.invalid_argument(f"tensor parsing error: {alias}") from None
-        expected = signature.inputs[alias].dtype
-        if proto.dtype != expected:
-            raise errors.invalid_argument(f'Expects input "{alias}" to be {tensors.dtype_name(expected)} but '
-                                          f"{tensors.dtype_name(proto.dtype)} is provided")
     outputs = run(servable, key, inputs, request.output_filter, max_batch_size)
     response = predict_pb2.PredictResponse()
     response.model_spec.name = servable.name
@@ -75,20 +99,28 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
         max_batch_size: int | None = None) -> dict[str, np.ndarray]:
     """Runs a signature on numpy inputs.
 
+    `max_batch_size` bounds a request's examples both ways: an input's 0th dimension, and
+    an output's examples, the product of the dimensions its signature leaves dynamic (-1):
+    the rows for [-1, H, W, C], rows x S for [-1, -1, H, W, C]. An output with a dynamic
+    dimension past the 0th has a size the signature cannot tell, so a request of several
+    rows first runs its first row alone; rows x that row's examples over the limit is
+    refused before the whole request runs. Every output is checked again after the run.
+
     Args:
       servable: the model version to run.
       signature_name: the signature key ("" for serving_default).
       inputs: alias -> np.ndarray, exactly the signature's inputs.
       output_filter: the output aliases wanted (empty: all).
-      max_batch_size: largest 0th dimension accepted per input; None for no limit.
+      max_batch_size: largest 0th dimension accepted per input, and most examples per
+        output; None for no limit.
 
     Returns:
       alias -> np.ndarray for the requested outputs.
 
     Raises:
-      ServingError: INVALID_ARGUMENT for bad inputs, a bad filter, or a TF runtime check
-        failing inside the model (with TF's message); other TF errors keep their code;
-        anything else is INTERNAL.
+      ServingError: INVALID_ARGUMENT for bad inputs, a bad filter, an output over the
+        limit, or a TF runtime check failing inside the model (with TF's message); other
+        TF errors keep their code; anything else is INTERNAL.
     """
     key, signature = signature_def(servable, signature_name)
     if signature.method_name not in PREDICT_METHODS:
@@ -100,13 +132,14 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
     aliases = output_aliases(signature, output_filter)
     feeds = {alias: tf.constant(inputs[alias], dtype=tf.dtypes.as_dtype(signature.inputs[alias].dtype))
              for alias in inputs}
-    try:
-        results = servable.function(key)(**feeds)
-    except tf.errors.OpError as e:
-        raise errors.from_code_number(e.error_code, e.message) from None
-    except (TypeError, ValueError) as e:
-        raise errors.internal(f"Running signature {key!r} of {servable.name} version {servable.version} failed: "
-                              f"{type(e).__name__}: {e}") from None
+    if max_batch_size is not None:
+        rows = max((array.shape[0] for array in inputs.values() if array.ndim), default=0)
+        if rows > 1 and any(_grows_within_a_row(info) for info in signature.outputs.values()):
+            first_row = {alias: feed[:1] if feed.shape.rank else feed for alias, feed in feeds.items()}
+            _check_output_examples(signature, _call(servable, key, first_row), max_batch_size, rows)
+    results = _call(servable, key, feeds)
+    if max_batch_size is not None:
+        _check_output_examples(signature, results, max_batch_size)
     return {alias: results[alias].numpy() for alias in aliases}
 
 
@@ -140,6 +173,16 @@ def output_aliases(signature: meta_graph_pb2.SignatureDef, output_filter: Iterab
     return chosen or sorted(signature.outputs)
 
 
+def _call(servable: Servable, key: str, feeds: Mapping[str, tf.Tensor]) -> Mapping[str, tf.Tensor]:
+    try:
+        return servable.function(key)(**feeds)
+    except tf.errors.OpError as e:
+        raise errors.from_code_number(e.error_code, e.message) from None
+    except (TypeError, ValueError) as e:
+        raise errors.internal(f"Running signature {key!r} of {servable.name} version {servable.version} failed: "
+                              f"{type(e).__name__}: {e}") from None
+
+
 def _check_input(alias: str, array: np.ndarray, info: meta_graph_pb2.TensorInfo, max_batch_size: int | None) -> None:
     expected = tensors.numpy_dtype(info.dtype)
     if array.dtype != expected and not (expected == object and array.dtype.kind in "OSU"):
@@ -147,17 +190,54 @@ def _check_input(alias: str, array: np.ndarray, info: meta_graph_pb2.TensorInfo,
             tf.dtypes.as_dtype(array.dtype).as_datatype_enum)
         raise errors.invalid_argument(f'Expects input "{alias}" to be {tensors.dtype_name(info.dtype)} but '
                                       f"{provided} is provided")
+    _check_shape(alias, array.shape, info, max_batch_size)
+
+
+def _check_shape(alias: str, shape, info: meta_graph_pb2.TensorInfo, max_batch_size: int | None) -> None:
+    """An input's shape against its signature (rank, known dims) and the batch limit."""
     expected_shape = tensors.shape_list(info.tensor_shape)
     if expected_shape is not None and (
-            len(expected_shape) != array.ndim
-            or any(want not in (-1, got) for want, got in zip(expected_shape, array.shape))):
+            len(expected_shape) != len(shape)
+            or any(want not in (-1, got) for want, got in zip(expected_shape, shape))):
         raise errors.invalid_argument(
-            f'Input "{alias}" has shape {tensors.shape_text(array.shape)} but the signature expects '
+            f'Input "{alias}" has shape {tensors.shape_text(shape)} but the signature expects '
             f"{tensors.shape_text(expected_shape)} (-1: any size).")
-    if max_batch_size is not None and array.ndim and array.shape[0] > max_batch_size:
+    if max_batch_size is not None and len(shape) and shape[0] > max_batch_size:
         raise errors.invalid_argument(
-            f'Input "{alias}" has batch size {array.shape[0]}, over this server\'s limit of {max_batch_size} '
+            f'Input "{alias}" has batch size {shape[0]}, over this server\'s limit of {max_batch_size} '
             "(--max_batch_size): send smaller batches, or restart the server with a larger --max_batch_size.")
+
+
+def _grows_within_a_row(info: meta_graph_pb2.TensorInfo) -> bool:
+    """Whether an output's examples per row are not fixed by its signature (a -1 past dim 0)."""
+    dims = tensors.shape_list(info.tensor_shape)
+    return dims is not None and -1 in dims[1:]
+
+
+def _check_output_examples(signature: meta_graph_pb2.SignatureDef, results: Mapping[str, tf.Tensor],
+                           max_batch_size: int, rows: int | None = None) -> None:
+    """Raises INVALID_ARGUMENT if an output holds more than `max_batch_size` examples.
+
+    Args:
+      signature: the signature that ran.
+      results: its outputs, from the whole request or (with `rows`) from its first row.
+      max_batch_size: most examples per output.
+      rows: the request's rows, when `results` come from its first row alone; the
+        estimate is then `rows` times that row's examples.
+    """
+    for alias in sorted(signature.outputs):
+        dims = tensors.shape_list(signature.outputs[alias].tensor_shape)
+        shape = list(results[alias].shape)
+        if dims is None:
+            continue  # Unknown rank: which dimensions count examples is unknown.
+        if rows is not None and dims and dims[0] == -1:
+            shape[0] = rows
+        examples = math.prod(size for size, dim in zip(shape, dims) if dim == -1)
+        if examples > max_batch_size:
+            raise errors.invalid_argument(
+                f'Output "{alias}" of shape {tensors.shape_text(shape)} would hold {examples} examples (the product '
+                f"of its dims that are -1 in {tensors.shape_text(dims)}), over this server's limit of {max_batch_size} "
+                "(--max_batch_size): ask for fewer, or restart the server with a larger --max_batch_size.")
 
 
 def _join(names: Iterable[str]) -> str:

@@ -34,6 +34,7 @@ REST_API_PORT = 8501
 MAX_BATCH_SIZE = 1024
 MAX_REQUEST_BYTES = 64 << 20
 MAX_CONCURRENT_REQUESTS = 256
+LOAD_RETRY_INTERVAL_MICROS = 60_000_000  # TF Serving's default: one minute.
 # tensorflow_model_server's default for both thread pools.
 DEFAULT_THREADS = 4 * (os.cpu_count() or 1)
 
@@ -48,7 +49,8 @@ class Server:
                  max_batch_size: int = MAX_BATCH_SIZE, max_request_bytes: int = MAX_REQUEST_BYTES,
                  max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS,
                  rest_api_read_timeout_seconds: float = http_server.READ_TIMEOUT_SECONDS,
-                 enable_model_warmup: bool = True, max_num_load_retries: int = 5, demo_page: bool = False):
+                 enable_model_warmup: bool = True, max_num_load_retries: int = 5,
+                 load_retry_interval_micros: int = LOAD_RETRY_INTERVAL_MICROS, demo_page: bool = False):
         """
         Args:
           config: a ModelServerConfig, or the path of a text-format one (re-read every
@@ -64,16 +66,20 @@ class Server:
           grpc_max_threads: gRPC requests processed at once.
           rest_api_num_threads: REST requests processed at once (their model work: slow
             clients are read and written by an event loop, and hold no thread).
-          max_batch_size: largest 0th dimension of a predict input (a project limit).
+          max_batch_size: largest 0th dimension of a predict input, and most examples an output
+            may hold (the product of its -1 dims, e.g. rows x steps; a project limit).
           max_request_bytes: largest request accepted, gRPC message or REST body; larger ones
-            are refused (gRPC RESOURCE_EXHAUSTED, HTTP 413) before they are processed.
+            are refused (gRPC RESOURCE_EXHAUSTED, HTTP 413) before they are processed. Also
+            the largest gRPC input tensor in memory (one value may fill a large shape).
           max_concurrent_requests: requests admitted at once per front end, waiting included;
             beyond it gRPC answers RESOURCE_EXHAUSTED and REST 429.
           rest_api_read_timeout_seconds: time a REST client has to send a request's headers
             (from connecting, or from the previous answer: also the keep-alive idle time), then
             its body; slower connections are closed, a late body answered 408 first.
           enable_model_warmup: replay assets.extra/tf_serving_warmup_requests at load.
-          max_num_load_retries: later scans that retry a version that failed to load.
+          max_num_load_retries: retries of a version that failed to load on files that did not
+            change since (a version still being copied in waits until its files stop changing).
+          load_retry_interval_micros: wait before the first retry, doubled for each next one.
           demo_page: serve serving/web/ under /demo on the REST port, if that directory exists.
         """
         self._config = config
@@ -88,7 +94,8 @@ class Server:
         self._max_concurrent_requests = max_concurrent_requests
         self._rest_api_read_timeout = rest_api_read_timeout_seconds
         self._demo_dir = http_server.WEB_DIR if demo_page and os.path.isdir(http_server.WEB_DIR) else None
-        self.manager = ModelManager(file_system_poll_wait_seconds, enable_model_warmup, max_num_load_retries)
+        self.manager = ModelManager(file_system_poll_wait_seconds, enable_model_warmup, max_num_load_retries,
+                                    load_retry_interval_micros / 1e6)
         self._grpc_server: grpc.Server | None = None
         self._rest_server: http_server.RestServer | None = None
         self._watcher: model_config.ConfigFileWatcher | None = None
@@ -147,7 +154,8 @@ class Server:
             # Without so_reuseport 0, a second server on a busy port would silently share it.
             options=[("grpc.max_receive_message_length", self._max_request_bytes),
                      ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)])
-        grpc_service.add_to_server(self._grpc_server, self.manager, self._max_batch_size)
+        grpc_service.add_to_server(self._grpc_server, self.manager, self._max_batch_size,
+                                   max_input_bytes=self._max_request_bytes)
         address = f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
         try:
             self.grpc_port = self._grpc_server.add_insecure_port(address)
@@ -199,11 +207,15 @@ def _define_flags() -> None:
     flags.DEFINE_boolean("enable_model_warmup", True,
                          "Replay assets.extra/tf_serving_warmup_requests when a version loads.")
     flags.DEFINE_integer("max_num_load_retries", 5,
-                         "Later scans that retry loading a version that failed; then it is left alone.")
-    flags.DEFINE_integer("max_batch_size", MAX_BATCH_SIZE, "Largest 0th dimension of a predict input; larger "
-                         "batches get INVALID_ARGUMENT (project flag).")
-    flags.DEFINE_integer("max_request_bytes", MAX_REQUEST_BYTES, "Largest gRPC request message or REST body; larger "
-                         "ones get RESOURCE_EXHAUSTED / HTTP 413 (project flag).")
+                         "Retries of a version that failed to load; then it is left alone until its files change. A "
+                         "failure while the version's files are still changing (being copied in) does not count.")
+    flags.DEFINE_integer("load_retry_interval_micros", LOAD_RETRY_INTERVAL_MICROS,
+                         "Microseconds before the first load retry, doubled for each next one (at most 10 minutes).")
+    flags.DEFINE_integer("max_batch_size", MAX_BATCH_SIZE, "Largest 0th dimension of a predict input, and most "
+                         "examples per output (the product of its -1 dims: rows x steps for interpolate); more get "
+                         "INVALID_ARGUMENT (project flag).")
+    flags.DEFINE_integer("max_request_bytes", MAX_REQUEST_BYTES, "Largest gRPC request message or REST body, and gRPC "
+                         "input tensor in memory; larger ones get RESOURCE_EXHAUSTED / HTTP 413 (project flag).")
     flags.DEFINE_integer("max_concurrent_requests", MAX_CONCURRENT_REQUESTS, "Requests admitted at once per API, "
                          "waiting ones included; more get RESOURCE_EXHAUSTED / HTTP 429 (project flag).")
     flags.DEFINE_boolean("demo_page", False, "Serve serving/web/ under /demo on the REST port (project flag).")
@@ -228,7 +240,8 @@ def main(argv) -> int:
             max_concurrent_requests=config_flags.max_concurrent_requests,
             rest_api_read_timeout_seconds=config_flags.rest_api_read_timeout_seconds,
             enable_model_warmup=config_flags.enable_model_warmup,
-            max_num_load_retries=config_flags.max_num_load_retries, demo_page=config_flags.demo_page).start()
+            max_num_load_retries=config_flags.max_num_load_retries,
+            load_retry_interval_micros=config_flags.load_retry_interval_micros, demo_page=config_flags.demo_page).start()
     except errors.ServingError as e:
         print(f"serving.server: error: {e.message}", file=sys.stderr, flush=True)
         return 1

@@ -1,10 +1,15 @@
 """TensorProto <-> numpy, the way TF Serving reads requests and writes responses.
 
 Inputs may carry their values in `tensor_content` (what `tf.make_tensor_proto` writes) or in
-the typed repeated fields (`float_val`, `int_val`, ...), with TF's fill rule: fewer values
-than elements repeat the last one, none means zeros. Outputs are written in the typed fields,
-as TF Serving's `Tensor::AsProtoField` does, so clients see `float_val` etc.
+the typed repeated fields (`float_val`, `int_val`, ...): as many values as the shape holds,
+one (repeated to fill it) or none (zeros); any other count is an error. Outputs are written
+in the typed fields, as TF Serving's `Tensor::AsProtoField` does, so clients see `float_val` etc.
+
+A 35-byte proto can declare a shape of a billion elements: `proto_shape` and `nbytes` say
+what `to_ndarray` would build without building it, so a caller checks them first.
 """
+
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -54,8 +59,45 @@ def shape_text(shape) -> str:
     return "[" + ",".join(str(dim) for dim in shape) + "]"
 
 
+def proto_shape(proto: tensor_pb2.TensorProto) -> list[int]:
+    """A TensorProto's shape as a list of dims.
+
+    Raises:
+      ValueError: the rank is unknown or a dim is negative (unknown).
+    """
+    shape = shape_list(proto.tensor_shape)
+    if shape is None or any(dim < 0 for dim in shape):
+        raise ValueError(f"shape {shape} is not fully defined")
+    return shape
+
+
+def nbytes(proto: tensor_pb2.TensorProto) -> int:
+    """The bytes of the values `to_ndarray(proto)` builds, counted without building them.
+
+    Numbers count their itemsize per element, strings their lengths (one value repeated to
+    fill the shape counts once per element), whatever the proto itself weighs.
+
+    Raises:
+      ValueError: the shape is not fully defined.
+    """
+    num_elements = math.prod(proto_shape(proto))
+    if proto.dtype == types_pb2.DT_STRING:
+        values = proto.string_val
+        if len(values) == 1:
+            return num_elements * len(values[0])
+        return sum(len(value) for value in values)
+    try:
+        itemsize = numpy_dtype(proto.dtype).itemsize
+    except (KeyError, TypeError):
+        itemsize = 8  # Resource and variant handles have no numpy dtype.
+    return num_elements * itemsize
+
+
 def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
     """The values of a TensorProto, shaped as its `tensor_shape`.
+
+    The values are checked against the shape before anything of the shape's size is
+    allocated; `nbytes(proto)` is what a successful call allocates.
 
     Args:
       proto: a TensorProto with a fully defined shape.
@@ -64,25 +106,31 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
       np.ndarray of the proto's dtype (object of bytes for DT_STRING).
 
     Raises:
-      ValueError: the shape is unknown or negative, or the values do not fit it.
+      ValueError: the shape is unknown or negative, or the values do not fit it: a
+        tensor_content of another size, or a number of typed values other than the
+        shape's element count, 1 (repeated) or 0 (zeros).
     """
-    shape = shape_list(proto.tensor_shape)
-    if shape is None or any(dim < 0 for dim in shape):
-        raise ValueError(f"shape {shape} is not fully defined")
-    num_elements = int(np.prod(shape, dtype=np.int64))
+    shape = proto_shape(proto)
+    num_elements = math.prod(shape)
     field = _VALUE_FIELDS.get(proto.dtype)
-    if field is None:
-        # Rare dtypes (complex, quantized): TF's own reader knows their fields.
-        return tf.make_ndarray(proto)
-    dtype = numpy_dtype(proto.dtype)
+    dtype = numpy_dtype(proto.dtype) if field is not None else None
     if proto.tensor_content:
         if proto.dtype == types_pb2.DT_STRING:
             raise ValueError("string tensors cannot use tensor_content")
-        if len(proto.tensor_content) != num_elements * dtype.itemsize:
+        if dtype is not None and len(proto.tensor_content) != num_elements * dtype.itemsize:
             raise ValueError(f"tensor_content has {len(proto.tensor_content)} bytes, shape {shape} needs "
                              f"{num_elements * dtype.itemsize}")
+    if field is None:
+        # Rare dtypes (complex, quantized): TF's own reader knows their fields.
+        return tf.make_ndarray(proto)
+    if proto.tensor_content:
         return np.frombuffer(proto.tensor_content, dtype=dtype).reshape(shape).copy()
     values = getattr(proto, field)
+    if len(values) not in (num_elements, 1, 0):
+        raise ValueError(f"{len(values)} values do not fit shape {shape}: send {num_elements}, or 1 to repeat, or "
+                         "none for zeros")
+    if not values:
+        return np.zeros(shape, dtype=dtype) if dtype != object else np.full(shape, b"", dtype=object)
     if proto.dtype == types_pb2.DT_STRING:
         flat = np.empty(len(values), dtype=object)
         flat[:] = list(values)
@@ -93,15 +141,7 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
         flat = np.array(values, dtype=dtype)
     if flat.size == num_elements:
         return flat.reshape(shape)
-    if flat.size > num_elements:
-        raise ValueError(f"{flat.size} values do not fit shape {shape}")
-    if flat.size == 0:
-        return np.zeros(shape, dtype=dtype) if dtype != object else np.full(shape, b"", dtype=object)
-    # TF's rule: the last value fills the rest.
-    filled = np.empty(num_elements, dtype=dtype)
-    filled[:flat.size] = flat
-    filled[flat.size:] = flat[-1]
-    return filled.reshape(shape)
+    return np.full(shape, flat[0], dtype=dtype)
 
 
 def to_proto(array: np.ndarray, dtype: int, proto: tensor_pb2.TensorProto | None = None) -> tensor_pb2.TensorProto:

@@ -43,6 +43,20 @@ class ConfigTest(tf.test.TestCase):
         self.assertIn("--epochs=3\n", text)
         self.assertLen(text.splitlines(), len(config_lib.Config.__dataclass_fields__))
 
+    def test_experiment_changes_name_what_a_resume_may_not_change(self):
+        fields = set(config_lib.Config.__dataclass_fields__)
+        self.assertLessEqual(config_lib.RESUMABLE, fields)
+        self.assertContainsSubset({"epochs", "resume", "allow_flag_changes", "log_every_steps", "steps_per_execution",
+                                   "inter_op_threads", "model_name"}, config_lib.RESUMABLE)
+        self.assertNoCommonElements({"batch_size", "g_learning_rate", "latent_dim", "seed", "dataset", "model",
+                                     "num_fixed_samples", "mixed_precision"}, config_lib.RESUMABLE)
+        before = config_lib.Config(batch_size=64, g_learning_rate=0.03, epochs=1, log_every_steps=1)
+        after = before.replace(batch_size=32, g_learning_rate=0.3, epochs=9, log_every_steps=0, inter_op_threads=2,
+                               steps_per_execution=5, allow_flag_changes=True)
+        self.assertEqual(config_lib.experiment_changes(before, after),
+                         [("batch_size", 64, 32), ("g_learning_rate", 0.03, 0.3)])
+        self.assertEqual(config_lib.experiment_changes(before, before.replace(epochs=2)), [])
+
     def test_serving_name(self):
         self.assertEqual(config_lib.Config().serving_name, "dcgan_fashion_mnist")
         self.assertEqual(config_lib.Config(model="mlp", dataset="folder:/data/celeba/").serving_name, "mlp_celeba")

@@ -4,6 +4,7 @@ import gzip
 import os
 import sys
 import tempfile
+import time
 import types
 from unittest import mock
 
@@ -224,15 +225,17 @@ class TfdsTest(tf.test.TestCase):
     """The tfds: branch, on a stand-in tensorflow_datasets: real TFDS needs the internet."""
 
     def _fake_tfds(self, examples, features):
-        def load(name, split, data_dir, with_info):
-            del name, data_dir, with_info
+        def builder(name, data_dir):
+            del name, data_dir
             info = types.SimpleNamespace(
                 features=features,
-                splits={split: types.SimpleNamespace(num_examples=len(examples["image"]))},
+                splits={"train": types.SimpleNamespace(num_examples=len(examples["image"]))},
             )
-            return tf.data.Dataset.from_tensor_slices(examples), info
+            return types.SimpleNamespace(
+                is_prepared=lambda: True, data_dir="/fake", info=info,
+                as_dataset=lambda split: tf.data.Dataset.from_tensor_slices(examples))
 
-        return mock.patch.dict(sys.modules, tensorflow_datasets=types.SimpleNamespace(load=load))
+        return mock.patch.dict(sys.modules, tensorflow_datasets=types.SimpleNamespace(builder=builder))
 
     def test_labelled_square(self):
         examples = {
@@ -258,6 +261,65 @@ class TfdsTest(tf.test.TestCase):
         self.assertEqual(info.num_classes, 0)
         [images] = _batches(ds)
         self.assertAllEqual(images, -np.ones((3, 8, 8, 3)))
+
+
+def _no_network(*args, **kwargs):
+    raise AssertionError(f"a test tried to open a network connection: {args}")
+
+
+class TfdsDownloadTest(_TestCase):
+    """Real TFDS on an empty data directory: nothing prepared, and any network access is an error."""
+
+    def setUp(self):
+        super().setUp()
+        import tensorflow_datasets  # noqa: F401  # Imported before the clock starts: slow the first time.
+
+        self.empty = self._empty_dir()
+        for patch in (mock.patch("socket.socket.connect", _no_network),
+                      mock.patch("socket.create_connection", _no_network)):
+            patch.start()
+            self.addCleanup(patch.stop)
+
+    def test_unprepared_dataset_fails_at_once_naming_where_it_looked_and_the_fixes(self):
+        where = os.path.join(self.empty, "mnist")
+        no_idx = self._empty_dir()
+        cases = {
+            "tfds:mnist": r"cannot find tfds:mnist: TFDS has no prepared copy of mnist in {where}/\S+\. Pass "
+                          r"--download .* or pass --data_dir=DIR where TFDS has prepared it\.$",
+            "mnist": r"cannot find mnist: no IDX files in {no_idx}, and TFDS has no prepared copy of mnist in "
+                     r"{where}/\S+\. Pass --download .* or put its four IDX files in {no_idx}, or pass "
+                     r"--dataset=idx:DIR",
+        }
+        for spec, message in cases.items():
+            with self.subTest(spec=spec), mock.patch.dict(data.ALIASES, mnist=no_idx):
+                start = time.monotonic()
+                with self.assertRaisesRegex(ValueError, message.format(where=where, no_idx=no_idx)) as raised:
+                    data.make_dataset(spec, image_size=8, channels=1, batch_size=4, data_dir=self.empty)
+                self.assertLess(time.monotonic() - start, 10)
+                self.assertNotIn("\n", str(raised.exception))
+        self.assertEqual(os.listdir(self.empty), [])
+
+    def test_prepare_downloads_only_what_tfds_lacks(self):
+        import tensorflow_datasets as tfds
+
+        mnist = type(tfds.builder("mnist", data_dir=self.empty))
+        with mock.patch.object(mnist, "download_and_prepare") as download:
+            data.prepare("tfds:mnist", data_dir=self.empty)
+            download.assert_called_once_with()
+            data.prepare("toy:ring8")
+            data.prepare(f"idx:{self.empty}")
+            with mock.patch.object(mnist, "is_prepared", return_value=True):
+                data.prepare("tfds:mnist", data_dir=self.empty)
+            self.assertEqual(download.call_count, 1)
+        with mock.patch.object(mnist, "download_and_prepare", side_effect=ConnectionError("offline\nretrying")):
+            with self.assertRaisesRegex(ValueError, r"^tfds:mnist: TFDS could not download mnist into .*"
+                                                    r"\(ConnectionError: offline\)\. Check the internet"):
+                data.prepare("tfds:mnist", data_dir=self.empty)
+
+    def test_unknown_tfds_name_is_one_line(self):
+        with self.assertRaisesRegex(ValueError, r"^tfds:no_such_dataset: TFDS has no dataset 'no_such_dataset'; "
+                                                r"its catalog is at \S+$"):
+            data.make_dataset("tfds:no_such_dataset", image_size=8, channels=1, batch_size=4, data_dir=self.empty)
 
 
 class SpecTest(_TestCase):

@@ -2,6 +2,8 @@
 
 import io
 import os
+import subprocess
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -87,10 +89,55 @@ class ExportTest(tf.test.TestCase):
 
     def test_versions_increase_and_no_temporary_directory_is_left(self):
         export.export_generator(self.generator, self.base, "m")
-        export.export_generator(self.generator, self.base, "m")
+        export.export_generator(self.generator, self.base, "m", skip_unchanged=False)
         self.assertEqual(sorted(os.listdir(os.path.join(self.base, "m"))), ["1", "2"])
         with self.assertRaisesRegex(FileExistsError, "already exists"):
             export.export_generator(self.generator, self.base, "m", version=2)
+
+    def test_an_unchanged_generator_is_not_exported_again(self):
+        first = export.export_generator(self.generator, self.base, "m")
+        # A new build with the same weights (what a resumed run that trained nothing exports).
+        twin, _ = models.build("dcgan", image_shape=(28, 28, 1), latent_dim=8, g_width=4, seed=0)
+        with self.assertLogs("absl", "INFO") as logs:
+            self.assertEqual(export.export_generator(twin, self.base, "m"), first)
+        self.assertLen([line for line in logs.output if "Not exporting a new version of m" in line], 1)
+        self.assertEqual(os.listdir(os.path.join(self.base, "m")), ["1"])
+        # Another spec of the same weights, then other weights: new versions.
+        uniform = export.export_generator(self.generator, self.base, "m", latent_distribution="uniform")
+        self.assertEndsWith(uniform, "2")
+        twin.weights[0].assign(twin.weights[0] + 1.0)
+        self.assertEndsWith(export.export_generator(twin, self.base, "m"), "3")
+        # An export without a digest (older code) is never taken for an equal one.
+        os.remove(os.path.join(self.base, "m", "3", export.DIGEST_FILE))
+        self.assertEndsWith(export.export_generator(twin, self.base, "m"), "4")
+        self.assertEqual(sorted(os.listdir(os.path.join(self.base, "m"))), ["1", "2", "3", "4"])
+
+    def test_crashed_exports_temporary_directories_are_removed_but_not_live_ones(self):
+        model_dir = os.path.join(self.base, "m")
+        os.makedirs(model_dir)
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        alive = subprocess.Popen(["sleep", "60"])
+        self.addCleanup(alive.wait)
+        self.addCleanup(alive.kill)
+        host = export._host()  # pylint: disable=protected-access
+        names = {
+            f".tmp-1-{gone.pid}": False,  # Older code's name, a process of this host that is gone.
+            f".tmp-2-{gone.pid}@{host}": False,
+            f".tmp-3-{os.getpid()}@{host}": False,  # A former process with this id (a container's process 1).
+            f".tmp-4-{alive.pid}@{host}": True,  # A live exporter.
+            f".tmp-5-{gone.pid}@another-host": True,  # Another host's: its process cannot be checked.
+            f".tmp-6-{alive.pid}@another-host": False,  # ... unless it is a day old.
+            ".tmp-notes": True,  # Not an exporter's.
+        }
+        for name in names:
+            os.makedirs(os.path.join(model_dir, name, "variables"))
+        day_old = time.time() - 25 * 3600
+        os.utime(os.path.join(model_dir, f".tmp-6-{alive.pid}@another-host"), (day_old, day_old))
+        with self.assertLogs("absl", "INFO") as logs:
+            export.export_generator(self.generator, self.base, "m")
+        self.assertLen([line for line in logs.output if "a crashed export's temporary directory" in line], 4)
+        self.assertCountEqual(os.listdir(model_dir), ["1"] + [name for name, kept in names.items() if kept])
 
     def test_failed_export_leaves_nothing(self):
         class Broken(tf.keras.Model if hasattr(tf, "keras") else object):

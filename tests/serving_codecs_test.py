@@ -53,21 +53,40 @@ class TensorProtoTest(tf.test.TestCase):
             self.assertTrue(proto.tensor_content)
             np.testing.assert_array_equal(tensors.to_ndarray(proto), array)
 
-    def test_too_few_values_repeat_the_last_and_none_are_zeros(self):
-        proto = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1.0, 2.0])
+    def test_one_value_fills_the_shape_and_none_are_zeros(self):
+        proto = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1.5])
         proto.tensor_shape.dim.add(size=4)
-        np.testing.assert_array_equal(tensors.to_ndarray(proto), [1, 2, 2, 2])
+        np.testing.assert_array_equal(tensors.to_ndarray(proto), [1.5, 1.5, 1.5, 1.5])
         del proto.float_val[:]
         np.testing.assert_array_equal(tensors.to_ndarray(proto), [0, 0, 0, 0])
+        text = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[b"ab"])
+        text.tensor_shape.dim.add(size=3)
+        self.assertEqual(list(tensors.to_ndarray(text)), [b"ab"] * 3)
+
+    def test_sizes_are_known_before_anything_is_built(self):
+        # The 35-byte request of the issue: one float declaring a billion of them.
+        huge = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1.0])
+        huge.tensor_shape.dim.add(size=1)
+        huge.tensor_shape.dim.add(size=2**28)
+        self.assertLess(huge.ByteSize(), 35)
+        self.assertEqual(tensors.proto_shape(huge), [1, 2**28])
+        self.assertEqual(tensors.nbytes(huge), 2**30)
+        text = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[b"x" * 1000])
+        text.tensor_shape.dim.add(size=2**20)
+        self.assertEqual(tensors.nbytes(text), 1000 * 2**20)
+        self.assertEqual(tensors.nbytes(tf.make_tensor_proto(np.zeros((3, 5), np.int64))), 120)
 
     def test_values_that_do_not_fit_the_shape_are_errors(self):
         too_many = tensor_pb2.TensorProto(dtype=types_pb2.DT_INT32, int_val=[1, 2, 3])
         too_many.tensor_shape.dim.add(size=2)
+        # Neither 0, 1 nor one per element: INVALID_ARGUMENT, never a repeated last value.
+        too_few = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1.0, 2.0])
+        too_few.tensor_shape.dim.add(size=4)
         short_content = tf.make_tensor_proto(np.zeros(4, np.float32))
         short_content.tensor_shape.dim[0].size = 5
         unknown = tf.make_tensor_proto(np.zeros(2, np.float32))
         unknown.tensor_shape.dim[0].size = -1
-        for proto in (too_many, short_content, unknown):
+        for proto in (too_many, too_few, short_content, unknown):
             with self.assertRaises(ValueError):
                 tensors.to_ndarray(proto)
 
@@ -143,6 +162,16 @@ class JsonRequestTest(tf.test.TestCase):
         self.assertInvalid("Unable to base64 decode", {"inputs": [{"b64": "!!"}]}, x=types_pb2.DT_STRING)
         self.assertInvalid("JSON Value: {\"b64\": 1} not formatted correctly for base64 data",
                            {"inputs": [{"b64": 1}]}, x=types_pb2.DT_STRING)
+
+    def test_nesting_deeper_than_a_tensor_can_be_is_invalid(self):
+        deep = b'{"inputs": ' + b"[" * 65 + b"1" + b"]" * 65 + b"}"
+        for dtype in (types_pb2.DT_FLOAT, types_pb2.DT_STRING):
+            with self.assertRaisesRegex(errors.ServingError, "nests lists 65 deep, over the 64 dimensions a tensor may "
+                                        "have here") as caught:
+                _parse(deep, x=dtype)
+            self.assertEqual(caught.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(_parse(b'{"inputs": ' + b"[" * 64 + b"1" + b"]" * 64 + b"}", x=types_pb2.DT_FLOAT)
+                         .inputs["x"].shape, (1,) * 64)
 
 
 class JsonResponseTest(tf.test.TestCase):

@@ -3,11 +3,14 @@
 import concurrent.futures
 import os
 import shutil
+import tracemalloc
+from unittest import mock
 
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import types_pb2
+from tensorflow.core.framework import tensor_pb2, types_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -17,6 +20,8 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from serving import errors, predict
+from serving.servable import Servable
 from serving.server import Server
 from tests.serving_fixtures import (
     BIG_WIDTH,
@@ -41,6 +46,34 @@ def generator_request(name, z, label=None, signature_name=None):
     if label is not None:
         request.inputs["label"].CopyFrom(tf.make_tensor_proto(np.asarray(label, np.int32)))
     return request
+
+
+def declared_tensor(shape, dtype=types_pb2.DT_FLOAT, **values):
+    """A TensorProto of `shape` with only the typed values given, e.g. float_val=[1.0]."""
+    proto = tensor_pb2.TensorProto(dtype=dtype, **values)
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
+    return proto
+
+
+def interpolate_request(rows, steps):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name, request.model_spec.signature_name = "dcgan", "interpolate"
+    z = np.zeros((rows, 8), np.float32)
+    request.inputs["z_start"].CopyFrom(tf.make_tensor_proto(z))
+    request.inputs["z_end"].CopyFrom(tf.make_tensor_proto(z + 1))
+    request.inputs["num_steps"].CopyFrom(tf.make_tensor_proto(np.full(rows, steps, np.int32)))
+    return request
+
+
+def peak_bytes(call, *args):
+    """The most memory Python and numpy held at once while `call(*args)` ran, in any thread."""
+    tracemalloc.start()
+    try:
+        call(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 class GrpcTest(tf.test.TestCase):
@@ -200,6 +233,65 @@ class GrpcTest(tf.test.TestCase):
         self.assertEqual(caught.exception.code(), invalid)
         self.assertIn("x must be non-negative", caught.exception.details())
 
+    def test_a_few_bytes_declaring_a_huge_tensor_are_refused_before_it_is_built(self):
+        def toy(proto):
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = "toy"
+            request.inputs["x"].CopyFrom(proto)
+            return request
+
+        invalid = grpc.StatusCode.INVALID_ARGUMENT
+        cases = [
+            # The issue's request: one float, shape [1, N]; built first, it took 4N bytes.
+            (toy(declared_tensor([1, 2**24], float_val=[1.0])), invalid,
+             'Input "x" has shape [1,16777216] but the signature expects [-1,2] (-1: any size).'),
+            (toy(declared_tensor([2**24, 2])), invalid,
+             f'Input "x" has batch size {2**24}, over this server\'s limit of {MAX_BATCH_SIZE} (--max_batch_size): '
+             "send smaller batches, or restart the server with a larger --max_batch_size."),
+            # Neither 0, 1 nor one value per element.
+            (toy(declared_tensor([2, 2], float_val=[1.0, 2.0, 3.0])), invalid, "tensor parsing error: x"),
+            (toy(declared_tensor([1, 2], dtype=types_pb2.DT_INT32, int_val=[1])), invalid,
+             'Expects input "x" to be float but int32 is provided'),
+        ]
+        self.assertLessEqual(cases[0][0].ByteSize(), 35)
+        for request, code, message in cases:
+            with self.subTest(message=message):
+                peak = peak_bytes(self.assertRpcError, code, message, self.predictions.Predict, request)
+                self.assertLess(peak, 8 << 20)
+        one_value = self.predictions.Predict(toy(declared_tensor([3, 2], float_val=[1.5])), timeout=60)
+        self.assertAllEqual(tf.make_ndarray(one_value.outputs["y"]), np.full((3, 2), 4.0))
+
+    def test_outputs_over_the_batch_limit_are_refused_after_running_one_row(self):
+        ran = []
+        function = Servable.function
+
+        def spy(servable, key):
+            run = function(servable, key)
+
+            def counted(**feeds):
+                ran.append(int(feeds["num_steps"].shape[0]))
+                return run(**feeds)
+            return counted if key == "interpolate" else run
+
+        invalid = grpc.StatusCode.INVALID_ARGUMENT
+        with mock.patch.object(Servable, "function", spy):
+            # 16 rows x 40 steps: the first row alone says the answer would be 640 images.
+            self.assertRpcError(invalid, 'Output "images" of shape [16,40,8,8,1] would hold 640 examples (the product '
+                                "of its dims that are -1 in [-1,-1,8,8,1]), over this server's limit of "
+                                f"{MAX_BATCH_SIZE} (--max_batch_size): ask for fewer, or restart the server with a "
+                                "larger --max_batch_size.", self.predictions.Predict, interpolate_request(16, 40))
+            self.assertEqual(ran, [1])
+            # One row is the whole request: its answer is refused.
+            with self.assertRaises(grpc.RpcError) as caught:
+                self.predictions.Predict(interpolate_request(1, MAX_BATCH_SIZE + 1), timeout=60)
+            self.assertEqual(caught.exception.code(), invalid)
+            self.assertIn(f"[1,{MAX_BATCH_SIZE + 1},8,8,1] would hold {MAX_BATCH_SIZE + 1} examples",
+                          caught.exception.details())
+            del ran[:]
+            response = self.predictions.Predict(interpolate_request(2, MAX_BATCH_SIZE // 2), timeout=60)
+            self.assertEqual(ran, [1, 2])
+        self.assertEqual(tf.make_ndarray(response.outputs["images"]).shape, (2, MAX_BATCH_SIZE // 2, 8, 8, 1))
+
     def test_metadata(self):
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         request.model_spec.name = "dcgan"
@@ -294,6 +386,44 @@ class GrpcTest(tf.test.TestCase):
             self.predictions.Classify(request, timeout=60)
         self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
         self.assertIn("predict signatures only", caught.exception.details())
+
+
+class InputSizeTest(tf.test.TestCase):
+    """`predict.predict`'s bound on an input's size in memory, on a signature whose shapes allow any size."""
+
+    def test_an_input_larger_than_a_request_may_be_is_refused_before_it_is_built(self):
+        signature = meta_graph_pb2.SignatureDef(method_name="tensorflow/serving/predict")
+        for alias, dtype, dims in (("x", types_pb2.DT_FLOAT, (-1, -1)), ("s", types_pb2.DT_STRING, (-1,))):
+            signature.inputs[alias].dtype = dtype
+            for size in dims:
+                signature.inputs[alias].tensor_shape.dim.add(size=size)
+        model = Servable("model", 1, "/nowhere", {"serving_default": signature}, loaded=None)
+
+        def request(x, s):
+            request = predict_pb2.PredictRequest()
+            request.inputs["x"].CopyFrom(x)
+            request.inputs["s"].CopyFrom(s)
+            return request
+
+        fine_x = declared_tensor([1, 1], float_val=[1.0])
+        fine_s = declared_tensor([1], types_pb2.DT_STRING, string_val=[b"a"])
+        for sent, message in (
+                (request(declared_tensor([1, 2**24], float_val=[1.0]), fine_s),
+                 'Input "x" of shape [1,16777216] would take 67108864 bytes, over this server\'s limit of 1048576 '
+                 "(--max_request_bytes): send a smaller tensor, or restart the server with a larger "
+                 "--max_request_bytes."),
+                (request(fine_x, declared_tensor([64], types_pb2.DT_STRING, string_val=[b"a" * 20000])),
+                 'Input "s" of shape [64] would take 1280000 bytes, over this server\'s limit of 1048576 '
+                 "(--max_request_bytes): send a smaller tensor, or restart the server with a larger "
+                 "--max_request_bytes.")):
+            with self.subTest(message=message):
+                self.assertLess(peak_bytes(self.assertRefused, model, sent, message), 1 << 20)
+
+    def assertRefused(self, model, request, message):
+        with self.assertRaises(errors.ServingError) as caught:
+            predict.predict(model, request, max_batch_size=64, max_input_bytes=1 << 20)
+        self.assertEqual(caught.exception.code, grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertEqual(caught.exception.message, message)
 
 
 if __name__ == "__main__":

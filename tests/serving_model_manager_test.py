@@ -3,11 +3,13 @@
 import os
 import shutil
 import tempfile
+import time
+from unittest import mock
 
 import grpc
 import tensorflow as tf
 
-from serving import errors, model_config
+from serving import errors, model_config, servable
 from serving.model_manager import ModelManager
 from tests.serving_fixtures import (
     State,
@@ -110,6 +112,59 @@ class ModelManagerTest(tf.test.TestCase):
         self.assertEqual(status.error_code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
         self.assertIn("Could not parse", status.error_message)
         self.assertEqual(manager.lookup("toy").version, 1)
+
+    def test_a_version_copied_in_slowly_loads_once_complete(self):
+        base = self.base_path((1,))
+        # Without a retry due for seconds, only a change of the files brings the next attempt.
+        manager = self.start(model_config.single_model_config("toy", base), poll_seconds=0.05, max_load_retries=1,
+                             load_retry_seconds=5.0)
+        version = os.path.join(base, "2")
+        # Not renamed into place: variables/ first, then saved_model.pb in pieces, each over several scans.
+        shutil.copytree(self.template, version, ignore=shutil.ignore_patterns("saved_model.pb"))
+        with open(os.path.join(self.template, "saved_model.pb"), "rb") as f:
+            content = f.read()
+        pieces = 5
+        with open(os.path.join(version, "saved_model.pb"), "wb") as f:
+            for i in range(pieces):
+                f.write(content[i * len(content) // pieces:(i + 1) * len(content) // pieces])
+                f.flush()
+                time.sleep(0.3)
+                if i < pieces - 1:  # Neither given up nor loaded from a partial copy.
+                    self.assertIn(version_state(manager, "toy", 2), (None, State.LOADING))
+        self.assertTrue(wait_until(lambda: version_state(manager, "toy", 2) == State.AVAILABLE, timeout=10))
+        self.assertEqual(manager.lookup("toy").version, 2)
+
+    def test_a_broken_version_is_retried_with_backoff_then_given_up_until_its_files_change(self):
+        base = self.base_path((1,))
+        attempts = []
+        load = servable.load
+
+        def counted_load(name, version, path):
+            if version == 2:
+                attempts.append(time.monotonic())
+            return load(name, version, path)
+
+        with mock.patch.object(servable, "load", counted_load):
+            manager = self.start(model_config.single_model_config("toy", base), poll_seconds=0.05, max_load_retries=2,
+                                 load_retry_seconds=0.1)
+            temp = os.path.join(base, ".tmp-2")
+            os.makedirs(temp)
+            with open(os.path.join(temp, "saved_model.pb"), "wb") as f:
+                f.write(b"not a SavedModel")
+            os.rename(temp, os.path.join(base, "2"))
+            self.assertTrue(wait_until(lambda: version_state(manager, "toy", 2) == State.END, timeout=10))
+            time.sleep(0.3)
+            # The first attempt and 2 retries, 0.1 s then 0.2 s after the failure before them.
+            self.assertLen(attempts, 3)
+            self.assertGreaterEqual(attempts[1] - attempts[0], 0.1)
+            self.assertGreaterEqual(attempts[2] - attempts[1], 0.2)
+            status = manager.status("toy", 2).model_version_status[0].status
+            self.assertEqual(status.error_code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
+            self.assertIn("Could not parse", status.error_message)
+            self.assertEqual(manager.lookup("toy").version, 1)
+            # Repaired in place: fresh attempts.
+            shutil.copytree(self.template, os.path.join(base, "2"), dirs_exist_ok=True)
+            self.assertTrue(wait_until(lambda: version_state(manager, "toy", 2) == State.AVAILABLE, timeout=10))
 
     def test_warmup_requests_are_replayed_and_a_failing_one_fails_the_load(self):
         good = self.base_path((1,))

@@ -413,5 +413,20 @@ class RestTest(tf.test.TestCase):
             time.sleep(0.1)
         self.assertNotIn("Traceback", stderr.getvalue())
 
+    def test_outputs_over_the_batch_limit_are_refused(self):
+        def interpolate(rows, steps):
+            z = np.zeros((rows, 8)).tolist()
+            return http_json(self.url + "/v1/models/cmlp:predict", "POST", {"signature_name": "interpolate", "inputs": {
+                "z_start": z, "z_end": z, "num_steps": [steps] * rows, "label": list(range(rows))}})
+
+        self.assertEqual(interpolate(2, 40), (400, {"error": (
+            'Output "images" of shape [2,40,8,8,1] would hold 80 examples (the product of its dims that are -1 in '
+            f"[-1,-1,8,8,1]), over this server's limit of {MAX_BATCH_SIZE} (--max_batch_size): ask for fewer, or "
+            "restart the server with a larger --max_batch_size.")}))
+        status, body = interpolate(2, 3)
+        self.assertEqual(status, 200)
+        self.assertEqual(np.array(body["outputs"]["images"]).shape, (2, 3, 8, 8, 1))
+
+
 if __name__ == "__main__":
     tf.test.main()

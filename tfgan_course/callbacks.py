@@ -1,9 +1,11 @@
-"""Keras callbacks of a GAN run: sample grids, the loss log, the stats line, checkpoints, NaN guard.
+"""Keras callbacks of a GAN run: sample grids, the loss log, the stats line, checkpoints, the divergence
+guard, and a clean stop on request (a signal).
 
 Each callback expects `self.model` to be a `gan.GAN`; the training step is
 the generator optimizer's iteration count, so it survives resumes.
 """
 
+import collections
 import csv
 import glob
 import io
@@ -227,8 +229,8 @@ class SampleQuality(keras.callbacks.Callback):
                 self.best_fid = json.load(f)["fid"]
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_epochs or not _all_finite(logs):
-            return
+        if (epoch + 1) % self.every_epochs or not _all_finite(logs) or self.model.stop_training:
+            return  # A run stopping (a signal, divergence) has no time for a score, nor a whole epoch.
         n = len(self.real_features)
         images = trained.sample_batches(trained.from_model(self.model), n, self.seed, self.real_labels)
         features, _ = self.classifier.features_and_logits(images)
@@ -244,64 +246,171 @@ class SampleQuality(keras.callbacks.Callback):
         logging.info("Epoch %d: FID %.3f, KID %.4f +- %.4f (N = %d)", epoch + 1, fid, kid, kid_std, n)
         if self.best_manager is not None and fid < self.best_fid:
             self.best_fid = fid
-            self.best_manager.save(checkpoint_number=_step(self.model))
+            sync_checkpoint(self.best_manager.save(checkpoint_number=_step(self.model)))
             fileio.write_atomically(self.best_path, json.dumps(
                 {"fid": fid, "kid": kid, "epoch": epoch + 1, "step": _step(self.model),
                  "checkpoint": self.best_manager.latest_checkpoint, "num_samples": n}, indent=2))
 
 
-class NanGuard(_StepsCallback):
-    """Stops training at the first non-finite loss and remembers where (`self.failure`)."""
+# A probability this close to 0 or 1 is "pinned": a batch mean of sigmoids of logits beyond about
+# +-14. A strong D early in training gives D(G(z)) ~ 1e-2 to 1e-4, not this.
+_PINNED = 1e-6
+# The share of the last N steps that must be pinned: a broken D still lets one fake of a batch
+# through now and then (D(G(z)) = 1/64), which unpins that step.
+_PINNED_SHARE = 0.8
+_D_PROBABILITIES = ("D(x)", "D(G(z)) before", "D(G(z)) after")
 
-    def __init__(self):
+
+class NanGuard(_StepsCallback):
+    """Stops training at the first diverged step and remembers why and where (`self.failure`).
+
+    A step has diverged when a logged value is NaN or Inf, when a loss's magnitude exceeds
+    `max_loss` (Adam at a huge learning rate stays finite: d_loss 0, g_loss 1e17), or, for losses
+    whose D outputs are probabilities (`losses.Loss.d_probabilities`: minimax, non-saturating),
+    when D(x), D(G(z)) before and after D's update were all within 1e-6 of 0 or 1 in 80% of the
+    last `pinned_steps` steps (D's logits beyond about +-14: G learns nothing). WGAN-style
+    critics' outputs are unbounded, so only the loss bound applies to them.
+
+    Args:
+      max_loss: bound on |loss| of every logged loss (names ending in "loss"); 0 = off.
+      pinned_steps: the window of the pinned rule, in steps; 0 = off.
+    """
+
+    def __init__(self, max_loss=0.0, pinned_steps=0):
         super().__init__()
+        self.max_loss = float(max_loss)
+        self.pinned_steps = int(pinned_steps)
         self.failure = None
+        self.pinned = collections.deque(maxlen=max(self.pinned_steps, 1))  # Whether each recent step was pinned.
+        self.watch_pinned = False
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        loss_pair = getattr(self.model, "loss_pair", None)
+        self.watch_pinned = bool(self.pinned_steps and getattr(loss_pair, "d_probabilities", False)
+                                 and set(_D_PROBABILITIES) <= set(self.model.metric_names))
 
     def on_train_batch_end(self, batch, logs=None):
         previous, step = self._new_steps()
-        if self.failure is not None or _all_finite(logs):
+        if self.failure is not None:
             return
-        # The first bad step of the execution, if several ran in one.
-        for done, values in self.model.recent_steps(previous + 1, step).items():
-            if not _all_finite(values):
-                step, logs = done, values
-                break
-        bad = ", ".join(f"{name}={float(value)}" for name, value in logs.items() if not math.isfinite(float(value)))
-        self.failure = f"{bad} at step {step}"
+        if _all_finite(logs) and not (self.max_loss or self.watch_pinned):
+            return
+        # Every step of the execution, if several ran in one (the last one's values are `logs`).
+        steps = self.model.recent_steps(previous + 1, step) or {step: logs}
+        for done, values in steps.items():
+            self.failure = self._diverged(done, values)
+            if self.failure is not None:
+                self.model.stop_training = True
+                return
+
+    def _diverged(self, step, values):
+        """Why step `step` with logged `values` diverged, or None."""
+        bad = ", ".join(f"{name}={float(value)}" for name, value in values.items() if not math.isfinite(float(value)))
+        if bad:
+            return f"{bad} at step {step}"
+        if self.max_loss:
+            big = ", ".join(f"{name}={float(value):.4g}" for name, value in values.items()
+                            if name.endswith("loss") and abs(float(value)) > self.max_loss)
+            if big:
+                return (f"{big} at step {step}, beyond the bound |loss| <= {self.max_loss:g} "
+                        "(--divergence_max_loss)")
+        if self.watch_pinned:
+            self.pinned.append(all(min(float(values[name]), 1.0 - float(values[name])) <= _PINNED
+                                   for name in _D_PROBABILITIES))
+            count = sum(self.pinned)
+            if len(self.pinned) == self.pinned_steps and count >= _PINNED_SHARE * self.pinned_steps:
+                outputs = ", ".join(f"{name}={float(values[name]):.3g}" for name in _D_PROBABILITIES)
+                return (f"D's outputs pinned at 0 or 1 in {count} of the {self.pinned_steps} steps up to step "
+                        f"{step} ({outputs}; --divergence_pinned_steps)")
+        return None
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Ends training at the end of the current step (or execution, under --steps_per_execution) once
+    `request` was called, e.g. by a signal handler; the Checkpointer then saves that step.
+
+    `request` only sets an attribute, so a signal handler may call it at any point.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.reason = None  # What asked to stop, e.g. "SIGTERM"; None = nobody.
+        self.step = None  # The step training stopped after.
+
+    def request(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.reason is None or self.step is not None:
+            return
+        self.step = _step(self.model)
         self.model.stop_training = True
+        logging.warning("%s received: stopped after step %d to save a checkpoint (send it again to exit at once).",
+                        self.reason, self.step)
 
 
 class Checkpointer(_StepsCallback):
-    """Saves a tf.train.CheckpointManager at each epoch end and every N steps, never after a NaN.
+    """Saves a tf.train.CheckpointManager at each epoch end, every N steps, and when training stops
+    mid-epoch (`StopOnRequest`); never after a divergence (`guard`'s failure, a NaN in the logs).
 
     TensorFlow writes a checkpoint's files before it updates the `checkpoint`
     index, so a run killed while saving restores the previous complete one.
+    After each save the checkpoint's files, the index and the directory are
+    fsynced, so once a save has returned a power loss cannot take it back. Not
+    covered: TensorFlow renames its files inside `save` without an fsync, so a
+    power loss during a save may leave the index naming files that never reached
+    the disk (`resume` then names the checkpoint it cannot read).
 
     Args:
       manager: tf.train.CheckpointManager of the GAN's checkpoint.
       epoch: tf.Variable int64 holding the number of finished epochs (saved with it).
       every_steps: also save every N generator steps; 0 = epoch ends only.
+      guard: the run's NanGuard, or None.
     """
 
-    def __init__(self, manager, epoch, every_steps=0):
+    def __init__(self, manager, epoch, every_steps=0, guard=None):
         super().__init__()
         self.manager = manager
         self.epoch = epoch
         self.every_steps = every_steps
+        self.guard = guard
+        self.epoch_finished = False
+        self.saved_step = None
 
     def on_train_batch_end(self, batch, logs=None):
         previous, step = self._new_steps()
-        if batch + 1 == self.params.get("steps"):
+        self.epoch_finished = batch + 1 == self.params.get("steps")
+        if self.epoch_finished:
             return  # on_epoch_end saves this step, with the epoch count.
-        if _crossed(previous, step, self.every_steps) and _all_finite(logs):
+        if _crossed(previous, step, self.every_steps) and self._sound(logs):
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        if not _all_finite(logs):  # The epoch's means include the step that diverged.
+        # Keras ends the epoch early when a callback stops training: an epoch
+        # stopped mid-way is saved at the step reached, but not counted as finished.
+        if not self._sound(logs):  # The epoch's means include a step that diverged.
             return
-        self.epoch.assign(epoch + 1)
+        if self.epoch_finished:
+            self.epoch.assign(epoch + 1)
+        elif self.saved_step == _step(self.model):
+            return
         self.save()
 
+    def _sound(self, logs):
+        return _all_finite(logs) and (self.guard is None or self.guard.failure is None)
+
     def save(self):
-        self.manager.save(checkpoint_number=_step(self.model))
-        logging.info("Saved checkpoint %s", self.manager.latest_checkpoint)
+        path = self.manager.save(checkpoint_number=_step(self.model))
+        sync_checkpoint(path)
+        self.saved_step = _step(self.model)
+        logging.info("Saved checkpoint %s", path)
+
+
+def sync_checkpoint(path):
+    """fsyncs the files of the checkpoint `path` (a prefix, e.g. ckpt-12), the `checkpoint` index and the directory."""
+    directory = os.path.dirname(path)
+    for name in [*glob.glob(glob.escape(path) + ".*"), os.path.join(directory, "checkpoint")]:
+        if os.path.isfile(name):
+            fileio.fsync_file(name)
+    fileio.fsync_dir(directory)

@@ -8,6 +8,12 @@ A leaf module: `validate` checks what the options say on their own (ranges,
 this file's choices); the registries' names (models, losses, variants, ...)
 are checked against the registries by `variants.validate`, through
 `check_choices`.
+
+`RESUMABLE` classifies the fields for a resumed run: those may differ from the
+run's flags.cfg (how long it trains, how it logs, evaluates, checkpoints,
+exports and how fast it runs); every other field is the experiment, and
+`experiment_changes` lists those a resume would change (`run_flags.py` refuses
+them without --allow_flag_changes).
 """
 
 import dataclasses
@@ -28,6 +34,9 @@ class Config:
     dataset: str = _field("fashion_mnist", "Data spec: tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist "
                           "or mnist.")
     data_dir: str = _field("", "TFDS data directory (tfds: specs only); empty = TFDS' default.")
+    download: bool = _field(False, "Let TFDS download and prepare the dataset when its data directory has no "
+                            "copy (tfds: specs; mnist or fashion_mnist without local IDX files). Off: such a "
+                            "run fails at once, naming where it looked.")
     image_size: int = _field(64, "Images are resized (and center-cropped) to image_size x image_size.")
     channels: int = _field(1, "Image channels the models see: 1 (grey) or 3 (RGB); sources are converted.")
 
@@ -96,10 +105,20 @@ class Config:
                               "off on CPU, where it measured slower), true or false.")
     inter_op_threads: int = _field(0, "TensorFlow's inter-op thread pool (ops run side by side); 0 = "
                                    "TensorFlow's default, one thread per core. Set before TensorFlow starts.")
-    resume: bool = _field(True, "Continue from the last checkpoint in --workdir; false starts over.")
+    resume: bool = _field(True, "Continue from the last checkpoint in --workdir; false starts over. A resume may "
+                          "change how long the run trains and how it logs, checkpoints, evaluates, exports and runs "
+                          "(config.RESUMABLE); other flags that differ from the run's flags.cfg are refused.")
+    allow_flag_changes: bool = _field(False, "Resume even though flags that change the experiment differ from the "
+                                      "run's flags.cfg; both settings are kept in <workdir>/flags_history/. "
+                                      "Not recorded in flags.cfg: it allows one change.")
     checkpoint_every_steps: int = _field(0, "Also checkpoint every N steps; 0 = at the end of each epoch only.")
     num_fixed_samples: int = _field(64, "Number of fixed-noise samples in each epoch's grid.")
     log_every_steps: int = _field(50, "Print the textbook's stats line every N steps; 0 = never.")
+    divergence_max_loss: float = _field(1e6, "Stop as diverged when a loss's magnitude exceeds this (finite "
+                                        "divergence, e.g. Adam at a huge learning rate); 0 = off.")
+    divergence_pinned_steps: int = _field(500, "Stop as diverged when D(x) and D(G(z)) were within 1e-6 of 0 or 1 in "
+                                          "80% of the last N steps (minimax and non-saturating losses, whose D "
+                                          "outputs are probabilities); 0 = off.")
 
     # Evaluation during training (tfgan_course/evaluate.py scores a finished run).
     eval_every_epochs: int = _field(0, "Score FID and KID in the domain classifier's feature space every N epochs "
@@ -151,6 +170,28 @@ class Config:
         return "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
 
 
+# The fields a resumed run may change; the others are the experiment (see `experiment_changes`).
+RESUMABLE = frozenset({
+    # How long it trains: training longer is why one resumes (an annealing over "the whole run"
+    # stretches with it).
+    "epochs", "steps_per_epoch",
+    # Whether and how it resumes, and where the (same) data is found.
+    "resume", "allow_flag_changes", "download", "data_dir",
+    # Speed: the same steps, run faster (distribute and devices are not: replicas split a batch's
+    # batch-norm statistics; mixed_precision changes the arithmetic).
+    "steps_per_execution", "jit_compile", "inter_op_threads",
+    # Logging, checkpointing, evaluation frequency, export naming.
+    "log_every_steps", "checkpoint_every_steps", "eval_every_epochs", "export_base", "model_name",
+})
+
+
+def experiment_changes(before: Config, after: Config) -> list[tuple[str, object, object]]:
+    """(field, value before, value after) of each field outside RESUMABLE that differs, in field order."""
+    return [(field.name, getattr(before, field.name), getattr(after, field.name))
+            for field in dataclasses.fields(Config)
+            if field.name not in RESUMABLE and getattr(before, field.name) != getattr(after, field.name)]
+
+
 def check_choices(config: Config, choices) -> None:
     """Raises ValueError naming the option and its valid values unless every {option: valid values} holds."""
     for option, valid in choices.items():
@@ -175,6 +216,9 @@ def validate(config: Config) -> Config:
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
+    for option in ("divergence_max_loss", "divergence_pinned_steps"):
+        if getattr(config, option) < 0:
+            raise ValueError(f"--{option} must be >= 0 (0 = off), got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:
         raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
     if config.eval_every_epochs and config.eval_num_samples < 10:

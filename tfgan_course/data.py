@@ -14,6 +14,11 @@ Spec grammar:
                  no image resizing or normalisation.
   fashion_mnist  idx:ALIASES[NAME] when the IDX files are there (Debian's
   mnist          dataset-fashion-mnist package puts them there), else tfds:NAME.
+
+TFDS data are only read, never downloaded, by make_dataset: a dataset TFDS has not
+prepared in its data directory is a ValueError at once (offline, TFDS' download
+would retry for minutes), naming where it looked. `prepare` downloads it, when the
+user asks (train.py's --download).
 """
 
 import dataclasses
@@ -197,7 +202,7 @@ def _folder_source(spec, source, directory, request):
 
 
 def _tfds_source(spec, source, name, request):
-    """tfds:NAME: a TFDS image dataset, labelled when it has labels."""
+    """tfds:NAME: a TFDS image dataset, labelled when it has labels; only a prepared copy (see `prepare`)."""
     ds, num_examples, num_classes = _load_tfds_or_explain(spec, name, request.split, request.data_dir)
     ds = ds.map(lambda ex: _pick(ex, request.fit_uint8, num_classes), num_parallel_calls=tf.data.AUTOTUNE)
     return _file_batches(ds, source, num_examples, num_classes, request), num_examples, request.image_shape, num_classes
@@ -431,30 +436,93 @@ def _folder_images(directory):
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE), len(good)
 
 
-def _load_tfds_or_explain(spec, name, split, data_dir):
-    """_load_tfds, turning an alias's failure into instructions for getting the data."""
+def prepare(spec: str, data_dir: str | None = None) -> None:
+    """Downloads and prepares the TFDS dataset a spec reads, unless TFDS has it; needs internet.
+
+    A no-op for specs that read local files (idx:, folder:, toy:, an alias with its IDX files).
+
+    Raises:
+      ValueError: TFDS does not know the dataset, or could not download or prepare it.
+    """
+    source = _resolve(spec, "train")
+    scheme, _, name = source.partition(":")
+    if scheme != "tfds":
+        return
+    builder = _tfds_builder(spec, name, data_dir)
+    if builder.is_prepared():
+        return
+    logging.info("Downloading %s with TFDS into %s", name, builder.data_dir)
     try:
-        return _load_tfds(name, split, data_dir)
-    # Offline, TFDS fails in many ways (download, missing module, not found); for an alias
-    # they all mean the same thing to the user.
+        builder.download_and_prepare()
+    except Exception as e:  # Offline, TFDS fails in many ways; each means the download did not happen.
+        raise ValueError(f"{spec}: TFDS could not download {name} into {builder.data_dir} ({type(e).__name__}: "
+                         f"{_first_line(e)}). Check the internet connection and retry, or {_other_ways(spec)}") from e
+
+
+class _NotPrepared(Exception):
+    """TFDS has no prepared copy of a dataset; `where` is the directory it looked in."""
+
+    def __init__(self, where):
+        super().__init__(where)
+        self.where = where
+
+
+def _load_tfds_or_explain(spec, name, split, data_dir):
+    """_load_tfds, turning a missing copy or an alias's failure into one line of instructions for getting the data."""
+    try:
+        return _load_tfds(spec, name, split, data_dir)
+    except _NotPrepared as e:
+        local = f"no IDX files in {ALIASES[spec]}, and " if spec in ALIASES else ""
+        raise ValueError(f"cannot find {spec}: {local}TFDS has no prepared copy of {name} in {e.where}. "
+                         f"{_ways_to_get(spec, name)}") from None
+    except ValueError:
+        raise
+    # TFDS fails in many ways (a missing module, a corrupt copy); for an alias they all mean
+    # the same thing to the user.
     except Exception as e:
         if spec not in ALIASES:
             raise
-        local = ALIASES[spec]
+        raise ValueError(f"cannot find {spec}: no IDX files in {ALIASES[spec]}, and TFDS could not load it "
+                         f"({type(e).__name__}: {_first_line(e)}). {_ways_to_get(spec, name)}") from e
+
+
+def _ways_to_get(spec, name):
+    """The ways to get a TFDS-backed spec's data, as a sentence."""
+    return (f"Pass --download (data.prepare({spec!r}) in Python) to let TFDS download {name} (needs internet), "
+            f"or {_other_ways(spec)}")
+
+
+def _other_ways(spec):
+    """The ways to get a TFDS-backed spec's data without downloading it, as the end of a sentence."""
+    if spec in ALIASES:
         apt = {"fashion_mnist": " (`apt-get install dataset-fashion-mnist` does this)"}.get(spec, "")
-        raise ValueError(
-            f"cannot find {spec}: no IDX files in {local}, and TFDS could not load it "
-            f"({type(e).__name__}: {e}). Get the data one of these ways: put the four IDX files in "
-            f"{local}{apt}; give TFDS internet access; or pass --dataset=idx:DIR with a directory "
-            "holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
-            "t10k-labels-idx1-ubyte (raw or .gz)."
-        ) from e
+        return (f"put its four IDX files in {ALIASES[spec]}{apt}, or pass --dataset=idx:DIR with a directory "
+                "holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+                "t10k-labels-idx1-ubyte (raw or .gz).")
+    return "pass --data_dir=DIR where TFDS has prepared it."
 
 
-def _load_tfds(name, split, data_dir):
-    """Loads a TFDS split: (dataset of example dicts, num_examples, num_classes)."""
+def _first_line(error):
+    return str(error).strip().splitlines()[0] if str(error).strip() else ""
+
+
+def _tfds_builder(spec, name, data_dir):
+    """TFDS' builder of `name` (which reads and writes nothing yet); a ValueError for an unknown one."""
     import tensorflow_datasets as tfds  # Slow to import: only when a tfds: spec is used.
 
-    ds, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"{spec}: TFDS has no dataset {name!r}; its catalog is at "
+                         "https://www.tensorflow.org/datasets/catalog") from None
+
+
+def _load_tfds(spec, name, split, data_dir):
+    """Reads a prepared TFDS split: (dataset of example dicts, num_examples, num_classes); never downloads."""
+    builder = _tfds_builder(spec, name, data_dir)
+    if not builder.is_prepared():
+        raise _NotPrepared(builder.data_dir)
+    ds = builder.as_dataset(split=split)
+    info = builder.info
     label = info.features["label"] if "label" in info.features else None
     return ds, info.splits[split].num_examples, getattr(label, "num_classes", 0) or 0

@@ -154,6 +154,7 @@ def define_flags():
     flags.DEFINE_string("export_dir", None, "An exported model (a version directory, or a model directory: its newest).")
     flags.DEFINE_string("dataset", None, "The real data spec; default: the run's --dataset (fashion_mnist for exports).")
     flags.DEFINE_string("data_dir", None, "TFDS data directory (tfds: specs only).")
+    flags.DEFINE_boolean("download", False, "Let TFDS download the dataset when its data directory has no copy.")
     flags.DEFINE_integer("num_samples", DEFAULT_NUM_SAMPLES, "Generated images scored, and real ones per split.")
     flags.DEFINE_string("output_dir", None, "Where eval.json and report.md go; default <workdir>/eval or <export_dir>/eval.")
     flags.DEFINE_string("cache_dir", None, "Where domain classifiers are kept; default $TFGAN_COURSE_CACHE/classifiers.")
@@ -181,6 +182,10 @@ def main(argv):
         generated = trained.load(FLAGS.workdir, FLAGS.export_dir, num_classes=FLAGS.num_classes or 0)
         spec = FLAGS.dataset or generated.spec.dataset or "fashion_mnist"
         output_dir = FLAGS.output_dir or os.path.join(FLAGS.workdir or FLAGS.export_dir, "eval")
+        if FLAGS.download:
+            from tfgan_course import data  # pylint: disable=import-outside-toplevel
+
+            data.prepare(spec, FLAGS.data_dir)
         result = evaluate(generated, spec, output_dir, FLAGS.num_samples, data_dir=FLAGS.data_dir,
                           cache_dir=FLAGS.cache_dir, classifier_epochs=FLAGS.classifier_epochs, seed=FLAGS.seed)
     except ValueError as error:

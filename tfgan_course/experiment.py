@@ -2,7 +2,8 @@
 
 A workdir holds everything a run writes:
 
-  flags.cfg          the resolved flags (re-run with --flagfile)
+  flags.cfg          the resolved flags (re-run with --flagfile); a resume that changes the experiment is refused
+  flags_history/     after a resume with --allow_flag_changes: each segment's flags and the step it started at
   checkpoints/       G, D, both optimizers, the epoch, the random state, the fixed noise
   eval.csv           --eval_every_epochs: FID and KID every N epochs (best.json, checkpoints_best/
                      with --keep_best)
@@ -26,13 +27,20 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfgan_course import callbacks, data, export, gan, latent, plots, runtime, trained, variants
+from tfgan_course import callbacks, data, export, gan, latent, plots, preflight, run_flags, runtime, trained, variants
 from tfgan_course import classifier as classifier_lib
 from tfgan_course import config as config_lib
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or Inf; the message names the step and the last good checkpoint."""
+    """A loss became NaN or Inf, or diverged finitely; the message names the step and the last good checkpoint."""
+
+
+class TrainingStopped(RuntimeError):
+    """Training was asked to stop (`callbacks.StopOnRequest`, e.g. on SIGTERM) and saved a checkpoint first.
+
+    The message is one line: what stopped it, the step and checkpoint saved, and how to resume.
+    """
 
 
 @dataclasses.dataclass
@@ -64,7 +72,7 @@ class _State:
     steps_per_execution: int
 
 
-def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=()) -> RunResult:
+def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=(), stop=None) -> RunResult:
     """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G.
 
     Args:
@@ -72,26 +80,36 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
       workdir: the run's directory (see the module docstring).
       verbose: Keras' progress output: 0 silent, 1 progress bar, 2 a line per epoch.
       extra_callbacks: more Keras callbacks, run after the project's own.
+      stop: a callbacks.StopOnRequest: once requested, training ends after the current step, saves a
+        checkpoint there and raises TrainingStopped instead of exporting.
+
+    Raises:
+      TrainingDiverged: the losses diverged (nothing is exported).
+      TrainingStopped: `stop` was requested.
     """
     variants.validate(config)
+    preflight.check(config, workdir)  # What else would fail only at the end: the export's name and directory.
     runtime.configure_threads(config.inter_op_threads)  # Before anything starts TensorFlow's runtime.
     strategy = runtime.make_strategy(config.distribute, config.devices)
-    workdir = _prepare_workdir(config, workdir, strategy)
-    run_data = _load_data(config, strategy)
+    workdir = _run_dir(workdir, strategy)
+    flag_changes = _check_resume_flags(config, workdir)
+    run_data = _load_data(config, strategy)  # Before the workdir is touched: a data error leaves nothing behind.
+    _prepare_workdir(config, workdir)
     with strategy.scope():
         state = _build_state(config, run_data, workdir)
     _resume(state, workdir)
-    _record_run(config, state, workdir)
+    _record_run(config, state, workdir, flag_changes)
     real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
-    nan_guard = callbacks.NanGuard()
+    nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
     best_manager = _best_manager(config, state, workdir)
     run_callbacks = _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors)
-    history = _fit(config, run_data, state, [*run_callbacks, *extra_callbacks], nan_guard, verbose)
+    history = _fit(config, run_data, state, [*run_callbacks, *([stop] if stop else []), *extra_callbacks], verbose)
     if nan_guard.failure:
         raise TrainingDiverged(
             f"Training diverged: {nan_guard.failure}. Last good checkpoint: "
             f"{state.manager.latest_checkpoint or 'none'}. Lower the learning rates or change --loss, then "
             "re-run the same command to resume from that checkpoint (or --resume=false to start over).")
+    _raise_if_stopped(stop, state, workdir)
     if best_manager is not None and best_manager.latest_checkpoint:
         # --keep_best: the export (and the final figures) are of the best-scoring weights.
         state.checkpoint.restore(best_manager.latest_checkpoint).expect_partial()
@@ -104,22 +122,35 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
                      export_dir=export_dir)
 
 
-def _prepare_workdir(config, workdir, strategy):
-    """The directory this process writes (a non-chief worker's own), created, cleared for --resume=false."""
+def _run_dir(workdir, strategy):
+    """The directory this process writes: the workdir, or a non-chief worker's own."""
     if not runtime.is_chief(strategy):
         # Every worker trains and saves (TensorFlow's multi-worker checkpointing
         # expects each to), but only the chief's files are the run's: the
         # others write beside them.
         resolver = strategy.cluster_resolver
         workdir = os.path.join(workdir, "workers", f"{resolver.task_type}_{resolver.task_id}")
+    return workdir
+
+
+def _check_resume_flags(config, workdir):
+    """The experiment's flags changed by --allow_flag_changes ([] for none); a ValueError for a refused resume."""
+    if not config.resume:
+        return []
+    return run_flags.check_resume(config, workdir, tf.train.latest_checkpoint(os.path.join(workdir, trained.CHECKPOINTS)))
+
+
+def _prepare_workdir(config, workdir):
+    """Creates the workdir, cleared for --resume=false."""
     os.makedirs(workdir, exist_ok=True)
     if not config.resume:
         _clear_run(workdir)
-    return workdir
 
 
 def _load_data(config, strategy) -> _Data:
     replicas = strategy.num_replicas_in_sync
+    if config.download:
+        data.prepare(config.dataset, data_dir=config.data_dir or None)
     if config.batch_size % replicas:
         raise ValueError(f"--batch_size={config.batch_size} does not split over {replicas} replicas: "
                          f"use a multiple of {replicas}.")
@@ -158,10 +189,9 @@ def _resume(state, workdir):
         _restore(state.checkpoint, state.manager.latest_checkpoint, workdir)
 
 
-def _record_run(config, state, workdir):
-    """flags.cfg (the resolved flags) and the generator's spec beside its checkpoints."""
-    with open(os.path.join(workdir, "flags.cfg"), "w") as f:
-        f.write(config.to_flagfile())
+def _record_run(config, state, workdir, flag_changes):
+    """flags.cfg (the resolved flags; flags_history/ after flag_changes) and the generator's spec beside its checkpoints."""
+    run_flags.record(config, workdir, flag_changes, step=int(state.model.g_optimizer.iterations.numpy()))
     os.makedirs(state.manager.directory, exist_ok=True)
     state.model.spec.write(state.manager.directory)
 
@@ -188,7 +218,7 @@ def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_v
         # Before the checkpointer: a step's row is on disk before its checkpoint,
         # so a kill between the two cannot leave the log a step short.
         callbacks.LossLog(os.path.join(workdir, "losses.csv"), workdir),
-        callbacks.Checkpointer(state.manager, state.epoch, config.checkpoint_every_steps),
+        callbacks.Checkpointer(state.manager, state.epoch, config.checkpoint_every_steps, guard=nan_guard),
         callbacks.SampleGrid(state.model.fixed_inputs(state.fixed_z.numpy()), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
     ]
@@ -201,7 +231,7 @@ def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_v
     return run_callbacks
 
 
-def _fit(config, run_data, state, run_callbacks, nan_guard, verbose) -> dict:
+def _fit(config, run_data, state, run_callbacks, verbose) -> dict:
     """Keras' fit over the epochs still to train; a run killed mid-epoch first finishes that epoch."""
     model, steps_per_epoch, history = state.model, run_data.steps_per_epoch, {}
 
@@ -221,9 +251,20 @@ def _fit(config, run_data, state, run_callbacks, nan_guard, verbose) -> dict:
     if offset and first_epoch < config.epochs:
         fit(first_epoch, first_epoch + 1, steps_per_epoch - offset)
         first_epoch += 1
-    if first_epoch < config.epochs and not nan_guard.failure:
+    if first_epoch < config.epochs and not model.stop_training:  # Stopped by the NaN guard or a request.
         fit(first_epoch, config.epochs, steps_per_epoch)
     return history
+
+
+def _raise_if_stopped(stop, state, workdir):
+    """TrainingStopped if `stop` was requested: training ended early, at a checkpoint."""
+    if stop is None or stop.reason is None:
+        return
+    step = int(state.model.g_optimizer.iterations.numpy())
+    flagfile = os.path.join(workdir, "flags.cfg")
+    raise TrainingStopped(
+        f"Stopped by {stop.reason} at step {step}, checkpoint {state.manager.latest_checkpoint or 'none'}: to resume, "
+        f"re-run the same command (or python -m tfgan_course.train --flagfile={flagfile} --workdir={workdir}).")
 
 
 def _sample_quality(config, info, workdir, best_manager):
@@ -274,7 +315,7 @@ def _restore(checkpoint, path, workdir):
 
 def _clear_run(workdir):
     """Removes a previous run's checkpoints, samples and loss log (exports are versioned, so kept)."""
-    for name in ("checkpoints", "checkpoints_best", "samples", "tensorboard"):
+    for name in ("checkpoints", "checkpoints_best", "samples", "tensorboard", run_flags.HISTORY_DIR):
         shutil.rmtree(os.path.join(workdir, name), ignore_errors=True)
     for name in ("losses.csv", "losses.png", "d_outputs.png", "real_vs_fake.png", "eval.csv", "best.json"):
         if os.path.exists(os.path.join(workdir, name)):

@@ -23,12 +23,17 @@ the server at load so the first user request is not the slow one),
 `assets.extra/generator.json` (the generator's spec, `spec.py`: what the signatures cannot say,
 such as the number of classes, the latent distribution and InfoGAN's code layout; TF Serving
 ignores it, the project's tools read it through `trained.load`),
+`assets.extra/generator.sha256` (`generator_digest`: the weights and the spec, so exporting an
+unchanged generator again reuses that version instead of writing an identical one),
 and, in <export_base>, `models.config` (every model there) and `batching.config`, so
 `tensorflow_model_server --model_config_file=<export_base>/models.config --enable_batching
 --batching_parameters_file=<export_base>/batching.config` serves the directory as it is.
 
-A version is written to a hidden temporary directory beside it, checked, and renamed into
-place, so a polling model server (or any reader) never sees half an export.
+A version is written to a hidden temporary directory beside it (`.tmp-<version>-<pid>@<host>`),
+checked, fsynced and renamed into place, so a polling model server (or any reader) never sees half
+an export, even after a power loss. A crashed exporter's temporary directory is removed by the next
+export into the same model directory: once its process is gone (a process of this host) or after a
+day (any host); a live exporter's is never touched.
 
 What the exporter and the model server must agree on (model names, version directories,
 the warmup file, models.config, reading signature defs) is `serving.layout`, the only
@@ -36,22 +41,37 @@ module of `serving` this one uses: the export is checked with the server's own r
 """
 
 import functools
+import hashlib
+import json
 import os
+import re
 import shutil
+import socket
+import time
 
 import keras
+import numpy as np
 import tensorflow as tf
+from absl import logging
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from serving import layout
-from tfgan_course import latent
+from tfgan_course import fileio, latent
 from tfgan_course import spec as spec_lib
 
 PREDICT_METHOD = layout.PREDICT_METHOD
 WARMUP_FILE = layout.WARMUP_FILE
 MODELS_CONFIG = layout.MODELS_CONFIG
 BATCHING_CONFIG = layout.BATCHING_CONFIG
+DIGEST_FILE = os.path.join("assets.extra", "generator.sha256")
 MAX_INTERPOLATION_STEPS = 256
+# Part of every digest: raise it when the signatures change, so that an unchanged generator is
+# exported again with the new ones instead of being skipped as equal to its old export.
+_DIGEST_FORMAT = 1
+# `.tmp-<version>-<pid>@<host>`; `@<host>` is absent in the temporary directories of older code.
+_TEMP_DIR = re.compile(r"\.tmp-\d+-(?P<pid>\d+)(?:@(?P<host>.*))?")
+_STALE_TEMP_SECONDS = 24 * 3600  # No export takes a day: a temporary directory this old is a crash's.
+_WRITING = set()  # The temporary directories this process is writing now (in any thread).
 _LABEL_RANGE = "label must be a class in [0, %d)"
 # TF Serving's REST API cannot encode half floats; a mixed-precision G must be cast.
 _HALF_DTYPES = (tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum)
@@ -64,8 +84,11 @@ def next_version(model_dir: str) -> int:
 
 def export_generator(generator: keras.Model, export_base: str, model_name: str,
                      spec: spec_lib.GeneratorSpec | None = None, version: int | None = None, num_classes: int = 0,
-                     latent_distribution: str = "normal") -> str:
+                     latent_distribution: str = "normal", skip_unchanged: bool = True) -> str:
     """Writes `generator` as version `version` (default: the next one) of `model_name`, with its spec.
+
+    With the default version, a generator whose weights and spec equal the latest version's
+    (`generator_digest`) is not written again: that version is returned, and a log line says so.
 
     Args:
       generator: keras.Model, `z` float32 [B, input_dim] (or [z, label int32 [B]]) ->
@@ -80,9 +103,10 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
         bare Keras generator's named inputs, with `num_classes` and `latent_distribution`.
       version: integer version; an existing one is an error.
       num_classes, latent_distribution: for a generator without a spec (see `spec_of`).
+      skip_unchanged: False writes a new version even when it equals the latest one.
 
     Returns:
-      The path of the new version directory.
+      The path of the new version directory, or of the latest one when that one was equal.
 
     Raises:
       ValueError: a model name the server would refuse, a spec that does not fit the
@@ -95,24 +119,114 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     except ValueError as e:
         raise ValueError(f"Cannot export as model name {model_name!r}: {e}") from None
     model_dir = os.path.join(export_base, model_name)
+    os.makedirs(model_dir, exist_ok=True)
+    _remove_stale_temp_dirs(model_dir)
+    digest = generator_digest(generator, spec)
+    if version is None and skip_unchanged:
+        equal = _latest_if_equal(model_dir, digest)
+        if equal is not None:
+            logging.info("Not exporting a new version of %s: the generator's weights and spec equal version "
+                         "%s's (%s); serving that one.", model_name, os.path.basename(equal), equal)
+            layout.write_server_configs(export_base)
+            return equal
     version = next_version(model_dir) if version is None else int(version)
     final_dir = os.path.join(model_dir, str(version))
     if os.path.exists(final_dir):
         raise FileExistsError(f"Export {final_dir} already exists; choose another version or export base.")
-    os.makedirs(model_dir, exist_ok=True)
     # Not an integer name, so TF Serving ignores it while it is being written.
-    temp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
+    temp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}@{_host()}")
     shutil.rmtree(temp_dir, ignore_errors=True)
+    _WRITING.add(temp_dir)
     try:
         _archive(generator, spec).write_out(temp_dir, verbose=False)
         check_signatures(temp_dir)
         _write_warmup_requests(temp_dir, model_name, generator)
         spec.write(os.path.join(temp_dir, "assets.extra"))
-        os.rename(temp_dir, final_dir)
+        with open(os.path.join(temp_dir, DIGEST_FILE), "w") as f:
+            f.write(digest + "\n")
+        fileio.rename_durably(temp_dir, final_dir)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
+        _WRITING.discard(temp_dir)
     layout.write_server_configs(export_base)
     return final_dir
+
+
+def generator_digest(generator: keras.Model, spec: spec_lib.GeneratorSpec) -> str:
+    """The sha256 (hex) of what an export of `generator` serves: its spec, its layers and all its weights.
+
+    Layers count by class and configuration and weights by position, shape, dtype and value, never
+    by name: Keras numbers layer names by how many a process built before, so two builds of one
+    generator with equal weights have the same digest.
+    """
+    digest = hashlib.sha256(f"tfgan_course export {_DIGEST_FORMAT}\n{spec.to_json()}\n".encode())
+    for layer in generator.layers:
+        config = {key: value for key, value in layer.get_config().items() if key != "name"}
+        digest.update(f"{type(layer).__name__} {json.dumps(config, sort_keys=True, default=repr)}\n".encode())
+    for weight in generator.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{value.dtype} {value.shape}\n".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _latest_if_equal(model_dir, digest):
+    """The latest version directory of `model_dir` if its digest is `digest`; None otherwise (or without one)."""
+    versions = layout.version_numbers(model_dir)
+    if not versions:
+        return None
+    latest = os.path.join(model_dir, str(versions[-1]))
+    try:
+        with open(os.path.join(latest, DIGEST_FILE)) as f:
+            return latest if f.read().strip() == digest else None
+    except OSError:
+        return None  # Written before digests (or by another tool): never skipped.
+
+
+def _host():
+    """This machine's name as it goes into a temporary directory's name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "localhost"
+
+
+def _remove_stale_temp_dirs(model_dir):
+    """Removes the temporary directories that crashed exports left in `model_dir` (see the module docstring)."""
+    for name in os.listdir(model_dir):
+        match = _TEMP_DIR.fullmatch(name)
+        path = os.path.join(model_dir, name)
+        if not match or not os.path.isdir(path):
+            continue
+        try:
+            age = time.time() - os.path.getmtime(path)
+        except OSError:
+            continue  # Renamed or removed meanwhile.
+        pid, host = int(match["pid"]), match["host"]
+        if path in _WRITING:
+            continue  # This process's own export, in another thread.
+        if age > _STALE_TEMP_SECONDS:
+            reason = f"written {age / 3600:.0f} hours ago"
+        elif host not in (None, _host()):
+            continue  # Another host's: its process cannot be checked from here.
+        elif pid == os.getpid():
+            # An earlier process that had this id (a container's entry point is always process 1).
+            reason = f"no export of process {pid} is writing it"
+        elif not _process_alive(pid):
+            reason = f"its process {pid} is gone"
+        else:
+            continue  # A live export of another process.
+        shutil.rmtree(path, ignore_errors=True)
+        logging.info("Removed %s, a crashed export's temporary directory (%s).", path, reason)
+
+
+def _process_alive(pid):
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would terminate it there: rely on the age rule.
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # Another user's process.
+    return True
 
 
 def spec_of(generator: keras.Model, num_classes: int = 0, latent_distribution: str = "normal"):

@@ -20,6 +20,7 @@ Distribution plumbing is in `replicas.py`, the per-step log in `step_record.py`.
 
 import contextlib
 import copy
+import dataclasses
 import functools
 
 import keras
@@ -136,7 +137,7 @@ class GAN(keras.Model):
         if label_smoothing:
             if self.loss_pair.discriminator is not losses.minimax_discriminator_loss:
                 raise ValueError("label_smoothing needs a BCE discriminator loss (minimax or non_saturating).")
-            self.loss_pair = losses.Loss(self.loss_pair.generator, functools.partial(
+            self.loss_pair = dataclasses.replace(self.loss_pair, discriminator=functools.partial(
                 losses.minimax_discriminator_loss, real_label=1.0 - float(label_smoothing)))
         if instance_noise and instance_noise_steps < 1:
             raise ValueError("instance_noise needs instance_noise_steps >= 1, the steps to anneal it over.")

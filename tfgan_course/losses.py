@@ -280,16 +280,20 @@ class Loss:
       discriminator: (real_logits [B, 1], fake_logits [B, 1]) -> scalar.
       d_outputs: what the pair takes from D: "logits", or "energies" (BEGAN's, whose
         discriminator loss also takes k_t): a GAN variant takes the pairs of its D's kind.
+      d_probabilities: D's logits are log-odds that an input is real (the BCE losses), so
+        sigmoid(logits) is a probability whose saturation at 0 or 1 means a broken run; a
+        critic's outputs (Wasserstein, hinge, least squares) are scores with no such limit.
     """
 
     generator: Callable
     discriminator: Callable
     d_outputs: str = "logits"
+    d_probabilities: bool = False
 
 
 LOSSES = {
-    "minimax": Loss(minimax_generator_loss, minimax_discriminator_loss),
-    "non_saturating": Loss(non_saturating_generator_loss, non_saturating_discriminator_loss),
+    "minimax": Loss(minimax_generator_loss, minimax_discriminator_loss, d_probabilities=True),
+    "non_saturating": Loss(non_saturating_generator_loss, non_saturating_discriminator_loss, d_probabilities=True),
     "least_squares": Loss(least_squares_generator_loss, least_squares_discriminator_loss),
     "wasserstein": Loss(wasserstein_generator_loss, wasserstein_discriminator_loss),
     "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),

@@ -6,13 +6,20 @@ defaults, and later flags override it:
   python -m tfgan_course.train \
       --flagfile=tfgan_course/configs/mlp_fashion_mnist.cfg --workdir=runs/mlp --epochs=3
 
-Re-running the same command resumes from the last checkpoint in --workdir.
+Re-running the same command resumes from the last checkpoint in --workdir; flags that
+change the experiment must stay as they were (--allow_flag_changes overrides, keeping
+both settings in <workdir>/flags_history/). A dataset TFDS has not prepared is an error
+unless --download lets TFDS fetch it. SIGTERM (a preempted job) or Ctrl-C ends training
+after the current step, saves a checkpoint there, prints how to resume and exits with 143
+or 130 (128 + the signal); a second one exits at once.
 """
 
 import dataclasses
 import logging as python_logging
 import os
+import signal
 import sys
+import threading
 
 from absl import app, flags, logging
 
@@ -56,6 +63,43 @@ def _usage_error(message):
     return 2
 
 
+def _check_outputs(config, workdir):
+    """A usage error, before TensorFlow starts, unless the run can write its workdir and export."""
+    from tfgan_course import preflight  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
+
+    preflight.check(config, workdir)
+
+
+def _stop_on_signals(stop):
+    """Makes SIGTERM and SIGINT ask `stop` (callbacks.StopOnRequest) to end training after the current step.
+
+    The first signal restores both signals' default action, so a second one ends the process at
+    once, even in the middle of a step. Only the main thread can install handlers: elsewhere (a
+    notebook's worker thread) this does nothing. Returns a function that restores the previous
+    handlers, and a list that receives the number of the signal that arrived.
+    """
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        return (lambda: None), received
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum, frame):
+        del frame
+        for other in previous:
+            signal.signal(other, signal.SIG_DFL)
+        received.append(signum)
+        stop.request(signal.Signals(signum).name)
+
+    for signum in previous:
+        signal.signal(signum, handle)
+
+    def restore():
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore, received
+
+
 def main(argv):
     if len(argv) > 1:
         return _usage_error(f"Unexpected arguments: {' '.join(argv[1:])} (flags need a leading --).")
@@ -63,6 +107,7 @@ def main(argv):
         return _usage_error("--workdir is required: the directory of the run, e.g. --workdir=runs/dcgan.")
     try:
         config = config_from_flags()
+        _check_outputs(config, FLAGS.workdir)
     except ValueError as error:
         return _usage_error(str(error))
     from tfgan_course import experiment  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
@@ -70,12 +115,22 @@ def main(argv):
     # TensorFlow's own INFO messages (saver and export internals) bury the run's.
     logging.get_absl_handler().addFilter(_only_our_info)
 
+    from tfgan_course import callbacks  # pylint: disable=import-outside-toplevel
+
+    stop = callbacks.StopOnRequest()
+    # Not across workers: one that stopped alone would leave the others waiting in a collective.
+    restore, received = _stop_on_signals(stop) if config.distribute != "multi_worker" else ((lambda: None), [])
     try:
-        result = experiment.run(config, FLAGS.workdir)
+        result = experiment.run(config, FLAGS.workdir, stop=stop)
     except (ValueError, experiment.TrainingDiverged) as error:
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except experiment.TrainingStopped as stopped:
+        print(stopped, file=sys.stderr, flush=True)
+        return 128 + (received[0] if received else signal.SIGTERM)
+    finally:
+        restore()
     print(f"Trained {result.steps} steps; samples in {os.path.join(FLAGS.workdir, 'samples')}; "
           f"exported to {result.export_dir}")
     return 0
