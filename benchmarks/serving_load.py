@@ -1,7 +1,8 @@
 r"""Serving under load: many concurrent single-image clients on each protocol, with slow clients attached.
 
-The model is the default experiment's generator (DCGAN 64x64, nz=100), untrained and
-exported to a temporary directory (or --export_dir), served by `python -m serving.server`
+The model is the default experiment's generator (DCGAN 64x64, nz=100) or, with
+--model=mlp, lecture 000's MLP GAN (28x28), untrained and exported to a temporary
+directory, served by `python -m serving.server`
 in its own process. For each protocol and each number of clients, every client sends
 --requests_per_client `serving_default` requests of one image (z float32 [1, 100]) one
 after the other: gRPC through the official stubs (a channel per client), REST as JSON over
@@ -49,10 +50,12 @@ sys.path.insert(0, ROOT)
 from tfgan_course import config as config_lib  # pylint: disable=wrong-import-position  # noqa: E402
 from tfgan_course import export, models  # pylint: disable=wrong-import-position  # noqa: E402
 
-MODEL_NAME = "dcgan_default"
-IMAGE_SHAPE = (64, 64, 1)
+# The models a row can serve: a config of tfgan_course/configs (its generator, untrained).
+MODELS = {"dcgan": "dcgan_fashion_mnist.cfg", "mlp": "mlp_fashion_mnist.cfg"}
+CONFIG_DIR = os.path.join(ROOT, "tfgan_course", "configs")
 
-flags.DEFINE_string("export_dir", "", "A version directory of the default DCGAN; empty = export an untrained one.")
+flags.DEFINE_enum("model", "dcgan", list(MODELS), "The generator served: the default DCGAN (64x64, nz=100, about "
+                  "4 ms per image here) or lecture 000's MLP GAN (28x28, nz=100, a fraction of a millisecond).")
 flags.DEFINE_list("protocols", ["grpc", "rest"], "Protocols to load.")
 flags.DEFINE_list("clients", ["16", "64"], "Numbers of concurrent clients, one row each.")
 flags.DEFINE_integer("requests_per_client", 500, "Requests each client sends, one at a time.")
@@ -65,12 +68,17 @@ flags.DEFINE_string("label", "", "Names the rows of this run (default: the serve
 FLAGS = flags.FLAGS
 
 
-def default_export(base):
-    """The default experiment's generator, untrained, exported as <base>/MODEL_NAME/1 (speed needs no weights)."""
-    config = config_lib.Config()
+def model_config():
+    with open(os.path.join(CONFIG_DIR, MODELS[FLAGS.model])) as f:
+        return config_lib.Config.from_flagfile(f.read())
+
+
+def export_untrained(base):
+    """--model's generator, untrained, exported as <base>/<model>/1 (speed needs no weights)."""
+    config = model_config()
     generator, _ = models.build(config.model, image_shape=(config.image_size, config.image_size, config.channels),
                                 latent_dim=config.latent_dim, seed=0)
-    return export.export_generator(generator, base, MODEL_NAME, version=1)
+    return export.export_generator(generator, base, FLAGS.model, version=1)
 
 
 def free_port():
@@ -83,7 +91,7 @@ def start_server(model_base_path, grpc_port, rest_port):
     """The server of --server_root in its own process, with --server_flags; returns once it answers."""
     environment = dict(os.environ, PYTHONPATH=FLAGS.server_root)
     server = subprocess.Popen(
-        [sys.executable, "-m", "serving.server", f"--model_base_path={model_base_path}", f"--model_name={MODEL_NAME}",
+        [sys.executable, "-m", "serving.server", f"--model_base_path={model_base_path}", f"--model_name={FLAGS.model}",
          f"--port={grpc_port}", f"--rest_api_port={rest_port}", "--file_system_poll_wait_seconds=0",
          *FLAGS.server_flags],
         cwd=FLAGS.server_root, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -91,7 +99,7 @@ def start_server(model_base_path, grpc_port, rest_port):
     while True:
         try:
             with socket.create_connection(("127.0.0.1", rest_port), timeout=2) as probe:
-                probe.sendall(f"GET /v1/models/{MODEL_NAME} HTTP/1.0\r\n\r\n".encode())
+                probe.sendall(f"GET /v1/models/{FLAGS.model} HTTP/1.0\r\n\r\n".encode())
                 if b"AVAILABLE" in probe.recv(4096):
                     return server
         except OSError:
@@ -128,7 +136,7 @@ class SlowClients:
 
     def _run(self, kind):
         length = {"trickle": "100000", "short_body": "100000", "negative_length": "-1"}[kind]
-        head = (f"POST /v1/models/{MODEL_NAME}:predict HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\n"
+        head = (f"POST /v1/models/{FLAGS.model}:predict HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {length}\r\n\r\n").encode()
         while not self._stop.is_set():
             try:
@@ -161,27 +169,27 @@ def _closed(connection):
         connection.setblocking(True)
 
 
-def grpc_client(port, z):
+def grpc_client(port, z, image_shape):
     """One gRPC client: a function sending one request, raising on a bad answer."""
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", -1)])
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     request = predict_pb2.PredictRequest()
-    request.model_spec.name = MODEL_NAME
+    request.model_spec.name = FLAGS.model
     request.model_spec.signature_name = "serving_default"
     request.inputs["z"].CopyFrom(tf.make_tensor_proto(z))
 
     def call():
         response = stub.Predict(request, timeout=FLAGS.timeout)
         shape = tuple(d.size for d in response.outputs["images"].tensor_shape.dim)
-        if shape != (1, *IMAGE_SHAPE):
+        if shape != (1, *image_shape):
             raise ValueError(f"answer of shape {shape}")
     return call, channel.close
 
 
-def rest_client(port, z):
+def rest_client(port, z, image_shape):
     """One REST client on a keep-alive connection: a function sending one request, raising on a bad answer."""
     body = json.dumps({"signature_name": "serving_default", "inputs": {"z": z.tolist()}}).encode()
-    path = f"/v1/models/{MODEL_NAME}:predict"
+    path = f"/v1/models/{FLAGS.model}:predict"
     state = {"connection": None}
 
     def call():
@@ -198,7 +206,7 @@ def rest_client(port, z):
             raise
         if response.status != 200:
             raise ValueError(f"HTTP {response.status}")
-        if np.shape(json.loads(answer)["outputs"]) != (1, *IMAGE_SHAPE):
+        if np.shape(json.loads(answer)["outputs"]) != (1, *image_shape):
             raise ValueError("answer of the wrong shape")
 
     def close():
@@ -208,13 +216,13 @@ def rest_client(port, z):
     return call, close
 
 
-def run_row(protocol, clients, port, z):
+def run_row(protocol, clients, port, z, image_shape):
     """Latencies (ms) of the answered requests, error counts by kind, wall seconds."""
     make = grpc_client if protocol == "grpc" else rest_client
     deadline = time.perf_counter() + FLAGS.row_seconds
 
     def client(_):
-        call, close = make(port, z)
+        call, close = make(port, z, image_shape)
         latencies, failures = [], collections.Counter()
         try:
             for _ in range(FLAGS.requests_per_client):
@@ -250,21 +258,23 @@ def _failure_kind(error):
 
 def main(argv):
     del argv
-    label = FLAGS.label or (" ".join(FLAGS.server_flags) or "default")
+    label = FLAGS.label or f"{FLAGS.model} {' '.join(FLAGS.server_flags) or 'default'}"
     rows = []
     with tempfile.TemporaryDirectory() as base:
-        version_dir = FLAGS.export_dir or default_export(base)
+        version_dir = export_untrained(base)
         model_base_path = os.path.dirname(os.path.abspath(version_dir))
         grpc_port, rest_port = free_port(), free_port()
         server = start_server(model_base_path, grpc_port, rest_port)
-        z = np.random.RandomState(0).normal(size=(1, 100)).astype(np.float32)
+        config = model_config()
+        image_shape = (config.image_size, config.image_size, config.channels)
+        z = np.random.RandomState(0).normal(size=(1, config.latent_dim)).astype(np.float32)
         try:
             for protocol in FLAGS.protocols:
                 port = grpc_port if protocol == "grpc" else rest_port
-                run_row(protocol, 2, port, z)  # Warm both the server and this process's clients.
+                run_row(protocol, 2, port, z, image_shape)  # Warm both the server and this process's clients.
                 for clients in map(int, FLAGS.clients):
                     with SlowClients(rest_port, FLAGS.slow_clients) as slow:
-                        latencies, failures, seconds = run_row(protocol, clients, port, z)
+                        latencies, failures, seconds = run_row(protocol, clients, port, z, image_shape)
                     p50, p99 = (np.percentile(latencies, [50, 99]) if len(latencies) else (float("nan"),) * 2)
                     rows.append((protocol, clients, len(latencies), sum(failures.values()), p50, p99,
                                  len(latencies) / seconds, slow.cutoffs, dict(failures)))
@@ -275,7 +285,7 @@ def main(argv):
             server.terminate()
             server.wait(30)
 
-    print(f"\nDefault DCGAN (64x64, nz=100), one image per request, {FLAGS.requests_per_client} requests per "
+    print(f"\n{FLAGS.model} generator ({'x'.join(map(str, image_shape))}), one image per request, {FLAGS.requests_per_client} requests per "
           f"client, {FLAGS.slow_clients} slow REST clients attached; server flags: {' '.join(FLAGS.server_flags) or '-'}; "
           f"server tree {FLAGS.server_root}; {os.cpu_count()} CPUs.\n")
     print("| label | protocol | clients | answered | errors | p50 ms | p99 ms | images/s | slow cut-offs |")
