@@ -14,6 +14,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import predict_pb2
 
 from serving import errors, tensors
+from serving.batching import Batcher
 from serving.servable import Servable
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -33,13 +34,14 @@ def signature_def(servable: Servable, signature_name: str) -> tuple[str, meta_gr
 
 
 def predict(servable: Servable, request: predict_pb2.PredictRequest,
-            max_batch_size: int | None = None) -> predict_pb2.PredictResponse:
+            max_batch_size: int | None = None, batcher: Batcher | None = None) -> predict_pb2.PredictResponse:
     """Answers a gRPC PredictRequest with a servable already looked up from its model_spec.
 
     Args:
       servable: the model version to run.
       request: PredictRequest; inputs as TensorProtos (tensor_content or typed fields).
       max_batch_size: largest 0th dimension accepted per input; None for no limit.
+      batcher: merges the run with concurrent ones (--enable_batching); None runs it alone.
 
     Returns:
       PredictResponse: model_spec (name, version that ran, signature name) and the outputs
@@ -61,7 +63,7 @@ def predict(servable: Servable, request: predict_pb2.PredictRequest,
         if proto.dtype != expected:
             raise errors.invalid_argument(f'Expects input "{alias}" to be {tensors.dtype_name(expected)} but '
                                           f"{tensors.dtype_name(proto.dtype)} is provided")
-    outputs = run(servable, key, inputs, request.output_filter, max_batch_size)
+    outputs = run(servable, key, inputs, request.output_filter, max_batch_size, batcher)
     response = predict_pb2.PredictResponse()
     response.model_spec.name = servable.name
     response.model_spec.version.value = servable.version
@@ -72,7 +74,7 @@ def predict(servable: Servable, request: predict_pb2.PredictRequest,
 
 
 def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray], output_filter: Iterable[str] = (),
-        max_batch_size: int | None = None) -> dict[str, np.ndarray]:
+        max_batch_size: int | None = None, batcher: Batcher | None = None) -> dict[str, np.ndarray]:
     """Runs a signature on numpy inputs.
 
     Args:
@@ -81,6 +83,7 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
       inputs: alias -> np.ndarray, exactly the signature's inputs.
       output_filter: the output aliases wanted (empty: all).
       max_batch_size: largest 0th dimension accepted per input; None for no limit.
+      batcher: merges the run with concurrent ones (--enable_batching); None runs it alone.
 
     Returns:
       alias -> np.ndarray for the requested outputs.
@@ -88,7 +91,7 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
     Raises:
       ServingError: INVALID_ARGUMENT for bad inputs, a bad filter, or a TF runtime check
         failing inside the model (with TF's message); other TF errors keep their code;
-        anything else is INTERNAL.
+        anything else is INTERNAL. With a batcher, also its errors (UNAVAILABLE for a full queue).
     """
     key, signature = signature_def(servable, signature_name)
     if signature.method_name not in PREDICT_METHODS:
@@ -101,7 +104,7 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
     feeds = {alias: tf.constant(inputs[alias], dtype=tf.dtypes.as_dtype(signature.inputs[alias].dtype))
              for alias in inputs}
     try:
-        results = servable.function(key)(**feeds)
+        results = servable.function(key)(**feeds) if batcher is None else batcher.run(servable, key, feeds)
     except tf.errors.OpError as e:
         raise errors.from_code_number(e.error_code, e.message) from None
     except (TypeError, ValueError) as e:

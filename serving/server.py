@@ -24,7 +24,7 @@ import grpc
 from absl import app, flags, logging
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import errors, grpc_service, model_config, rest
+from serving import batching, errors, grpc_service, model_config, rest
 from serving.model_manager import ModelManager
 
 GRPC_PORT = 8500
@@ -45,7 +45,7 @@ class Server:
                  grpc_max_threads: int = DEFAULT_THREADS, rest_api_num_threads: int = DEFAULT_THREADS,
                  max_batch_size: int = MAX_BATCH_SIZE, max_request_bytes: int = MAX_REQUEST_BYTES,
                  max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS, enable_model_warmup: bool = True,
-                 max_num_load_retries: int = 5, demo_page: bool = False):
+                 max_num_load_retries: int = 5, demo_page: bool = False, batching_parameters=None):
         """
         Args:
           config: a ModelServerConfig, or the path of a text-format one (re-read every
@@ -68,6 +68,8 @@ class Server:
           enable_model_warmup: replay assets.extra/tf_serving_warmup_requests at load.
           max_num_load_retries: later scans that retry a version that failed to load.
           demo_page: serve serving/web/ under /demo on the REST port, if that directory exists.
+          batching_parameters: a `batching.BatchingParameters` to merge concurrent predict
+            requests into batches (TF Serving's --enable_batching; see `batcher`); None: off.
         """
         self._config = config
         self._host = host
@@ -80,6 +82,8 @@ class Server:
         self._max_request_bytes = max_request_bytes
         self._max_concurrent_requests = max_concurrent_requests
         self._demo_dir = rest.WEB_DIR if demo_page and os.path.isdir(rest.WEB_DIR) else None
+        self._batching_parameters = batching_parameters
+        self.batcher: batching.Batcher | None = None
         self.manager = ModelManager(file_system_poll_wait_seconds, enable_model_warmup, max_num_load_retries)
         self._grpc_server: grpc.Server | None = None
         self._rest_server: rest.RestServer | None = None
@@ -100,6 +104,8 @@ class Server:
                                           "for HTTP/REST API.")
         config = (model_config.read_config_file(self._config) if isinstance(self._config, str) else self._config)
         try:
+            if self._batching_parameters is not None:
+                self.batcher = batching.Batcher(self._batching_parameters)
             self.manager.start(config)
             self._start_grpc()
             if self._rest_api_port >= 0:
@@ -126,6 +132,8 @@ class Server:
             self._rest_server.server_close()
             self._rest_thread.join()
             self._rest_server = None
+        if self.batcher is not None:
+            self.batcher.stop()
         self.manager.stop()
 
     def __enter__(self) -> "Server":
@@ -142,7 +150,7 @@ class Server:
             # Without so_reuseport 0, a second server on a busy port would silently share it.
             options=[("grpc.max_receive_message_length", self._max_request_bytes),
                      ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)])
-        grpc_service.add_to_server(self._grpc_server, self.manager, self._max_batch_size)
+        grpc_service.add_to_server(self._grpc_server, self.manager, self._max_batch_size, self.batcher)
         address = f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
         try:
             self.grpc_port = self._grpc_server.add_insecure_port(address)
@@ -154,7 +162,7 @@ class Server:
     def _start_rest(self) -> None:
         try:
             self._rest_server = rest.RestServer(
-                (self._host, self._rest_api_port), rest.RestApi(self.manager, self._max_batch_size),
+                (self._host, self._rest_api_port), rest.RestApi(self.manager, self._max_batch_size, self.batcher),
                 num_threads=self._rest_api_num_threads, max_concurrent_requests=self._max_concurrent_requests,
                 max_request_bytes=self._max_request_bytes, demo_dir=self._demo_dir)
         except OSError as e:
@@ -199,6 +207,10 @@ def _define_flags() -> None:
     flags.DEFINE_integer("max_concurrent_requests", MAX_CONCURRENT_REQUESTS, "Requests admitted at once per API, "
                          "waiting ones included; more get RESOURCE_EXHAUSTED / HTTP 429 (project flag).")
     flags.DEFINE_boolean("demo_page", False, "Serve serving/web/ under /demo on the REST port (project flag).")
+    flags.DEFINE_boolean("enable_batching", False, "Merge concurrent predict requests to the same model version and "
+                         "signature into batches.")
+    flags.DEFINE_string("batching_parameters_file", "", "A text-format BatchingParameters (such as an export's "
+                        "batching.config) instead of the defaults; needs --enable_batching.")
 
 
 def main(argv) -> int:
@@ -219,7 +231,9 @@ def main(argv) -> int:
             max_batch_size=config_flags.max_batch_size, max_request_bytes=config_flags.max_request_bytes,
             max_concurrent_requests=config_flags.max_concurrent_requests,
             enable_model_warmup=config_flags.enable_model_warmup,
-            max_num_load_retries=config_flags.max_num_load_retries, demo_page=config_flags.demo_page).start()
+            max_num_load_retries=config_flags.max_num_load_retries, demo_page=config_flags.demo_page,
+            batching_parameters=batching.parameters_from_flags(config_flags.enable_batching,
+                                                               config_flags.batching_parameters_file)).start()
     except errors.ServingError as e:
         print(f"serving.server: error: {e.message}", file=sys.stderr, flush=True)
         return 1
