@@ -17,6 +17,7 @@ from serving import batching, errors, layout, predict
 from serving import servable as servable_lib
 from serving.server import Server
 from tests.serving_fixtures import affine_request, config_text, wait_until, write_toy_models
+from tests.serving_rest_test import http_json
 
 LONG_TIMEOUT_MICROS = 10_000_000  # a batch that is not full would wait this long: tests fill theirs
 
@@ -288,18 +289,27 @@ class ServerTest(tf.test.TestCase):
         cls.root, _ = write_toy_models({"toy": (1,)})
         cls.config = config_text(f'model_config_list {{ config {{ name: "toy" base_path: "{cls.root}/toy" }} }}')
 
-    def test_concurrent_grpc_predicts_are_answered_from_one_batch(self):
-        server = Server(self.config, port=0, rest_api_port=-1, file_system_poll_wait_seconds=0, grpc_max_threads=16,
+    def test_concurrent_grpc_and_rest_predicts_are_answered_from_one_batch(self):
+        server = Server(self.config, port=0, rest_api_port=0, file_system_poll_wait_seconds=0,
                         batching_parameters=parameters(max_batch_size=8, batch_timeout_micros=LONG_TIMEOUT_MICROS))
         server.start()
         self.addCleanup(server.stop)
         channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
         self.addCleanup(channel.close)
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        url = f"http://127.0.0.1:{server.rest_port}/v1/models/toy:predict"
+
+        def y(i):
+            if i % 2:
+                return tf.make_ndarray(stub.Predict(affine_request([[i, -i]]), timeout=60).outputs["y"])
+            status, answer = http_json(url, "POST", {"instances": [[i, -i]]})
+            self.assertEqual(status, 200, answer)
+            return [prediction["y"] for prediction in answer["predictions"]]
+
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            responses = list(pool.map(lambda i: stub.Predict(affine_request([[i, -i]]), timeout=60), range(8)))
-        for i, response in enumerate(responses):
-            self.assertAllEqual(tf.make_ndarray(response.outputs["y"]), [[2 * i + 1, -2 * i + 1]])
+            answers = list(pool.map(y, range(8)))
+        for i, answer in enumerate(answers):
+            self.assertAllEqual(answer, [[2 * i + 1, -2 * i + 1]])
         self.assertEqual(server.batcher.stats(), batching.BatchStats(batches=1, tasks=8, rows=8))
 
     def test_batching_is_off_by_default(self):
