@@ -395,9 +395,11 @@ class Batcher:
             gets the same error).
         """
         queue = self._queue(servable, signature_key)
-        rows = {value.shape[0] for value in feeds.values()}
+        rows = {value.shape[0] if len(value.shape) else None for value in feeds.values()}
         if queue is None or rows == {0}:
             return servable.function(signature_key)(**feeds)
+        if None in rows:
+            raise errors.invalid_argument("Batching Run() input tensors must have at least one dimension")
         if len(rows) != 1:
             raise errors.invalid_argument("Batching Run() input tensors must have equal 0th-dimension size")
         with self._wake:
