@@ -19,6 +19,7 @@ from tensorflow_serving.apis import (
 )
 
 from serving import errors, metadata, predict
+from serving.batching import Batcher
 from serving.model_manager import ModelManager
 from serving.servable import Servable
 
@@ -36,17 +37,19 @@ def lookup(manager: ModelManager, spec: model_pb2.ModelSpec) -> Servable:
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     """Predict and GetModelMetadata, as tensorflow_model_server answers them."""
 
-    def __init__(self, manager: ModelManager, max_batch_size: int | None, max_input_bytes: int | None = None):
+    def __init__(self, manager: ModelManager, max_batch_size: int | None, max_input_bytes: int | None = None,
+                 batcher: Batcher | None = None):
         self._manager = manager
         self._max_batch_size = max_batch_size
         self._max_input_bytes = max_input_bytes
+        self._batcher = batcher
 
     def Predict(self, request: predict_pb2.PredictRequest, context) -> predict_pb2.PredictResponse:
         def answer():
             if not request.HasField("model_spec"):
                 raise errors.invalid_argument("Missing ModelSpec")
             servable = lookup(self._manager, request.model_spec)
-            return predict.predict(servable, request, self._max_batch_size, self._max_input_bytes)
+            return predict.predict(servable, request, self._max_batch_size, self._max_input_bytes, self._batcher)
         return _call(context, answer)
 
     def GetModelMetadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest,
@@ -95,10 +98,11 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
 
 def add_to_server(server: grpc.Server, manager: ModelManager, max_batch_size: int | None,
-                  max_input_bytes: int | None = None) -> None:
-    """Registers both services on a grpc.Server (the limits: see `predict.predict`)."""
+                  max_input_bytes: int | None = None, batcher: Batcher | None = None) -> None:
+    """Registers both services on a grpc.Server (the limits: see `predict.predict`; `batcher` merges
+    concurrent Predict calls, None: off)."""
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(manager, max_batch_size, max_input_bytes), server)
+        PredictionService(manager, max_batch_size, max_input_bytes, batcher), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(manager), server)
 
 

@@ -20,6 +20,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import predict_pb2
 
 from serving import errors, tensors
+from serving.batching import Batcher
 from serving.servable import Servable
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -39,7 +40,7 @@ def signature_def(servable: Servable, signature_name: str) -> tuple[str, meta_gr
 
 
 def predict(servable: Servable, request: predict_pb2.PredictRequest, max_batch_size: int | None = None,
-            max_input_bytes: int | None = None) -> predict_pb2.PredictResponse:
+            max_input_bytes: int | None = None, batcher: Batcher | None = None) -> predict_pb2.PredictResponse:
     """Answers a gRPC PredictRequest with a servable already looked up from its model_spec.
 
     Each input's dtype, shape and batch size are checked against the signature, and its
@@ -53,6 +54,7 @@ def predict(servable: Servable, request: predict_pb2.PredictRequest, max_batch_s
         output (see `run`); None for no limit.
       max_input_bytes: largest input in memory, however few values it was sent with (one
         value fills a whole shape); None for no limit.
+      batcher: merges the run with concurrent ones (--enable_batching); None runs it alone.
 
     Returns:
       PredictResponse: model_spec (name, version that ran, signature name) and the outputs
@@ -85,7 +87,7 @@ def predict(servable: Servable, request: predict_pb2.PredictRequest, max_batch_s
             inputs[alias] = tensors.to_ndarray(proto)
         except (ValueError, TypeError):
             raise errors.invalid_argument(f"tensor parsing error: {alias}") from None
-    outputs = run(servable, key, inputs, request.output_filter, max_batch_size)
+    outputs = run(servable, key, inputs, request.output_filter, max_batch_size, batcher)
     response = predict_pb2.PredictResponse()
     response.model_spec.name = servable.name
     response.model_spec.version.value = servable.version
@@ -96,7 +98,7 @@ def predict(servable: Servable, request: predict_pb2.PredictRequest, max_batch_s
 
 
 def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray], output_filter: Iterable[str] = (),
-        max_batch_size: int | None = None) -> dict[str, np.ndarray]:
+        max_batch_size: int | None = None, batcher: Batcher | None = None) -> dict[str, np.ndarray]:
     """Runs a signature on numpy inputs.
 
     `max_batch_size` bounds a request's examples both ways: an input's 0th dimension, and
@@ -113,6 +115,7 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
       output_filter: the output aliases wanted (empty: all).
       max_batch_size: largest 0th dimension accepted per input, and most examples per
         output; None for no limit.
+      batcher: merges the run with concurrent ones (--enable_batching); None runs it alone.
 
     Returns:
       alias -> np.ndarray for the requested outputs.
@@ -120,7 +123,8 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
     Raises:
       ServingError: INVALID_ARGUMENT for bad inputs, a bad filter, an output over the
         limit, or a TF runtime check failing inside the model (with TF's message); other
-        TF errors keep their code; anything else is INTERNAL.
+        TF errors keep their code; anything else is INTERNAL. With a batcher, also its
+        errors (UNAVAILABLE for a full queue).
     """
     key, signature = signature_def(servable, signature_name)
     if signature.method_name not in PREDICT_METHODS:
@@ -137,7 +141,7 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
         if rows > 1 and any(_grows_within_a_row(info) for info in signature.outputs.values()):
             first_row = {alias: feed[:1] if feed.shape.rank else feed for alias, feed in feeds.items()}
             _check_output_examples(signature, _call(servable, key, first_row), max_batch_size, rows)
-    results = _call(servable, key, feeds)
+    results = _call(servable, key, feeds, batcher)
     if max_batch_size is not None:
         _check_output_examples(signature, results, max_batch_size)
     return {alias: results[alias].numpy() for alias in aliases}
@@ -173,9 +177,11 @@ def output_aliases(signature: meta_graph_pb2.SignatureDef, output_filter: Iterab
     return chosen or sorted(signature.outputs)
 
 
-def _call(servable: Servable, key: str, feeds: Mapping[str, tf.Tensor]) -> Mapping[str, tf.Tensor]:
+def _call(servable: Servable, key: str, feeds: Mapping[str, tf.Tensor],
+          batcher: Batcher | None = None) -> Mapping[str, tf.Tensor]:
+    """The signature's outputs for `feeds`, alone or (with a batcher) merged with concurrent calls."""
     try:
-        return servable.function(key)(**feeds)
+        return servable.function(key)(**feeds) if batcher is None else batcher.run(servable, key, feeds)
     except tf.errors.OpError as e:
         raise errors.from_code_number(e.error_code, e.message) from None
     except (TypeError, ValueError) as e:

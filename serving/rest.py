@@ -21,6 +21,7 @@ from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 
 from serving import errors, json_tensors, metadata, predict
+from serving.batching import Batcher
 from serving.model_manager import ModelManager
 
 # TF Serving's URL patterns (http_rest_api_util.cc), case-insensitive.
@@ -58,9 +59,10 @@ def http_status(code: grpc.StatusCode) -> int:
 class RestApi:
     """The /v1/ API without the HTTP transport: (method, path, body) -> (HTTP status, JSON bytes)."""
 
-    def __init__(self, manager: ModelManager, max_batch_size: int | None):
+    def __init__(self, manager: ModelManager, max_batch_size: int | None, batcher: Batcher | None = None):
         self._manager = manager
         self._max_batch_size = max_batch_size
+        self._batcher = batcher
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         """Answers one request under /v1/.
@@ -123,7 +125,8 @@ class RestApi:
             return servable.signature_defs[key].inputs
 
         request = json_tensors.parse_predict_request(body, input_infos)
-        outputs = predict.run(servable, request.signature_name, request.inputs, max_batch_size=self._max_batch_size)
+        outputs = predict.run(servable, request.signature_name, request.inputs, max_batch_size=self._max_batch_size,
+                              batcher=self._batcher)
         return json_tensors.format_predict_response(outputs, request.format)
 
 

@@ -26,7 +26,7 @@ import grpc
 from absl import app, flags, logging
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import errors, grpc_service, http_server, model_config, rest
+from serving import batching, errors, grpc_service, http_server, model_config, rest
 from serving.model_manager import ModelManager
 
 GRPC_PORT = 8500
@@ -50,7 +50,8 @@ class Server:
                  max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS,
                  rest_api_read_timeout_seconds: float = http_server.READ_TIMEOUT_SECONDS,
                  enable_model_warmup: bool = True, max_num_load_retries: int = 5,
-                 load_retry_interval_micros: int = LOAD_RETRY_INTERVAL_MICROS, demo_page: bool = False):
+                 load_retry_interval_micros: int = LOAD_RETRY_INTERVAL_MICROS, demo_page: bool = False,
+                 batching_parameters=None):
         """
         Args:
           config: a ModelServerConfig, or the path of a text-format one (re-read every
@@ -81,6 +82,8 @@ class Server:
             change since (a version still being copied in waits until its files stop changing).
           load_retry_interval_micros: wait before the first retry, doubled for each next one.
           demo_page: serve serving/web/ under /demo on the REST port, if that directory exists.
+          batching_parameters: a `batching.BatchingParameters` to merge concurrent predict
+            requests into batches (TF Serving's --enable_batching; see `batcher`); None: off.
         """
         self._config = config
         self._host = host
@@ -96,6 +99,8 @@ class Server:
         self._demo_dir = http_server.WEB_DIR if demo_page and os.path.isdir(http_server.WEB_DIR) else None
         self.manager = ModelManager(file_system_poll_wait_seconds, enable_model_warmup, max_num_load_retries,
                                     load_retry_interval_micros / 1e6)
+        self._batching_parameters = batching_parameters
+        self.batcher: batching.Batcher | None = None
         self._grpc_server: grpc.Server | None = None
         self._rest_server: http_server.RestServer | None = None
         self._watcher: model_config.ConfigFileWatcher | None = None
@@ -114,6 +119,8 @@ class Server:
                                           "for HTTP/REST API.")
         config = (model_config.read_config_file(self._config) if isinstance(self._config, str) else self._config)
         try:
+            if self._batching_parameters is not None:
+                self.batcher = batching.Batcher(self._batching_parameters)
             self.manager.start(config)
             self._start_grpc()
             if self._rest_api_port >= 0:
@@ -138,6 +145,8 @@ class Server:
         if self._rest_server is not None:
             self._rest_server.stop(grace)
             self._rest_server = None
+        if self.batcher is not None:
+            self.batcher.stop()
         self.manager.stop()
 
     def __enter__(self) -> "Server":
@@ -155,7 +164,7 @@ class Server:
             options=[("grpc.max_receive_message_length", self._max_request_bytes),
                      ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)])
         grpc_service.add_to_server(self._grpc_server, self.manager, self._max_batch_size,
-                                   max_input_bytes=self._max_request_bytes)
+                                   max_input_bytes=self._max_request_bytes, batcher=self.batcher)
         address = f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
         try:
             self.grpc_port = self._grpc_server.add_insecure_port(address)
@@ -166,7 +175,7 @@ class Server:
 
     def _start_rest(self) -> None:
         self._rest_server = http_server.RestServer(
-            (self._host, self._rest_api_port), rest.RestApi(self.manager, self._max_batch_size),
+            (self._host, self._rest_api_port), rest.RestApi(self.manager, self._max_batch_size, self.batcher),
             num_threads=self._rest_api_num_threads, max_concurrent_requests=self._max_concurrent_requests,
             max_request_bytes=self._max_request_bytes, read_timeout_seconds=self._rest_api_read_timeout,
             demo_dir=self._demo_dir)
@@ -219,6 +228,10 @@ def _define_flags() -> None:
     flags.DEFINE_integer("max_concurrent_requests", MAX_CONCURRENT_REQUESTS, "Requests admitted at once per API, "
                          "waiting ones included; more get RESOURCE_EXHAUSTED / HTTP 429 (project flag).")
     flags.DEFINE_boolean("demo_page", False, "Serve serving/web/ under /demo on the REST port (project flag).")
+    flags.DEFINE_boolean("enable_batching", False, "Merge concurrent predict requests to the same model version and "
+                         "signature into batches.")
+    flags.DEFINE_string("batching_parameters_file", "", "A text-format BatchingParameters (such as an export's "
+                        "batching.config) instead of the defaults; needs --enable_batching.")
 
 
 def main(argv) -> int:
@@ -241,7 +254,9 @@ def main(argv) -> int:
             rest_api_read_timeout_seconds=config_flags.rest_api_read_timeout_seconds,
             enable_model_warmup=config_flags.enable_model_warmup,
             max_num_load_retries=config_flags.max_num_load_retries,
-            load_retry_interval_micros=config_flags.load_retry_interval_micros, demo_page=config_flags.demo_page).start()
+            load_retry_interval_micros=config_flags.load_retry_interval_micros, demo_page=config_flags.demo_page,
+            batching_parameters=batching.parameters_from_flags(config_flags.enable_batching,
+                                                               config_flags.batching_parameters_file)).start()
     except errors.ServingError as e:
         print(f"serving.server: error: {e.message}", file=sys.stderr, flush=True)
         return 1
