@@ -131,6 +131,8 @@ case "$cmd" in
   setup) setup ;;
   demo) setup; demo "$@" ;;
   train) setup; "$PY" -m tfgan_course.train "$@" ;;
-  test) setup; check_architecture; "$PY" -m pytest -q "$@" ;;
+  # One test process per core (at most 4: each holds a TensorFlow), a file's tests in one process
+  # so its shared fixtures are built once; `./run.sh test -n 0` runs in this process (for pdb).
+  test) setup; check_architecture; "$PY" -m pytest -q -n auto --maxprocesses=4 --dist loadfile "$@" ;;
   *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
