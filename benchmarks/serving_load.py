@@ -52,12 +52,14 @@ from tfgan_course import config as config_lib  # pylint: disable=wrong-import-po
 from tfgan_course import export, models  # pylint: disable=wrong-import-position  # noqa: E402
 
 # The models a row can serve: a config of tfgan_course/configs (its generator, untrained).
-MODELS = {"dcgan": "dcgan_fashion_mnist.cfg", "mlp": "mlp_fashion_mnist.cfg"}
+MODELS = {"dcgan": "dcgan_fashion_mnist.cfg", "mlp": "mlp_fashion_mnist.cfg", "toy": "toy_fleuret2d_z2.cfg"}
 CONFIG_DIR = os.path.join(ROOT, "tfgan_course", "configs")
 UNSENT = "unsent"
 
 flags.DEFINE_enum("model", "dcgan", list(MODELS), "The generator served: the default DCGAN (64x64, nz=100, about "
-                  "4 ms per image here) or lecture 000's MLP GAN (28x28, nz=100, a fraction of a millisecond).")
+                  "8-12 ms per image here), lecture 000's MLP GAN (28x28, nz=100, about 0.5 ms, and REST's JSON of "
+                  "784 floats costs more) or lecture 001's toy 2-D GAN (z 2 -> a point: nearly free, so the rows "
+                  "measure the server itself).")
 flags.DEFINE_list("protocols", ["grpc", "rest"], "Protocols to load.")
 flags.DEFINE_list("clients", ["16", "64"], "Numbers of concurrent clients, one row each.")
 flags.DEFINE_integer("requests_per_client", 500, "Requests each client sends, one at a time.")
@@ -75,11 +77,15 @@ def model_config():
         return config_lib.Config.from_flagfile(f.read())
 
 
+def output_shape(config):
+    """The shape of one generated example: an image, or a toy generator's 2-D point."""
+    return (2,) if config.model == "toy" else (config.image_size, config.image_size, config.channels)
+
+
 def export_untrained(base):
     """--model's generator, untrained, exported as <base>/<model>/1 (speed needs no weights)."""
     config = model_config()
-    generator, _ = models.build(config.model, image_shape=(config.image_size, config.image_size, config.channels),
-                                latent_dim=config.latent_dim, seed=0)
+    generator, _ = models.build(config.model, image_shape=output_shape(config), latent_dim=config.latent_dim, seed=0)
     return export.export_generator(generator, base, FLAGS.model, version=1)
 
 
@@ -110,6 +116,17 @@ def start_server(model_base_path, grpc_port, rest_port):
             server.kill()
             raise RuntimeError(f"the server did not start: {server.stderr.read()[-2000:]}")
         time.sleep(0.5)
+
+
+def stop_server(server):
+    """SIGTERM, then SIGKILL after 30 s (the server of 2f5bdd2 cannot stop while slow clients hold its threads)."""
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        print("  the server did not stop within 30 s of SIGTERM: killed", flush=True)
+        server.kill()
+        server.wait()
 
 
 class SlowClients:
@@ -269,7 +286,7 @@ def main(argv):
         grpc_port, rest_port = free_port(), free_port()
         server = start_server(model_base_path, grpc_port, rest_port)
         config = model_config()
-        image_shape = (config.image_size, config.image_size, config.channels)
+        image_shape = output_shape(config)
         z = np.random.RandomState(0).normal(size=(1, config.latent_dim)).astype(np.float32)
         try:
             for protocol in FLAGS.protocols:
@@ -285,8 +302,7 @@ def main(argv):
                           f"{sum(failures.values())} errors {dict(failures) or ''} {unsent} unsent, p50 {p50:.1f} ms p99 {p99:.1f} ms "
                           f"{rows[-1][7]:.1f} images/s, slow clients cut off {slow.cutoffs} times", flush=True)
         finally:
-            server.terminate()
-            server.wait(30)
+            stop_server(server)
 
     print(f"\n{FLAGS.model} generator ({'x'.join(map(str, image_shape))}), one image per request, {FLAGS.requests_per_client} requests per "
           f"client, {FLAGS.slow_clients} slow REST clients attached; server flags: {' '.join(FLAGS.server_flags) or '-'}; "
