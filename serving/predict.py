@@ -106,7 +106,8 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
     the rows for [-1, H, W, C], rows x S for [-1, -1, H, W, C]. An output with a dynamic
     dimension past the 0th has a size the signature cannot tell, so a request of several
     rows first runs its first row alone; rows x that row's examples over the limit is
-    refused before the whole request runs. Every output is checked again after the run.
+    refused before the other rows run, and otherwise only the other rows run next (their
+    answers stacked under the first's). Every output is checked again after the run.
 
     Args:
       servable: the model version to run.
@@ -136,12 +137,18 @@ def run(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray
     aliases = output_aliases(signature, output_filter)
     feeds = {alias: tf.constant(inputs[alias], dtype=tf.dtypes.as_dtype(signature.inputs[alias].dtype))
              for alias in inputs}
-    if max_batch_size is not None:
-        rows = max((array.shape[0] for array in inputs.values() if array.ndim), default=0)
-        if rows > 1 and any(_grows_within_a_row(info) for info in signature.outputs.values()):
-            first_row = {alias: feed[:1] if feed.shape.rank else feed for alias, feed in feeds.items()}
-            _check_output_examples(signature, _call(servable, key, first_row), max_batch_size, rows)
-    results = _call(servable, key, feeds, batcher)
+    rows = max((array.shape[0] for array in inputs.values() if array.ndim), default=0)
+    if max_batch_size is not None and rows > 1 and any(map(_grows_within_a_row, signature.outputs.values())):
+        first = _call(servable, key, _rows(feeds, 0, 1))
+        _check_output_examples(signature, first, max_batch_size, rows)
+        if _rows_split_cleanly(signature, feeds, rows):
+            # The other rows only: the first one's answer is already here.
+            others = _call(servable, key, _rows(feeds, 1, rows), batcher)
+            results = {alias: tf.concat([first[alias], others[alias]], axis=0) for alias in first}
+        else:
+            results = _call(servable, key, feeds, batcher)
+    else:
+        results = _call(servable, key, feeds, batcher)
     if max_batch_size is not None:
         _check_output_examples(signature, results, max_batch_size)
     return {alias: results[alias].numpy() for alias in aliases}
@@ -212,6 +219,23 @@ def _check_shape(alias: str, shape, info: meta_graph_pb2.TensorInfo, max_batch_s
         raise errors.invalid_argument(
             f'Input "{alias}" has batch size {shape[0]}, over this server\'s limit of {max_batch_size} '
             "(--max_batch_size): send smaller batches, or restart the server with a larger --max_batch_size.")
+
+
+def _rows(feeds: Mapping[str, tf.Tensor], start: int, stop: int) -> dict[str, tf.Tensor]:
+    """Rows [start, stop) of every input that has rows; scalars whole."""
+    return {alias: feed[start:stop] if feed.shape.rank else feed for alias, feed in feeds.items()}
+
+
+def _rows_split_cleanly(signature: meta_graph_pb2.SignatureDef, feeds: Mapping[str, tf.Tensor], rows: int) -> bool:
+    """Whether running the rows in two parts and stacking the answers gives the whole request's answer.
+
+    True when every input with a 0th dimension has all `rows`, and every output's 0th
+    dimension is the batch (-1 in the signature), so row i of the answer depends on row i.
+    """
+    inputs_have_rows = all(feed.shape[0] == rows for feed in feeds.values() if feed.shape.rank)
+    outputs_have_rows = all((tensors.shape_list(info.tensor_shape) or [None])[:1] == [-1]
+                            for info in signature.outputs.values())
+    return inputs_have_rows and outputs_have_rows
 
 
 def _grows_within_a_row(info: meta_graph_pb2.TensorInfo) -> bool:

@@ -56,10 +56,11 @@ def declared_tensor(shape, dtype=types_pb2.DT_FLOAT, **values):
     return proto
 
 
-def interpolate_request(rows, steps):
+def interpolate_request(rows, steps, row=0):
+    """`rows` interpolations of `steps` steps; each row's path differs (row i starts at 0.25 (i + row))."""
     request = predict_pb2.PredictRequest()
     request.model_spec.name, request.model_spec.signature_name = "dcgan", "interpolate"
-    z = np.zeros((rows, 8), np.float32)
+    z = np.repeat(0.25 * (np.arange(rows, dtype=np.float32)[:, None] + row), 8, axis=1)
     request.inputs["z_start"].CopyFrom(tf.make_tensor_proto(z))
     request.inputs["z_end"].CopyFrom(tf.make_tensor_proto(z + 1))
     request.inputs["num_steps"].CopyFrom(tf.make_tensor_proto(np.full(rows, steps, np.int32)))
@@ -289,8 +290,12 @@ class GrpcTest(tf.test.TestCase):
                           caught.exception.details())
             del ran[:]
             response = self.predictions.Predict(interpolate_request(2, MAX_BATCH_SIZE // 2), timeout=60)
-            self.assertEqual(ran, [1, 2])
-        self.assertEqual(tf.make_ndarray(response.outputs["images"]).shape, (2, MAX_BATCH_SIZE // 2, 8, 8, 1))
+            self.assertEqual(ran, [1, 1])  # The first row, then only the other one: no row twice.
+        images = tf.make_ndarray(response.outputs["images"])
+        self.assertEqual(images.shape, (2, MAX_BATCH_SIZE // 2, 8, 8, 1))
+        one_row_each = [tf.make_ndarray(self.predictions.Predict(interpolate_request(1, MAX_BATCH_SIZE // 2, row=i),
+                                                                 timeout=60).outputs["images"]) for i in range(2)]
+        self.assertAllEqual(images, np.concatenate(one_row_each))
 
     def test_metadata(self):
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
