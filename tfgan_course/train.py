@@ -123,8 +123,8 @@ def main(argv):
     try:
         result = experiment.run(config, FLAGS.workdir, stop=stop)
     except (ValueError, experiment.TrainingDiverged) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
+        # One line: absl's log also goes to stderr, so logging it too would print it twice.
+        print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
     except experiment.TrainingStopped as stopped:
         print(stopped, file=sys.stderr, flush=True)
