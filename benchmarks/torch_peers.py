@@ -150,42 +150,70 @@ class Discriminator(nn.Module):
         return self.main(input)
 
 
-def dcgan_step_fn(device, batch_size=128, nc=1, nz=100):
-    """One iteration of the DCGAN tutorial's training loop, as a closure over its state."""
-    netG, netD = Generator(nz=nz, nc=nc).to(device), Discriminator(nc=nc).to(device)
-    netG.apply(weights_init)
-    netD.apply(weights_init)
-    criterion = nn.BCELoss()
-    real_label, fake_label = 1.0, 0.0
-    optimizerD = torch.optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
-    optimizerG = torch.optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+class DcganState:
+    """The DCGAN tutorial's networks, optimizers and loss, and one iteration of its training loop."""
 
-    def step(real_cpu):
+    def __init__(self, device="cpu", batch_size=128, nc=1, nz=100):
+        self.device, self.batch_size, self.nz = device, batch_size, nz
+        self.generator = Generator(nz=nz, nc=nc).to(device)
+        self.discriminator = Discriminator(nc=nc).to(device)
+        self.generator.apply(weights_init)
+        self.discriminator.apply(weights_init)
+        self.criterion = nn.BCELoss()
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=0.0002, betas=(0.5, 0.999))
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=0.0002, betas=(0.5, 0.999))
+
+    def step(self, real_cpu, noise=None, stats=True):
+        """One iteration on real images [B, nc, 64, 64]; `noise` [B, nz] or None to draw it.
+
+        Returns (errD, errG, D(x), D(G(z)) before, after D's update): floats when
+        `stats`, else the two loss tensors alone (no synchronisation, for timing).
+        """
+        netG, netD, criterion = self.generator, self.discriminator, self.criterion
+        real_label, fake_label = 1.0, 0.0
         # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
         netD.zero_grad()
         b_size = real_cpu.size(0)
-        label = torch.full((b_size,), real_label, dtype=torch.float, device=device)
+        label = torch.full((b_size,), real_label, dtype=torch.float, device=self.device)
         output = netD(real_cpu).view(-1)
         errD_real = criterion(output, label)
         errD_real.backward()
-        noise = torch.randn(b_size, nz, 1, 1, device=device)
-        fake = netG(noise)
+        D_x = output.mean()
+        if noise is None:
+            noise = torch.randn(b_size, self.nz, 1, 1, device=self.device)
+        fake = netG(noise.view(b_size, self.nz, 1, 1))
         label.fill_(fake_label)
         output = netD(fake.detach()).view(-1)
         errD_fake = criterion(output, label)
         errD_fake.backward()
+        D_G_z1 = output.mean()
         errD = errD_real + errD_fake
-        optimizerD.step()
+        self.optimizer_d.step()
         # (2) Update G network: maximize log(D(G(z)))
         netG.zero_grad()
         label.fill_(real_label)
         output = netD(fake).view(-1)
         errG = criterion(output, label)
         errG.backward()
-        optimizerG.step()
-        return errD, errG
+        D_G_z2 = output.mean()
+        self.optimizer_g.step()
+        if not stats:
+            return errD, errG
+        return errD.item(), errG.item(), D_x.item(), D_G_z1.item(), D_G_z2.item()
 
-    return step, (batch_size, nc, 64, 64)
+    def state_dict(self):
+        return {name: getattr(self, name).state_dict()
+                for name in ("generator", "discriminator", "optimizer_g", "optimizer_d")}
+
+    def load_state_dict(self, state):
+        for name, value in state.items():
+            getattr(self, name).load_state_dict(value)
+
+
+def dcgan_step_fn(device, batch_size=128, nc=1, nz=100):
+    """One iteration of the DCGAN tutorial's training loop, as a closure over its state."""
+    state = DcganState(device, batch_size, nc, nz)
+    return lambda real_cpu: state.step(real_cpu, stats=False), (batch_size, nc, 64, 64)
 
 
 # ----------------------------------------------------------------------------- Timing.

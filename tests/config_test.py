@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tfgan_course import config as config_lib
-from tfgan_course import variants
+from tfgan_course import optimizers, variants
 
 
 class ConfigTest(tf.test.TestCase):
@@ -25,10 +25,17 @@ class ConfigTest(tf.test.TestCase):
             "batch_size": (0, r"--batch_size must be >= 1"),
             "steps_per_epoch": (-1, r"--steps_per_epoch must be >= 0"),
             "g_learning_rate": (0.0, r"--g_learning_rate must be > 0"),
+            "adam_epsilon": (0.0, r"--adam_epsilon must be > 0"),
         }
         for option, (value, message) in cases.items():
             with self.subTest(option=option), self.assertRaisesRegex(ValueError, message):
                 variants.validate(config_lib.Config().replace(**{option: value}))
+
+    def test_optimizers_take_the_config_hyperparameters(self):
+        config = config_lib.Config(g_learning_rate=1e-3, g_beta1=0.3, g_beta2=0.9, adam_epsilon=1e-8)
+        adam = optimizers.make(config, "g")
+        self.assertAllClose([adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon], [1e-3, 0.3, 0.9, 1e-8])
+        self.assertAllClose(optimizers.make(config.replace(optimizer="sgd", momentum=0.5), "d").momentum, 0.5)
 
     def test_label_smoothing_needs_a_bce_loss(self):
         variants.validate(config_lib.Config(loss="minimax", label_smoothing=0.1))

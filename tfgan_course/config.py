@@ -87,6 +87,9 @@ class Config:
     d_beta1: float = _field(0.5, "Discriminator Adam beta1.")
     g_beta2: float = _field(0.999, "Generator Adam beta2.")
     d_beta2: float = _field(0.999, "Discriminator Adam beta2.")
+    adam_epsilon: float = _field(1e-7, "Adam's epsilon (both networks), added to sqrt(v) as Keras does; PyTorch adds "
+                                 "its own to the bias-corrected sqrt(v_hat), so Keras' e is PyTorch's "
+                                 "e / sqrt(1 - beta2^t): 1e-7 here is 3.2e-6 there at step 1, 1.1e-7 at step 2000.")
     momentum: float = _field(0.0, "SGD and RMSprop momentum of both networks.")
     seed: int = _field(0, "Seed of the weights, the latent noise and the data order.")
 
@@ -231,7 +234,7 @@ def validate(config: Config) -> Config:
         raise ValueError("--model=infogan needs a latent code: --info_categories >= 1 or --info_continuous >= 1.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
-    for option in ("g_learning_rate", "d_learning_rate"):
+    for option in ("g_learning_rate", "d_learning_rate", "adam_epsilon"):
         if not getattr(config, option) > 0:
             raise ValueError(f"--{option} must be > 0, got {getattr(config, option)}.")
     return config

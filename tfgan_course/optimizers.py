@@ -2,10 +2,12 @@
 
 import keras
 
+# name -> fn(learning rate, beta1, beta2, momentum, Adam's epsilon) -> optimizer.
 OPTIMIZERS = {
-    "adam": lambda lr, beta1, beta2, momentum: keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2),
-    "sgd": lambda lr, beta1, beta2, momentum: keras.optimizers.SGD(lr, momentum=momentum),
-    "rmsprop": lambda lr, beta1, beta2, momentum: keras.optimizers.RMSprop(lr, momentum=momentum),
+    "adam": lambda lr, beta1, beta2, momentum, epsilon: keras.optimizers.Adam(
+        lr, beta_1=beta1, beta_2=beta2, epsilon=epsilon),
+    "sgd": lambda lr, beta1, beta2, momentum, epsilon: keras.optimizers.SGD(lr, momentum=momentum),
+    "rmsprop": lambda lr, beta1, beta2, momentum, epsilon: keras.optimizers.RMSprop(lr, momentum=momentum),
 }
 
 
@@ -21,6 +23,7 @@ def make(config, network: str) -> keras.optimizers.Optimizer:
         getattr(config, f"{network}_beta1"),
         getattr(config, f"{network}_beta2"),
         config.momentum,
+        config.adam_epsilon,
     )
     if config.mixed_precision == "mixed_float16":
         # float16 gradients underflow to 0 below ~6e-8: each network's loss is
