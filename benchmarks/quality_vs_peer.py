@@ -18,9 +18,9 @@ BatchNorm's moving statistics: how the project samples) and, with
 --sampling=eval,train, in training mode (batch statistics: how the tutorial samples).
 
 A run is one process per (side, variant, seed) and resumes from its last snapshot;
-scores are appended to <output_dir>/scores.jsonl under the classifier that made
-them; so the benchmark survives interruptions, and a new classifier rescores
-without retraining:
+scores are appended to <output_dir>/scores.jsonl with the classifier that made
+them; so the benchmark survives interruptions, and --rescore scores again with a
+new classifier without retraining:
 
   .venv/bin/python benchmarks/quality_vs_peer.py                      # 3 seeds x 2,000 steps, both sides
   .venv/bin/python benchmarks/quality_vs_peer.py --steps=300 --variants=default,adam_eps_1e-8
@@ -66,6 +66,8 @@ flags.DEFINE_integer("num_samples", 5000, "Generated and real images per score (
 flags.DEFINE_string("output_dir", "runs/quality_vs_peer", "Runs, snapshots and scores.jsonl.")
 flags.DEFINE_bool("report_only", False, "Print the tables from scores.jsonl; train and score nothing.")
 flags.DEFINE_bool("train_only", False, "Train (or resume) the runs; score nothing.")
+flags.DEFINE_bool("rescore", False, "Score every snapshot again (after the classifier changed); the report then "
+                  "reads the newest classifier's rows.")
 flags.DEFINE_bool("check_step", False, "Compare one training step of both sides from the same weights, then exit.")
 flags.DEFINE_string("train_one", None, "Internal: train the run side:variant:seed in this process.")
 FLAGS = flags.FLAGS
@@ -108,37 +110,35 @@ def train_one(spec):
         peer_dcgan.train_project(directory, seed, FLAGS.steps, snapshot_steps(), VARIANTS[variant][0])
 
 
-def score_all():
-    """Scores every snapshot not yet in scores.jsonl under the current classifier and sampling modes."""
+def score(side, variant, seed):
+    """Scores each snapshot of a run not yet in scores.jsonl (all of them with --rescore) in each sampling mode."""
     from tfgan_course import evaluate  # pylint: disable=import-outside-toplevel
 
     scores_path = os.path.join(FLAGS.output_dir, "scores.jsonl")
-    done = {_score_key(row) for row in _read_jsonl(scores_path)}
-    for side, variant, seed in runs():
-        directory = run_dir(side, variant, seed)
-        for snapshot in peer_dcgan.snapshots(directory):
-            for mode in FLAGS.sampling:
-                generated = peer_dcgan.load_snapshot(directory, snapshot, side, training=mode == "train")
-                probe = (side, variant, seed, snapshot["step"], mode, FLAGS.num_samples)
-                if any(key[:6] == probe for key in done):
-                    continue
-                start = time.time()
-                result = evaluate.evaluate(generated, "fashion_mnist", os.path.join(
-                    directory, "eval", f"step{snapshot['step']:05d}-{mode}"), FLAGS.num_samples)
-                row = {"side": side, "variant": variant, "seed": seed, "step": snapshot["step"],
-                       "seconds": snapshot["seconds"], "sampling": mode, "num_samples": FLAGS.num_samples,
-                       "classifier": result["classifier"], **result["generated"],
-                       "real_vs_real_fid": result["real_vs_real"]["fid"]}
-                with open(scores_path, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                done.add(_score_key(row))
-                print(f"scored {side}-{variant} seed {seed} step {snapshot['step']} ({mode}): "
-                      f"FID {row['fid']:.1f} in {time.time() - start:.0f} s", flush=True)
+    done = set() if FLAGS.rescore else {_score_key(row) for row in _read_jsonl(scores_path)}
+    directory = run_dir(side, variant, seed)
+    for snapshot in peer_dcgan.snapshots(directory):
+        for mode in FLAGS.sampling:
+            key = (side, variant, seed, snapshot["step"], mode, FLAGS.num_samples)
+            if key in done:
+                continue
+            start = time.time()
+            generated = peer_dcgan.load_snapshot(directory, snapshot, side, training=mode == "train")
+            result = evaluate.evaluate(generated, "fashion_mnist", os.path.join(
+                directory, "eval", f"step{snapshot['step']:05d}-{mode}"), FLAGS.num_samples)
+            row = {"side": side, "variant": variant, "seed": seed, "step": snapshot["step"],
+                   "seconds": snapshot["seconds"], "sampling": mode, "num_samples": FLAGS.num_samples,
+                   "classifier": result["classifier"], **result["generated"],
+                   "real_vs_real_fid": result["real_vs_real"]["fid"]}
+            with open(scores_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            done.add(key)
+            print(f"scored {side}-{variant} seed {seed} step {snapshot['step']} ({mode}): "
+                  f"FID {row['fid']:.1f} in {time.time() - start:.0f} s", flush=True)
 
 
 def _score_key(row):
-    return (row["side"], row["variant"], row["seed"], row["step"], row["sampling"], row["num_samples"],
-            json.dumps(row["classifier"], sort_keys=True))
+    return row["side"], row["variant"], row["seed"], row["step"], row["sampling"], row["num_samples"]
 
 
 def _read_jsonl(path):
@@ -227,9 +227,8 @@ def main(argv):
     if not FLAGS.report_only:
         for side, variant, seed in runs():
             train(side, variant, seed)
-        if FLAGS.train_only:
-            return
-        score_all()
+            if not FLAGS.train_only:
+                score(side, variant, seed)
     report()
 
 
