@@ -66,8 +66,11 @@ class ClassifierTest(tf.test.TestCase):
         self.assertEqual((empty_features.shape, empty_logits.shape), ((0, 128), (0, 10)))
 
     def test_bad_images_raise(self):
+        self.assertFalse(self.trained.any_size)  # The squares are no KNOWN_DATASETS dataset.
         with self.assertRaisesRegex(ValueError, r"shape \(4, 32, 32, 1\).*\[N, 28, 28, 1\]"):
             self.trained.features(np.zeros((4, 32, 32, 1), np.float32))
+        with self.assertRaisesRegex(ValueError, r"shape \(4, 28, 28, 3\)"):
+            self.trained.features(np.zeros((4, 28, 28, 3), np.float32))
         with self.assertRaisesRegex(ValueError, "dtype uint8.*data.normalize"):
             self.trained.logits(np.zeros((4, SIZE, SIZE, 1), np.uint8))
 
@@ -95,20 +98,23 @@ class ClassifierTest(tf.test.TestCase):
         first = classifier.load_or_train(self.spec, **kwargs)
         [name] = os.listdir(cache)  # No temporary directory left behind.
         directory = os.path.join(cache, name)
-        self.assertRegex(name, r"^squares-[0-9a-f]{8}_28x28x1$")
+        self.assertRegex(name, rf"^squares-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
+        self.assertEqual(first.key, name)
         self.assertCountEqual(os.listdir(directory), ["model.keras", "info.json"])
         with open(os.path.join(directory, "info.json")) as f:
             info = json.load(f)
         self.assertEqual(info["spec"], self.spec)
-        self.assertEqual((info["image_shape"], info["num_classes"], info["epochs"]), ([28, 28, 1], 10, 1))
-        self.assertEqual(info["test_accuracy"], first.test_accuracy)
+        self.assertEqual((info["image_shape"], info["num_classes"], info["epochs"], info["seed"], info["version"]),
+                         ([28, 28, 1], 10, 1, 0, classifier.VERSION))
+        self.assertEqual((info["test_accuracy"], info["train_seconds"]), (first.test_accuracy, first.train_seconds))
+        self.assertGreater(first.train_seconds, 0)
         self.assertEqual(info["keras_version"], classifier.keras.__version__)
         model_file = os.path.join(directory, "model.keras")
         mtime = os.stat(model_file).st_mtime_ns
 
         second = classifier.load_or_train(self.spec, **kwargs)
         self.assertEqual(os.stat(model_file).st_mtime_ns, mtime)  # Loaded, not retrained.
-        self.assertEqual(second.test_accuracy, first.test_accuracy)
+        self.assertEqual(second.record(), first.record())
         images, _ = self._test_split(9)
         self.assertAllEqual(second.logits(images), first.logits(images))
 
@@ -134,6 +140,62 @@ class ClassifierTest(tf.test.TestCase):
         [name] = os.listdir(cache)
         with open(os.path.join(cache, name, "info.json")) as f:
             self.assertEqual(json.load(f)["epochs"], 2)
+
+    def test_a_known_dataset_has_one_classifier_for_every_size(self):
+        cache = self._dir()
+        # Known like Fashion-MNIST: 28x28 natively, so one 28x28 classifier scores every resolution.
+        with mock.patch.dict(classifier.KNOWN_DATASETS, {"squares": classifier.KnownDataset(28, 0.0, flips=False)}):
+            at_56 = classifier.load_or_train(self.spec, image_size=56, channels=1, cache_dir=cache, epochs=1)
+            at_64 = classifier.load_or_train(self.spec, image_size=64, channels=1, cache_dir=cache, epochs=1)
+            self.assertTrue(at_56.any_size)
+            images, _ = self._test_split(6)
+            # 2x2 blocks average back to the 28x28 images exactly.
+            doubled = np.repeat(np.repeat(images, 2, axis=1), 2, axis=2)
+            self.assertAllClose(at_56.logits(doubled), at_56.logits(images), atol=1e-5)
+            self.assertEqual(at_64.logits(np.zeros((3, 40, 40, 1), np.float32)).shape, (3, 10))
+        self.assertEqual(os.listdir(cache), [f"squares_28x28x1_v{classifier.VERSION}"])  # Trained once.
+        self.assertEqual((at_56.key, at_56.image_shape), (at_64.key, (SIZE, SIZE, 1)))
+        self.assertEqual(at_56.record()["input_shape"], [28, 28, 1])
+
+    def test_an_unknown_dataset_has_a_classifier_per_size(self):
+        cache = self._dir()
+        at_32 = classifier.load_or_train(self.spec, image_size=32, channels=1, cache_dir=cache, epochs=1,
+                                         required_accuracy=0.0)
+        self.assertEqual((at_32.image_shape, at_32.any_size), ((32, 32, 1), False))
+        self.assertRegex(at_32.key, rf"^squares-[0-9a-f]{{8}}_32x32x1_v{classifier.VERSION}$")
+        with self.assertRaisesRegex(ValueError, r"shape \(2, 28, 28, 1\).*\[N, 32, 32, 1\]"):
+            at_32.features(np.zeros((2, SIZE, SIZE, 1), np.float32))
+
+    def test_resize(self):
+        images = np.random.RandomState(0).uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32)
+        self.assertAllClose(classifier.resize(np.repeat(np.repeat(images, 2, 1), 2, 2), (28, 28)), images)
+        self.assertAllEqual(classifier.resize(images, (28, 28)), images)
+        # Area averaging where 64 and 32 are not multiples of 28: pixel means, the total kept.
+        for size in (64, 32):
+            big = classifier.resize(images, (size, size))  # Bilinear up.
+            small = classifier.resize(big, (28, 28))
+            self.assertAllClose(np.mean(small), np.mean(big), atol=1e-5)
+            self.assertLess(np.max(np.abs(small - images)), 1.0)  # A blurred copy, not another image.
+        self.assertEqual(classifier.describe_resize((64, 64, 1), (28, 28, 1)), "64x64 area-downsampled to 28x28")
+        self.assertEqual(classifier.describe_resize((16, 16, 1), (28, 28, 1)), "16x16 bilinear-upsampled to 28x28")
+        self.assertEqual(classifier.describe_resize((28, 28, 1), (28, 28, 1)), "28x28 as they are")
+
+    def test_augment_shifts_whole_pixels_and_flips_when_asked(self):
+        images = -np.ones((64, 11, 11, 1), np.float32)
+        images[:, 5, 2] = 1.0  # One bright pixel, row 5, column 2.
+        dataset = tf.data.Dataset.from_tensors((images, np.arange(64)))
+        for flips in (False, True):
+            augmented = classifier._augment(dataset, seed=0, shift=2, flips=flips)  # pylint: disable=protected-access
+            epochs = [next(iter(augmented)) for _ in range(2)]
+            for batch, labels in epochs:
+                self.assertAllEqual(labels, np.arange(64))
+                self.assertAllEqual(np.sum(batch == 1.0, axis=(1, 2, 3)), np.ones(64))  # Moved, not blurred.
+                self.assertAllEqual(np.sum(batch == -1.0, axis=(1, 2, 3)), np.full(64, 120))
+                rows, cols = np.nonzero(batch.numpy()[..., 0] == 1.0)[1:]
+                self.assertEqual(np.max(np.abs(rows - 5)), 2)
+                mirrored = cols >= 6  # Column 8 +- 2 is mirrored, 2 +- 2 is not.
+                self.assertEqual(np.any(mirrored), flips)
+            self.assertNotAllEqual(epochs[0][0], epochs[1][0])  # A new draw every epoch.
 
     def test_unlabelled_datasets_raise(self):
         idx_spec = "idx:" + fixtures.write_squares(self._dir(), num_train=20, num_test=10, labelled=False)

@@ -5,13 +5,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
+from tfgan_course import classifier, data, evaluate, experiment, spec, trained, variants
 from tfgan_course import config as config_lib
-from tfgan_course import evaluate, experiment, spec, trained, variants
 
 
 class EvaluateTest(tf.test.TestCase):
@@ -38,6 +39,10 @@ class EvaluateTest(tf.test.TestCase):
             scores = json.load(f)
         self.assertEqual((scores["num_real"], scores["num_generated"]), (100, 100))
         self.assertGreaterEqual(scores["classifier"]["test_accuracy"], 0.9)
+        # The squares are no KNOWN_DATASETS dataset: a classifier of their own at the run's 28x28.
+        self.assertRegex(scores["classifier"]["key"], rf"^squares-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
+        self.assertEqual(scores["images"], {"generated_shape": [28, 28, 1], "scored_shape": [28, 28, 1],
+                                            "scored_as": "28x28 as they are"})
         for name in ("fid", "kid", "kid_std", "precision", "recall", "classifier_score", "class_kl"):
             self.assertTrue(np.isfinite(scores["generated"][name]), name)
         # Five steps of an 8-unit MLP are far from the data; test images are not.
@@ -57,6 +62,32 @@ class EvaluateTest(tf.test.TestCase):
         from_checkpoint = trained.from_run(self.workdir)
         self.assertEqual(generated.spec, from_checkpoint.spec)
         self.assertAllClose(generated.sample(4, 3, None), from_checkpoint.sample(4, 3, None), atol=1e-5)
+
+    def test_a_larger_run_of_a_known_dataset_is_scored_at_the_native_size(self):
+        output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        # The perfect 56x56 generator: it makes the very test images evaluate draws, at 56x56 as the data
+        # pipeline gives them, so its FID is the real-vs-real baseline's.
+        perfect_images, _, _ = data.load_examples(self.config.dataset, "test", 50, (56, 56, 1), seed=0)
+        generator_spec = spec.GeneratorSpec([spec.Input("z", "latent", (8,), distribution="normal", noise_dim=8)],
+                                            [spec.Output("images", "image", (56, 56, 1), value_range=(-1, 1))])
+        perfect = trained.TrainedGenerator(generator_spec, "the test split at 56x56",
+                                           lambda inputs: perfect_images[:len(inputs["z"])])
+        # Known like Fashion-MNIST: 28x28 natively, so one 28x28 classifier scores every resolution.
+        with mock.patch.dict(classifier.KNOWN_DATASETS, {"squares": classifier.KnownDataset(28, 0.0, flips=False)}):
+            scores = evaluate.evaluate(perfect, self.config.dataset, output_dir, num_samples=50,
+                                       cache_dir=tempfile.mkdtemp(dir=self.get_temp_dir()), classifier_epochs=1)
+        self.assertEqual(scores["images"], {"generated_shape": [56, 56, 1], "scored_shape": [28, 28, 1],
+                                            "scored_as": "56x56 area-downsampled to 28x28"})
+        record = scores["classifier"]
+        self.assertEqual((record["key"], record["input_shape"], record["any_size"], record["version"]),
+                         (f"squares_28x28x1_v{classifier.VERSION}", [28, 28, 1], True, classifier.VERSION))
+        self.assertEqual((record["epochs"], record["seed"]), (1, 0))
+        self.assertGreater(record["train_seconds"], 0)
+        self.assertAllClose(scores["generated"]["fid"], scores["real_vs_real"]["fid"], rtol=1e-4)
+        with open(os.path.join(output_dir, "report.md")) as f:
+            report = f.read()
+        self.assertIn(f"Classifier `squares_28x28x1_v{classifier.VERSION}`: 28x28x1 input", report)
+        self.assertIn("Images scored at 56x56 area-downsampled to 28x28, generated and real alike", report)
 
     def test_bad_input(self):
         empty = tempfile.mkdtemp(dir=self.get_temp_dir())

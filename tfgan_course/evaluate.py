@@ -45,13 +45,14 @@ def score(features_a, features_b, logits_b, num_classes, reference_distribution)
 
 
 def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_NUM_SAMPLES,
-             data_dir=None, cache_dir=None, classifier_epochs: int = 3, seed: int = 0) -> dict:
+             data_dir=None, cache_dir=None, classifier_epochs: int | None = None, seed: int = 0) -> dict:
     """Scores `generated` (a `trained.TrainedGenerator`) against the data `spec`, with the real-vs-real
     baseline; writes eval.json and report.md.
 
     Returns:
       The dict written to eval.json: {"generated": scores, "real_vs_real": scores, "num_real",
-      "num_generated", "classifier": {...}, ...}.
+      "num_generated", "classifier": what scored it (DomainClassifier.record()), "images": the
+      generated and scored image shapes and how the one became the other, ...}.
     """
     # TensorFlow: keeps --help fast.
     from tfgan_course import classifier as classifier_lib  # pylint: disable=import-outside-toplevel
@@ -62,11 +63,16 @@ def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_N
         raise ValueError(f"Evaluation scores images; {generated.description} makes toy vectors (mode coverage "
                          "scores those: benchmarks/mode_collapse.py).")
     classifier = classifier_lib.load_or_train(spec, image_size=image_shape[0], channels=image_shape[2],
-                                              cache_dir=cache_dir, data_dir=data_dir, epochs=classifier_epochs,
-                                              seed=seed)
-    if classifier.image_shape != image_shape:
+                                              cache_dir=cache_dir, data_dir=data_dir,
+                                              epochs=classifier_epochs or classifier_lib.DEFAULT_EPOCHS, seed=seed)
+    if classifier.image_shape != image_shape and not classifier.any_size:
         raise ValueError(f"The generator makes {image_shape} images but the classifier of {spec} takes "
                          f"{classifier.image_shape}.")
+    # The real images come at the generator's size, as it trained on them, and reach the classifier
+    # the way its samples do (a 64x64 run of 28x28 data: upsampled by the data pipeline, area-downsampled
+    # by the classifier), not at their native size directly: the generator's best possible output is
+    # the upsampled data, so the baseline measures the same round trip and a perfect generator scores
+    # like the baseline at every resolution, not the resampling's own small FID above it.
     train_images, train_labels, _ = data.load_examples(spec, "train", num_samples, image_shape, data_dir, seed)
     test_images, _, _ = data.load_examples(spec, "test", num_samples, image_shape, data_dir, seed)
     # At equal N on both sides of each comparison: FID's bias depends on N.
@@ -86,8 +92,9 @@ def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_N
         "dataset": spec,
         "num_real": n,
         "num_generated": n,
-        "classifier": {"test_accuracy": classifier.test_accuracy, "num_classes": classifier.num_classes,
-                       "feature_dim": int(train_features.shape[1])},
+        "classifier": classifier.record(),
+        "images": {"generated_shape": list(image_shape), "scored_shape": list(classifier.image_shape),
+                   "scored_as": classifier_lib.describe_resize(image_shape, classifier.image_shape)},
         "generated": score(train_features, fake_features, fake_logits, classifier.num_classes, reference),
         "real_vs_real": score(train_features, test_features, test_logits, classifier.num_classes, reference),
     }
@@ -125,12 +132,18 @@ _ROWS = (("FID", "fid", "lower is better"), ("KID", "kid", "lower is better"),
 
 def report(result: dict) -> str:
     """A short Markdown report of eval.json's dict."""
+    classifier = result["classifier"]
     lines = [f"# Evaluation of {result['source']}", "",
              f"Dataset `{result['dataset']}`; {result['num_generated']} generated and {result['num_real']} real "
              f"images (train split), baseline: {result['num_real']} test-split images against the same train "
              f"images. Features: the domain classifier's penultimate layer "
-             f"({result['classifier']['feature_dim']} dims; test accuracy "
-             f"{100 * result['classifier']['test_accuracy']:.2f}%). FID is biased at small N: compare at equal N.", "",
+             f"({classifier['feature_dim']} dims). FID is biased at small N: compare at equal N.", "",
+             f"Classifier `{classifier['key'] or 'not cached'}`: "
+             f"{'x'.join(map(str, classifier['input_shape']))} input, test accuracy "
+             f"{100 * classifier['test_accuracy']:.2f}%, recipe version {classifier['version']}, "
+             f"{classifier['epochs']} epochs (seed {classifier['seed']}) trained in "
+             f"{classifier['train_seconds'] / 60:.1f} min. Images scored at {result['images']['scored_as']}, "
+             "generated and real alike: scores compare with runs scored by the same classifier only.", "",
              "| metric | generated | real vs real | |", "|---|---|---|---|"]
     for title, key, meaning in _ROWS:
         generated, baseline = result["generated"][key], result["real_vs_real"][key]
@@ -158,7 +171,8 @@ def define_flags():
     flags.DEFINE_integer("num_samples", DEFAULT_NUM_SAMPLES, "Generated images scored, and real ones per split.")
     flags.DEFINE_string("output_dir", None, "Where eval.json and report.md go; default <workdir>/eval or <export_dir>/eval.")
     flags.DEFINE_string("cache_dir", None, "Where domain classifiers are kept; default $TFGAN_COURSE_CACHE/classifiers.")
-    flags.DEFINE_integer("classifier_epochs", 3, "Epochs of a domain classifier trained on first use.")
+    flags.DEFINE_integer("classifier_epochs", None, "Epochs of a domain classifier trained on first use; default "
+                         "classifier.DEFAULT_EPOCHS.")
     flags.DEFINE_integer("seed", 0, "Seed of the samples and of the real images drawn.")
     flags.DEFINE_integer("num_classes", None, "With --export_dir: the number of classes of a conditional export "
                          "older than generator.json (newer exports record it).")
