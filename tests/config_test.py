@@ -26,6 +26,8 @@ class ConfigTest(tf.test.TestCase):
             "steps_per_epoch": (-1, r"--steps_per_epoch must be >= 0"),
             "g_learning_rate": (0.0, r"--g_learning_rate must be > 0"),
             "adam_epsilon": (0.0, r"--adam_epsilon must be > 0"),
+            "pack": (0, r"--pack must be >= 1"),
+            "g_depth": (-1, r"--g_depth must be >= 0"),
         }
         for option, (value, message) in cases.items():
             with self.subTest(option=option), self.assertRaisesRegex(ValueError, message):
@@ -36,6 +38,11 @@ class ConfigTest(tf.test.TestCase):
         adam = optimizers.make(config, "g")
         self.assertAllClose([adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon], [1e-3, 0.3, 0.9, 1e-8])
         self.assertAllClose(optimizers.make(config.replace(optimizer="sgd", momentum=0.5), "d").momentum, 0.5)
+
+    def test_batch_size_must_be_a_multiple_of_the_pack(self):
+        variants.validate(config_lib.Config(batch_size=12, pack=4))
+        with self.assertRaisesRegex(ValueError, "^--batch_size=10 must be a multiple of --pack=4: D judges packs of 4"):
+            variants.validate(config_lib.Config(batch_size=10, pack=4))
 
     def test_label_smoothing_needs_a_bce_loss(self):
         variants.validate(config_lib.Config(loss="minimax", label_smoothing=0.1))

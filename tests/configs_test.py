@@ -33,7 +33,7 @@ class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
             data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=32)
             config = config.replace(dataset=f"idx:{data}")
         # Tiny overrides: the config's model, loss and optimisation, on small data and widths.
-        tiny = config.replace(batch_size=2, epochs=1, steps_per_epoch=2, g_width=4, d_width=4,
+        tiny = config.replace(batch_size=2 * config.pack, epochs=1, steps_per_epoch=2, g_width=4, d_width=4,
                               num_fixed_samples=4, log_every_steps=0)
         workdir = tempfile.mkdtemp(dir=self.get_temp_dir())
         result = experiment.run(tiny, workdir, verbose=0)

@@ -181,6 +181,29 @@ class ModelsTest(tf.test.TestCase):
         self.assertAllGreater(samples, -1.7581)  # SELU's lower bound, -scale * alpha
         self.assertEqual(discriminator(samples).shape, (256, 1))
 
+    def test_toy_depth(self):
+        # Lecture 001's default: one hidden layer of 100 each side.
+        generator, discriminator = models.build("toy", image_shape=(2,), latent_dim=2)
+        self.assertEqual(_trainable(generator), (2 * 100 + 100) + (100 * 2 + 2))
+        self.assertEqual(_trainable(discriminator), (2 * 100 + 100) + (100 + 1))
+        # The PacGAN/VEEGAN 2-D nets: G 4 hidden layers of 400, D 3 of 200.
+        generator, discriminator = models.build("toy", image_shape=(2,), latent_dim=2, g_width=400, d_width=200,
+                                                g_depth=4, d_depth=3)
+        dense = [[l.name for l in net.layers if isinstance(l, keras.layers.Dense)] for net in (generator, discriminator)]
+        self.assertEqual(dense, [["fc1", "fc2", "fc3", "fc4", "samples"], ["fc1", "fc2", "fc3", "logits"]])
+        self.assertEqual(_trainable(generator), (2 * 400 + 400) + 3 * (400 * 400 + 400) + (400 * 2 + 2))
+        self.assertEqual(_trainable(discriminator), (2 * 200 + 200) + 2 * (200 * 200 + 200) + (200 + 1))
+        self.assertEqual(discriminator(generator(tf.random.normal([5, 2]))).shape, (5, 1))
+
+    def test_packed_discriminators_take_packs(self):
+        _, discriminator = models.build("toy", image_shape=(2,), latent_dim=2, pack=4)
+        self.assertEqual(discriminator.inputs[0].shape, (None, 8))
+        self.assertEqual(_trainable(discriminator), (8 * 100 + 100) + (100 + 1))
+        generator, discriminator = models.build("dcgan", image_shape=(8, 8, 3), latent_dim=4, g_width=4, d_width=4,
+                                                pack=2)
+        self.assertEqual(generator.outputs[0].shape, (None, 8, 8, 3))  # G is unaffected.
+        self.assertEqual(discriminator.inputs[0].shape, (None, 8, 8, 6))
+
     def test_began_autoencoder(self):
         for name, shape in (("dcgan", (28, 28, 1)), ("dcgan", (32, 32, 3)), ("mlp", (28, 28, 1)), ("mlp2", (8, 8, 2))):
             generator, discriminator = models.build(name, image_shape=shape, latent_dim=8, g_width=4, d_width=8,
@@ -246,6 +269,11 @@ class ModelsTest(tf.test.TestCase):
             (r"--model=infogan needs latent codes.*got \(-1, 2\)", {"name": "infogan", "codes": (-1, 2)}),
             ("infogan needs an image height and width divisible by 4, got 30x30",
              {"name": "infogan", "shape": (30, 30, 1), "codes": (10, 2)}),
+            ("--g_depth=3 is only for --model=toy, not --model=mlp", {"name": "mlp", "g_depth": 3}),
+            ("--d_depth must be >= 0, got -1", {"name": "toy", "shape": (2,), "d_depth": -1}),
+            ("--pack=2 needs an unconditional model family; --model=cmlp is conditional",
+             {"name": "cmlp", "num_classes": 10, "pack": 2}),
+            ("--pack=2 does not go with --loss=began", {"name": "mlp", "autoencoder": True, "pack": 2}),
         ):
             with self.subTest(pattern=pattern), self.assertRaisesRegex(ValueError, pattern):
                 build(**kwargs)

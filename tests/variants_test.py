@@ -43,7 +43,10 @@ class VariantsTest(tf.test.TestCase):
                  ({"variant": "began", "loss": "hinge"}, "trains with --loss=began, not --loss=hinge"),
                  ({"variant": "plain", "loss": "began"}, "needs the began variant's discriminator"),
                  ({"variant": "cyclegan"}, "Unknown --variant='cyclegan'; valid values: auto, began"),
-                 ({"loss": "hinge", "label_smoothing": 0.1}, "--label_smoothing needs --loss=minimax")]
+                 ({"loss": "hinge", "label_smoothing": 0.1}, "--label_smoothing needs --loss=minimax"),
+                 ({"model": "cmlp", "pack": 2}, "--pack=2 needs the plain variant .* not the conditional variant"),
+                 ({"model": "infogan", "pack": 2}, "--pack=2 needs the plain variant .* not the infogan variant"),
+                 ({"loss": "began", "pack": 2}, "--pack=2 needs the plain variant .* not the began variant")]
         for changes, message in cases:
             with self.subTest(changes):
                 with self.assertRaisesRegex(ValueError, message):
@@ -71,6 +74,21 @@ class VariantsTest(tf.test.TestCase):
         self.assertEqual(from_run.spec.variant, "twin")
         from_export = trained.load(export_dir=result.export_dir)
         self.assertEqual(spec.read(os.path.join(result.export_dir, "assets.extra")), from_run.spec)
+        self.assertAllClose(from_run.sample(3, seed=5), from_export.sample(3, seed=5), atol=1e-5)
+
+    def test_a_packed_run_resumes_exports_and_loads(self):
+        """PacGAN changes D only: the checkpoint holds the packed D, the export and its spec are G's."""
+        workdir = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run")
+        config = config_lib.Config(dataset="toy:ring8", model="toy", latent_dim=2, g_width=8, d_width=8, g_depth=2,
+                                   d_depth=2, pack=2, batch_size=4, epochs=1, steps_per_epoch=1, log_every_steps=0,
+                                   num_fixed_samples=8)
+        experiment.run(config, workdir, verbose=0)
+        result = experiment.run(config.replace(epochs=2), workdir, verbose=0)
+        self.assertEqual(result.steps, 2)
+        self.assertEqual(result.model.discriminator.inputs[0].shape, (None, 4))
+        from_run, from_export = trained.load(workdir=workdir), trained.load(export_dir=result.export_dir)
+        self.assertEqual(from_run.spec, from_export.spec)
+        self.assertEqual(from_export.spec.output.shape, (2,))
         self.assertAllClose(from_run.sample(3, seed=5), from_export.sample(3, seed=5), atol=1e-5)
 
 

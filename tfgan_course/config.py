@@ -67,6 +67,9 @@ class Config:
     g_ema_decay: float = _field(0.0, "Sample and export an exponential moving average of G's weights "
                                      "with this decay (e.g. 0.999); 0 = off.")
     unrolled_steps: int = _field(0, "Unrolled GAN: G's loss looks through D advanced this many steps ahead; 0 = off.")
+    pack: int = _field(1, "PacGAN: D judges packs of this many samples (real or fake), concatenated along the last "
+                          "axis (vectors' features, images' channels); 1 = off. --batch_size must be a multiple. "
+                          "Unconditional model families, plain variant.")
 
     # Latent space and widths.
     latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz; InfoGAN's noise, codes apart).")
@@ -74,6 +77,8 @@ class Config:
                                       "lecture 004's torch.rand).")
     g_width: int = _field(0, "Generator width: ngf for dcgan, hidden units for mlp; 0 = the lecture's value.")
     d_width: int = _field(0, "Discriminator width: ndf for dcgan, hidden units for mlp; 0 = the lecture's value.")
+    g_depth: int = _field(0, "Generator hidden layers (--model=toy); 0 = the lecture's (1).")
+    d_depth: int = _field(0, "Discriminator hidden layers (--model=toy); 0 = the lecture's (1).")
 
     # Optimisation.
     epochs: int = _field(5, "Number of epochs.")
@@ -210,11 +215,14 @@ def validate(config: Config) -> Config:
     """
     check_choices(config, {"distribute": DISTRIBUTE, "mixed_precision": MIXED_PRECISION,
                            "jit_compile": ("auto", "true", "false"), "channels": (1, 3)})
-    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples"):
+    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples", "pack"):
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
-    for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width",
-                   "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
+    if config.batch_size % config.pack:
+        raise ValueError(f"--batch_size={config.batch_size} must be a multiple of --pack={config.pack}: D judges "
+                         f"packs of {config.pack} samples.")
+    for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width", "g_depth",
+                   "d_depth", "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
                    "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight",
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads"):
         if getattr(config, option) < 0:

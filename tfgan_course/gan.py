@@ -14,7 +14,8 @@ The variants (`gans/`: conditional, InfoGAN, BEGAN) change only what goes into
 and comes out of the networks, through the hooks of `GAN`: `input_specs`,
 `generator_inputs`, `real_condition`, `discriminate`, `adversarial_logits`,
 `discriminator_loss`, `generator_loss` and `finish_step`. The unrolled GAN
-(`gans/unrolled.py`) is a lookahead any of them can use (`unrolled_steps`).
+(`gans/unrolled.py`) is a lookahead any of them can use (`unrolled_steps`);
+PacGAN's packing (`pack`) is the base `discriminate`'s.
 Distribution plumbing is in `replicas.py`, the per-step log in `step_record.py`.
 """
 
@@ -39,6 +40,36 @@ def split_batch(data):
     return data, None
 
 
+def pack_samples(samples, pack):
+    """PacGAN's packing: samples [B, ..., C] -> [B / pack, ..., pack * C].
+
+    Each `pack` consecutive samples become one, concatenated along the last
+    axis (a vector's features, an image's channels): pack i holds samples
+    i * pack .. i * pack + pack - 1, sample j's values at [j * C, (j + 1) * C).
+    """
+    if pack == 1:
+        return samples
+    if samples.shape[0] is not None and samples.shape[0] % pack:
+        raise ValueError(f"A batch of {samples.shape[0]} samples is not a whole number of packs of {pack} "
+                         "(under --distribute, each replica's batch must be).")
+    *inner, channels = samples.shape[1:]
+    rank = len(samples.shape)
+    grouped = tf.reshape(samples, [-1, pack, *inner, channels])
+    grouped = tf.transpose(grouped, [0, *range(2, rank), 1, rank])  # [B / pack, ..., pack, C]
+    return tf.reshape(grouped, [-1, *inner, pack * channels])
+
+
+def unpack_samples(packed, pack):
+    """The inverse of `pack_samples`: [B / pack, ..., pack * C] -> [B, ..., C]."""
+    if pack == 1:
+        return packed
+    *inner, channels = packed.shape[1:]
+    rank = len(packed.shape)
+    grouped = tf.reshape(packed, [-1, *inner, pack, channels // pack])
+    grouped = tf.transpose(grouped, [0, rank - 1, *range(1, rank - 1), rank])  # [B / pack, pack, ..., C]
+    return tf.reshape(grouped, [-1, *inner, channels // pack])
+
+
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other with `fit()`.
 
@@ -57,6 +88,11 @@ class GAN(keras.Model):
         optimizer steps ahead, differentiating through those steps (unrolled
         GAN, Metz et al., 2017; lecture 004 and textbook 12.7's remedy for mode
         collapse); 0 = off.
+      pack: m > 1 makes D judge packs of m samples, real or fake, concatenated
+        along the last axis (PacGAN, Lin et al., 2018: a pack of fakes from a
+        collapsed G gives itself away); D must be built for such inputs
+        (`models.build(..., pack=m)`) and each batch must hold whole packs.
+        1 = off.
     """
 
     variant = "plain"  # The name `variants.VARIANTS` registers this class under.
@@ -64,7 +100,7 @@ class GAN(keras.Model):
     metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
 
     def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, ema_decay=0.0,
-                 latent_distribution="normal", unrolled_steps=0, **kwargs):
+                 latent_distribution="normal", unrolled_steps=0, pack=1, **kwargs):
         super().__init__(**kwargs)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
@@ -75,6 +111,11 @@ class GAN(keras.Model):
                              f"{', '.join(spec_lib.LATENT_DISTRIBUTIONS)}.")
         if unrolled_steps < 0:
             raise ValueError(f"unrolled_steps must be >= 0, got {unrolled_steps}.")
+        if pack < 1:
+            raise ValueError(f"pack must be >= 1, got {pack}.")
+        if pack > 1 and discriminator.inputs[0].shape[-1] != pack * generator.outputs[0].shape[-1]:
+            raise ValueError(f"pack={pack} needs a D built for packed inputs (last axis {pack} x "
+                             f"{generator.outputs[0].shape[-1]}), got D's input {discriminator.inputs[0].shape}.")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -83,6 +124,7 @@ class GAN(keras.Model):
         self.ema_decay = float(ema_decay)
         self.latent_distribution = latent_distribution
         self.unrolled_steps = int(unrolled_steps)
+        self.pack = int(pack)
         self.ema_generator = None
         if self.ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -235,9 +277,12 @@ class GAN(keras.Model):
         return None
 
     def discriminate(self, images, condition, weights=None):
-        """D's outputs on `images` with `condition`; `weights` = D's trainable weights to use instead."""
+        """D's outputs on `images` with `condition`; `weights` = D's trainable weights to use instead.
+
+        With `pack` m, D sees the images packed m-fold and gives one output per pack: [B / m, 1].
+        """
         del condition
-        return self._call_discriminator(images, weights)
+        return self._call_discriminator(pack_samples(images, self.pack), weights)
 
     def adversarial_logits(self, outputs):
         """D's real/fake logits [B, 1] among its outputs."""
@@ -309,9 +354,11 @@ class GAN(keras.Model):
             fake_outputs = self.discriminate(self._with_instance_noise(tf.stop_gradient(fake_images)), condition)
             d_loss = self.discriminator_loss(real_outputs, fake_outputs, condition)
             if self.penalty is not None:
+                # On D's inputs: packs (real and fake packed apart), one interpolation and norm per pack.
                 d_loss += self.penalty_weight * self.penalty(
                     functools.partial(self._penalised_logits, condition=real_condition),
-                    real_images, tf.stop_gradient(fake_images), seed=self.seed_generator)
+                    pack_samples(real_images, self.pack), tf.stop_gradient(pack_samples(fake_images, self.pack)),
+                    seed=self.seed_generator)
             if self.d_weight_decay:
                 # Scaled by 1/replicas: the replicas' gradients are summed.
                 d_loss += self.d_weight_decay * tf.nn.scale_regularization_loss(
@@ -368,9 +415,10 @@ class GAN(keras.Model):
             inputs, training=True)
         return outputs
 
-    def _penalised_logits(self, images, training=True, condition=None):
+    def _penalised_logits(self, packed_images, training=True, condition=None):
         del training
-        return self.adversarial_logits(self.discriminate(images, condition))
+        # `discriminate` packs again: the gradient is the one w.r.t. D's packed input.
+        return self.adversarial_logits(self.discriminate(unpack_samples(packed_images, self.pack), condition))
 
     def _with_instance_noise(self, images):
         """images + N(0, sigma^2), sigma annealed linearly from `instance_noise` to 0."""
@@ -399,6 +447,7 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "latent_distribution": self.latent_distribution,
             "unrolled_steps": self.unrolled_steps,
+            "pack": self.pack,
         }
 
     @classmethod

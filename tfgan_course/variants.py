@@ -9,6 +9,8 @@
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
 whose losses take an autoencoder's energies. The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
+PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
+latent code or an energy belongs to one sample, not to a pack.
 
 Adding a variant: a module in gans/ with a `gan.GAN` subclass that overrides
 the hooks, and one `Variant` line here.
@@ -41,8 +43,8 @@ class Variant:
 
 
 def _plain_options(config, num_classes):
-    del config, num_classes
-    return {}, {}
+    del num_classes
+    return {"pack": config.pack}, {"pack": config.pack}
 
 
 def _conditional_options(config, num_classes):
@@ -108,6 +110,9 @@ def validate(config: config_lib.Config) -> config_lib.Config:
     if not variant.loss and losses.get(config.loss).d_outputs != "logits":
         raise ValueError(f"--loss={config.loss} needs the {config.loss} variant's discriminator, not the {name} "
                          f"variant's: drop --variant={config.variant}.")
+    if config.pack > 1 and name != "plain":
+        raise ValueError(f"--pack={config.pack} needs the plain variant (an unconditional --model, not --loss=began), "
+                         f"not the {name} variant, whose D judges one sample at a time.")
     # Smoothing changes the BCE target, so only losses whose D is the BCE one take it.
     if config.label_smoothing and losses.get(config.loss).discriminator is not losses.minimax_discriminator_loss:
         raise ValueError(f"--label_smoothing needs --loss=minimax or non_saturating, not {config.loss}.")
@@ -136,7 +141,8 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
     with dtype_policy(config.mixed_precision):
         generator, discriminator = models.build(
             config.model, image_shape=image_shape, g_width=config.g_width, d_width=config.d_width,
-            seed=config.seed, d_norm=config.d_norm, g_upsample=config.g_upsample, **network_options)
+            seed=config.seed, d_norm=config.d_norm, g_upsample=config.g_upsample, g_depth=config.g_depth,
+            d_depth=config.d_depth, **network_options)
         model = variant.model_class(
             generator, discriminator, latent_dim=config.latent_dim, d_steps=config.d_steps, seed=config.seed,
             ema_decay=config.g_ema_decay, latent_distribution=config.latent_distribution,

@@ -15,7 +15,10 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   [B, num_continuous]].
 
 With `autoencoder=True` the discriminator is BEGAN's instead (`began`): images
--> energies float32 [B, 1], the per-example L1 reconstruction error.
+-> energies float32 [B, 1], the per-example L1 reconstruction error. With
+`pack=m` (PacGAN) an unconditional family's D takes m samples concatenated
+along the last axis: [B / m, H, W, m * C] (vectors [B / m, m * dim]) -> [B / m, 1].
+A family with `DEFAULT_DEPTH` (toy) also takes a number of hidden layers.
 """
 
 from tfgan_course.models import began, cdcgan, cmlp, dcgan, infogan, mlp, mlp2, selu, toy
@@ -34,6 +37,8 @@ KINDS = ("unconditional", "conditional", "infogan")
 # Valid values of build's dcgan-only options.
 D_NORMS = dcgan.NORMS
 G_UPSAMPLES = dcgan.UPSAMPLINGS
+# The families whose number of hidden layers is an option (g_depth, d_depth).
+DEPTHS = tuple(name for name, family in MODELS.items() if hasattr(family, "DEFAULT_DEPTH"))
 # BEGAN's autoencoder for the families whose samples are real images.
 AUTOENCODERS = {
     "dcgan": began.discriminator,
@@ -64,9 +69,23 @@ def _dcgan_options(name, d_norm, g_upsample, autoencoder):
     return g_kwargs, d_kwargs
 
 
+def _depth_options(name, g_depth, d_depth):
+    """(generator kwargs, discriminator kwargs) of the depths (0 = the family's); ValueErrors for other families."""
+    g_kwargs, d_kwargs = {}, {}
+    for option, value, kwargs in (("g_depth", g_depth, g_kwargs), ("d_depth", d_depth, d_kwargs)):
+        if value < 0:
+            raise ValueError(f"--{option} must be >= 0, got {value}.")
+        if not value:
+            continue
+        if name not in DEPTHS:
+            raise ValueError(f"--{option}={value} is only for --model={' or '.join(DEPTHS)}, not --model={name}.")
+        kwargs["depth"] = value
+    return g_kwargs, d_kwargs
+
+
 def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width: int = 0, seed=None,
           num_classes: int = 0, codes=(0, 0), d_norm: str = "batch", g_upsample: str = "transposed",
-          autoencoder: bool = False):
+          autoencoder: bool = False, g_depth: int = 0, d_depth: int = 0, pack: int = 1):
     """Builds the generator and discriminator registered as `name`.
 
     Args:
@@ -82,6 +101,9 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
       g_upsample: dcgan's generator upsampling: "transposed", "nearest" or "bilinear".
       autoencoder: the discriminator is BEGAN's autoencoder (dcgan, mlp and
         mlp2 only), of width d_width (0 = the family's).
+      g_depth, d_depth: hidden layers of G and D for the families in `DEPTHS`; 0 = the lecture's.
+      pack: D judges packs of this many samples, concatenated along the last
+        axis (PacGAN, Lin et al., 2018); unconditional families only.
 
     Returns:
       (generator, discriminator) keras.Models; see the module docstring for
@@ -94,6 +116,15 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
         raise ValueError(f"Unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}.")
     family = MODELS[name]
     g_kwargs, d_kwargs = _dcgan_options(name, d_norm, g_upsample, autoencoder)
+    g_depth_kwargs, d_depth_kwargs = _depth_options(name, g_depth, d_depth)
+    g_kwargs.update(g_depth_kwargs)
+    d_kwargs.update(d_depth_kwargs)
+    if pack < 1:
+        raise ValueError(f"--pack must be >= 1, got {pack}.")
+    if pack > 1 and family.KIND != "unconditional":
+        raise ValueError(f"--pack={pack} needs an unconditional model family; --model={name} is {family.KIND}.")
+    if pack > 1 and autoencoder:
+        raise ValueError(f"--pack={pack} does not go with --loss=began, whose D is an autoencoder of single samples.")
     if autoencoder and name not in AUTOENCODERS:
         *others, last = sorted(AUTOENCODERS)
         raise ValueError(f"--loss=began needs --model={', '.join(others)} or {last}, not --model={name}.")
@@ -113,5 +144,6 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
     if autoencoder:
         discriminator = AUTOENCODERS[name](image_shape, d_width, seed=d_seed)
     else:
-        discriminator = family.discriminator(image_shape, d_width, seed=d_seed, **d_kwargs)
+        d_shape = image_shape[:-1] + (image_shape[-1] * pack,)
+        discriminator = family.discriminator(d_shape, d_width, seed=d_seed, **d_kwargs)
     return generator, discriminator
