@@ -46,7 +46,7 @@ class ClassifierTest(tf.test.TestCase):
         self.assertGreaterEqual(c.test_accuracy, 0.9)
         self.assertLessEqual(c.test_accuracy, 1.0)
         self.assertEqual((c.image_shape, c.num_classes, c.dataset), ((SIZE, SIZE, 1), 10, self.spec))
-        self.assertLess(self.train_seconds, 30)
+        self.assertLess(self.train_seconds, 120)  # 10-15 s alone; a guard against pathological slowness, not a benchmark.
         c.check_accuracy(0.9)  # Does not raise.
         # test_accuracy is what the logits say.
         images, labels = self._test_split(200)
