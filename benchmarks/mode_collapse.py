@@ -12,7 +12,7 @@ Setups (the override flags, e.g. --depth or --pack, replace every setup's own va
   non_saturating, wgan_gp, unrolled   the lecture's net: G and D one hidden ReLU layer of 256, batch 100
   deep      non-saturating loss, G and D 3 hidden ReLU layers of 128, sampled from an EMA of G (0.999)
   pacgan    deep, D judging packs of 4 samples (PacGAN4, Lin et al., 2018), 100 packs a batch (400 samples)
-  dragan    deep, plus DRAGAN's gradient penalty around perturbed real data (weight 1)
+  dragan    deep, plus DRAGAN's gradient penalty around perturbed real data (weight 0.1)
 
 All use Adam 1e-3 (beta1 0.9; WGAN-GP 0.5, 0.9 and 5 critic steps), z of 2 dimensions for ring8
 and 8 for grid25.
@@ -59,8 +59,9 @@ SETUPS = {
     "deep": dict(loss="non_saturating", **DEEP),
     # PacGAN4 (Lin et al., 2018): D judges packs of 4 samples, 100 packs a batch as in the paper.
     "pacgan": dict(loss="non_saturating", pack=4, batch_size=400, **DEEP),
-    # DRAGAN's gradient penalty around perturbed real data (Kodali et al., 2017).
-    "dragan": dict(loss="non_saturating", penalty="dragan", penalty_weight=1.0, **DEEP),
+    # DRAGAN's gradient penalty around perturbed real data (Kodali et al., 2017). Weight 1 also covers
+    # grid25, but holds ring8 (radius 1) in one blob at its centre.
+    "dragan": dict(loss="non_saturating", penalty="dragan", penalty_weight=0.1, **DEEP),
 }
 # What every setup shares unless it or a flag says otherwise: batch 100, Adam 1e-3 (beta1 0.9).
 COMMON = dict(model="toy", g_width=256, d_width=256, g_depth=1, d_depth=1, batch_size=100,
