@@ -308,3 +308,70 @@ class ClassCoverageTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+def _images(shape, seed=0):
+    """Smooth-ish random images [N, H, W, C] in [-1, 1]: uniform noise, blurred by a 3x3 box."""
+    noise = np.random.default_rng(seed).uniform(-1, 1, shape)
+    padded = np.pad(noise, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="edge")
+    return sum(padded[:, i:i + shape[1], j:j + shape[2]] for i in range(3) for j in range(3)) / 9
+
+
+class ImageDistanceTest(tf.test.TestCase):
+
+    def test_identical_images_score_perfectly(self):
+        images = _images((3, 16, 16, 2))
+        self.assertAllEqual(metrics.l1_distance(images, images), [0, 0, 0])
+        self.assertAllEqual(metrics.psnr(images, images), [np.inf] * 3)
+        self.assertAllClose(metrics.ssim(images, images), [1, 1, 1], atol=1e-12)
+
+    def test_l1_and_psnr_of_known_errors(self):
+        black, white = -np.ones((1, 12, 12, 1)), np.ones((1, 12, 12, 1))
+        self.assertAllEqual(metrics.l1_distance(black, white), [2.0])
+        self.assertAllEqual(metrics.psnr(black, white), [0.0])
+        # An error of +-0.1 of the range everywhere: MSE 0.01, PSNR 20 dB; in [-1, 1] that is +-0.2.
+        grey = np.zeros((2, 12, 12, 3))
+        signs = np.where(np.arange(2 * 12 * 12 * 3).reshape(grey.shape) % 2, 1.0, -1.0)
+        self.assertAllClose(metrics.psnr(grey, grey + 0.2 * signs), [20.0, 20.0])
+        self.assertAllClose(metrics.l1_distance(grey, grey + 0.2 * signs), [0.2, 0.2])
+        # Gaussian noise of sigma 5 / 255 of the range: about 34.2 dB (20 log10(255 / 5)).
+        flat = np.zeros((2, 64, 64, 3))
+        noisy = flat + 2 * np.random.default_rng(0).normal(0, 5 / 255, flat.shape)
+        self.assertAllClose(metrics.psnr(flat, noisy), [20 * math.log10(255 / 5)] * 2, atol=0.1)
+        # Values outside [-1, 1] are clipped: 3 scores as 1.
+        self.assertAllEqual(metrics.l1_distance(white * 3, white), [0.0])
+
+    def test_psnr_matches_tf_image_psnr(self):
+        a, b = _images((4, 12, 12, 3), seed=1), _images((4, 12, 12, 3), seed=2)
+        expected = tf.image.psnr((a + 1) / 2, (b + 1) / 2, max_val=1.0).numpy()
+        self.assertAllClose(metrics.psnr(a, b), expected, rtol=1e-6)
+
+    def test_ssim_matches_tf_image_ssim(self):
+        a = _images((4, 20, 17, 3), seed=1)
+        b = np.clip(a + np.random.default_rng(3).normal(0, 0.3, a.shape), -1, 1)
+        expected = tf.image.ssim(tf.constant((a + 1) / 2), tf.constant((b + 1) / 2), max_val=1.0).numpy()
+        self.assertAllClose(metrics.ssim(a, b), expected, atol=1e-6)
+        self.assertBetween(float(expected.mean()), 0.1, 0.9)  # Neither trivial end.
+        with mock.patch.object(metrics, "_PIXEL_BUDGET", 1):  # One image per chunk.
+            self.assertAllClose(metrics.ssim(a, b), expected, atol=1e-6)
+
+    def test_ssim_of_flat_images_is_the_luminance_term(self):
+        # No variance anywhere: SSIM = (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1), by hand.
+        a, b = np.full((1, 11, 11, 1), -0.5), np.full((1, 11, 11, 1), 0.5)  # 0.25 and 0.75 on [0, 1]
+        c1 = 0.01 ** 2
+        self.assertAllClose(metrics.ssim(a, b), [(2 * 0.25 * 0.75 + c1) / (0.25 ** 2 + 0.75 ** 2 + c1)])
+        # An image against its negative (about its mean) is anti-correlated: SSIM < 0.
+        images = _images((2, 16, 16, 1), seed=4)
+        self.assertAllLess(metrics.ssim(images, -images), 0.0)
+
+    def test_bad_images(self):
+        with self.assertRaisesRegex(ValueError, "two \\[N, H, W, C\\] batches of one shape"):
+            metrics.psnr(np.zeros((2, 12, 12, 1)), np.zeros((2, 12, 12, 3)))
+        with self.assertRaisesRegex(ValueError, "at least that size, got 10x12"):
+            metrics.ssim(np.zeros((1, 10, 12, 1)), np.zeros((1, 10, 12, 1)))
+
+    def test_label_rate(self):
+        self.assertEqual(metrics.label_rate([1, 2, 3, 3], [1, 2, 0, 3]), 0.75)
+        self.assertEqual(metrics.label_rate([9, 9, 7, 9], 9), 0.75)
+        with self.assertRaisesRegex(ValueError, "one label or \\[N\\]"):
+            metrics.label_rate([1, 2], [1, 2, 3])

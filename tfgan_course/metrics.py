@@ -11,12 +11,15 @@ classifier's [N, K] outputs.
   classifier_score           the Inception score exp(E KL(p(y|x) || p(y))) (Salimans et al., 2016)
   class_coverage             histogram of predicted classes, classes covered, KL to a reference
   nearest_neighbours         Euclidean k-NN, for the memorisation check
+  l1_distance, psnr, ssim    per-image distances of translated images to their ground truth
+  label_rate                 the fraction of predicted labels that are the expected ones
 
 Memory: nothing builds an N x N matrix. Pairwise work (distances, kernels)
 runs in blocks of at most _CHUNK_SIZE x _CHUNK_SIZE float64 entries (8 MiB),
 and the inputs are converted to float64 one chunk of rows at a time, so
 50,000 x 1,024 float32 features need no more than the arrays themselves plus a
-few tens of MiB.
+few tens of MiB. Per-image metrics convert _PIXEL_BUDGET float64 values of each
+image set at a time (a chunk of whole images, at least one).
 """
 
 import dataclasses
@@ -27,6 +30,8 @@ import numpy as np
 # Rows (and columns) per block of pairwise work. Tests shrink it to check that
 # chunking does not change results.
 _CHUNK_SIZE = 1024
+# Pixel values per chunk of images in the per-image metrics (8 MiB of float64).
+_PIXEL_BUDGET = 1 << 20
 
 
 def _chunks(n):
@@ -441,3 +446,138 @@ def class_coverage(predicted_labels, num_classes, reference=None, min_count=1) -
     with np.errstate(divide="ignore"):  # A reference of 0 where q > 0 gives KL = inf, as it should.
         kl = float(np.sum(q[mask] * (np.log(q[mask]) - np.log(reference[mask]))))
     return ClassCoverage(counts, int((counts >= min_count).sum()), kl)
+
+
+# Per-image distances to a ground truth (image-to-image translation).
+
+
+def _image_pair(a, b):
+    """Validates two image batches of one shape [N, H, W, C]; keeps their dtype (no copy)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim != 4 or a.shape != b.shape:
+        raise ValueError(f"images must be two [N, H, W, C] batches of one shape, got {a.shape} and {b.shape}.")
+    return a, b
+
+
+def _per_image(a, b, fn):
+    """fn(a01, b01) -> [n] on chunks of whole images mapped from [-1, 1] (clipped) to [0, 1] in float64: [N]."""
+    a, b = _image_pair(a, b)
+    rows = max(1, _PIXEL_BUDGET // max(1, math.prod(a.shape[1:])))
+    values = np.zeros(len(a))
+    for start in range(0, len(a), rows):
+        # Clipped like data.denormalize: the image as it would be saved or shown is scored.
+        a01, b01 = ((np.clip(np.asarray(x[start:start + rows], np.float64), -1.0, 1.0) + 1.0) / 2.0 for x in (a, b))
+        values[start:start + rows] = fn(a01, b01)
+    return values
+
+
+def l1_distance(a, b) -> np.ndarray:
+    """Mean absolute difference per image, in the units of [-1, 1]: pix2pix's L1 loss of each image.
+
+    Args:
+      a, b: float [N, H, W, C] images in [-1, 1] (values outside are clipped).
+
+    Returns:
+      float64 [N] in [0, 2]: 0 for identical images, 2 for black against white.
+    """
+    # On [0, 1], then doubled: the clipping and chunking of the others, in [-1, 1]'s units.
+    return 2.0 * _per_image(a, b, lambda x, y: np.abs(x - y).mean(axis=(1, 2, 3)))
+
+
+def psnr(a, b) -> np.ndarray:
+    """Peak signal-to-noise ratio per image, in dB: 10 log10(R^2 / MSE), R the full data range.
+
+    Computed on [0, 1] (R = 1), which gives the same value as [0, 255] with R = 255, the common
+    definition (and tf.image.psnr's with max_val the range): PSNR depends only on the error
+    relative to the range. MSE is the mean over all pixels and channels of one image.
+
+    Args:
+      a, b: float [N, H, W, C] images in [-1, 1] (values outside are clipped).
+
+    Returns:
+      float64 [N] in [0, inf]: inf for identical images; 0 when the mean squared error is the
+      whole range squared (black against white); Gaussian noise of standard deviation s (of
+      the range) gives about -20 log10(s).
+    """
+    def one(x, y):
+        mse = np.square(x - y).mean(axis=(1, 2, 3))
+        with np.errstate(divide="ignore"):  # MSE 0: identical images, PSNR inf.
+            return -10.0 * np.log10(mse)
+
+    return _per_image(a, b, one)
+
+
+SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
+
+
+def _gaussian_window(size, sigma):
+    """The normalised 1-D Gaussian [size]; its outer product with itself is SSIM's 2-D window."""
+    x = np.arange(size) - (size - 1) / 2.0
+    window = np.exp(-x * x / (2.0 * sigma * sigma))
+    return window / window.sum()
+
+
+def _gaussian_filter(x, window):
+    """x [n, H, W, C] -> [n, H - k + 1, W - k + 1, C]: the 'valid' weighted means under the separable window."""
+    sliding = np.lib.stride_tricks.sliding_window_view
+    return sliding(sliding(x, len(window), axis=1) @ window, len(window), axis=2) @ window
+
+
+def _ssim_of_chunk(x, y):
+    """Mean SSIM of each image pair of [n, H, W, C] in [0, 1] (data range 1): [n]."""
+    window = _gaussian_window(SSIM_WINDOW, SSIM_SIGMA)
+    c1, c2 = SSIM_K1 ** 2, SSIM_K2 ** 2
+    mean_x, mean_y = _gaussian_filter(x, window), _gaussian_filter(y, window)
+    # Weighted (biased) local moments, as Wang et al.'s reference code and tf.image.ssim compute them.
+    var_x = _gaussian_filter(x * x, window) - mean_x * mean_x
+    var_y = _gaussian_filter(y * y, window) - mean_y * mean_y
+    cov = _gaussian_filter(x * y, window) - mean_x * mean_y
+    ssim_map = ((2 * mean_x * mean_y + c1) * (2 * cov + c2)
+                / ((mean_x * mean_x + mean_y * mean_y + c1) * (var_x + var_y + c2)))
+    return ssim_map.mean(axis=(1, 2, 3))
+
+
+def ssim(a, b) -> np.ndarray:
+    """Structural similarity per image (Wang et al., 2004), the mean of its SSIM map over pixels and channels.
+
+    The standard definition: an 11x11 Gaussian window of sigma 1.5, K1 = 0.01, K2 = 0.03, data
+    range L = 1 on images mapped from [-1, 1] to [0, 1] (SSIM's luminance term is not shift
+    invariant: the range's origin matters, so it is that of [0, 1] and [0, 255]), local
+    means, variances and covariance weighted by the window, computed where the window fits
+    ('valid', no padding), each channel separately. This is what tf.image.ssim(a01, b01,
+    max_val=1.0) computes, in float64 here.
+
+    Args:
+      a, b: float [N, H, W, C] images in [-1, 1] (values outside are clipped), H and W >= 11.
+
+    Returns:
+      float64 [N] in [-1, 1]: 1 for identical images.
+    """
+    a, b = _image_pair(a, b)
+    if min(a.shape[1:3]) < SSIM_WINDOW:
+        raise ValueError(f"SSIM's {SSIM_WINDOW}x{SSIM_WINDOW} window needs images of at least that size, "
+                         f"got {a.shape[1]}x{a.shape[2]}.")
+    return _per_image(a, b, _ssim_of_chunk)
+
+
+def label_rate(predicted_labels, expected) -> float:
+    """The fraction of predicted labels equal to the expected ones.
+
+    One function for three scores of translators: a classifier's accuracy (expected: the true
+    labels), label preservation (expected: the source images' labels) and the target-class
+    rate (expected: the target domain's class, one int for all).
+
+    Args:
+      predicted_labels: int [N], N >= 1 (np.argmax of the logits).
+      expected: int [N], or one int for every sample.
+
+    Returns:
+      A python float in [0, 1].
+    """
+    predicted = np.asarray(predicted_labels)
+    if predicted.ndim != 1 or not len(predicted):
+        raise ValueError(f"predicted_labels must be a non-empty [N] array, got shape {predicted.shape}.")
+    expected = np.asarray(expected)
+    if expected.ndim and expected.shape != predicted.shape:
+        raise ValueError(f"expected must be one label or [N] = {predicted.shape}, got shape {expected.shape}.")
+    return float(np.mean(predicted == expected))
