@@ -237,5 +237,45 @@ class ClassifierTest(tf.test.TestCase):
                 classifier.default_cache_dir(), os.path.expanduser("~/.cache/tfgan_course/classifiers"))
 
 
+class DerivedAndUnpairedTest(tf.test.TestCase):
+    """The classifiers of derived specs' images and of an unpaired spec's two domains."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        squares = "idx:" + fixtures.write_squares(tempfile.mkdtemp(dir=tf.compat.v1.test.get_temp_dir()))
+        # The squares of the top row against those of the bottom row.
+        cls.spec = f"unpaired:classes:0,1,2,3,4:{squares}|invert:classes:5,6,7,8,9:{squares}"
+
+    def test_classifier_source_drops_class_filters(self):
+        cases = {"classes:5,7,8,9:fashion_mnist": "fashion_mnist",
+                 "invert:classes:7:mnist10k": "invert:mnist10k",
+                 "edges:grey:classes:1:idx:/d/classes:2": "edges:grey:idx:/d/classes:2",
+                 "fashion_mnist": "fashion_mnist", "idx:/data": "idx:/data"}
+        self.assertEqual({spec: classifier.classifier_source(spec) for spec in cases}, cases)
+
+    def test_the_two_domains_classifier_is_trained_cached_and_accurate(self):
+        cache = tempfile.mkdtemp(dir=self.get_temp_dir())
+        kwargs = dict(image_size=SIZE, channels=1, cache_dir=cache, epochs=2)
+        trained = classifier.load_or_train(self.spec, **kwargs)
+        self.assertGreaterEqual(trained.test_accuracy, 0.95)
+        self.assertEqual((trained.image_shape, trained.num_classes, trained.dataset, trained.epochs),
+                         ((SIZE, SIZE, 1), 2, self.spec, 2))
+        self.assertRegex(trained.key, rf"^domains-.+-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
+        loaded = classifier.load_or_train(self.spec, **kwargs)
+        self.assertEqual((loaded.key, loaded.test_accuracy), (trained.key, trained.test_accuracy))
+        # Class 0 is domain a, class 1 domain b.
+        batch = next(iter(data.make_dataset(self.spec, image_size=SIZE, channels=1, batch_size=20, split="test",
+                                            shuffle=False)[0]))
+        self.assertAllEqual(loaded.logits(batch["a"]).argmax(-1), np.zeros(20))
+        self.assertAllEqual(loaded.logits(batch["b"]).argmax(-1), np.ones(20))
+
+    def test_match_channels(self):
+        grey = tf.random.uniform([2, 4, 4, 1], -1, 1)
+        self.assertAllEqual(classifier.match_channels(grey, 3), tf.tile(grey, [1, 1, 1, 3]))
+        self.assertAllClose(classifier.match_channels(tf.tile(grey, [1, 1, 1, 3]), 1), grey, atol=1e-4)
+        self.assertIs(classifier.match_channels(grey, 1), grey)
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -32,6 +32,11 @@ classifier per resolution, which `DomainClassifier.any_size` tells apart.
 training recipe, so a classifier of an older recipe is never loaded in place of this one.
 It refuses one whose test accuracy is below the dataset's required accuracy: a weak
 classifier's features make weak metrics.
+
+Translators are scored with two more (evaluate_translation.py): the classifier of the labelled
+source of derived images (`classifier_source`: classes:7:fashion_mnist is labelled by the
+fashion_mnist classifier), and the classifier of an unpaired spec's two
+domains (a -> 0, b -> 1), which `train` and `load_or_train` give for an unpaired spec.
 """
 
 import dataclasses
@@ -49,7 +54,7 @@ import tensorflow as tf
 from absl import logging
 from keras import layers
 
-from tfgan_course import data
+from tfgan_course import data, data_derived
 
 FEATURES_DIM = 128
 # Bump whenever build() or train() changes what a trained classifier computes: it names the
@@ -121,6 +126,31 @@ def dataset_key(spec: str) -> str:
     else:
         name = os.path.basename(os.path.normpath(arg)) if arg else scheme
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "dataset"
+
+
+def classifier_source(spec: str) -> str:
+    """The spec whose classifier labels the images of `spec`: `spec` without its class filters.
+
+    A class filter keeps its labels' values, so the whole dataset's classifier labels the
+    filtered images, in the same label set, and a single class (classes:9:fashion_mnist, a
+    CycleGAN domain) could not train one:
+
+      "classes:5,7,8,9:fashion_mnist"          -> "fashion_mnist"
+      "invert:classes:7:mnist10k"              -> "invert:mnist10k" (inverted digits: their own classifier)
+      "fashion_mnist", "idx:DIR"               -> unchanged
+
+    Args:
+      spec: an image spec of data.make_dataset.
+
+    Returns:
+      An image spec; load_or_train(classifier_source(spec), ...) scores images of `spec`.
+    """
+    scheme, colon, arg = spec.partition(":")
+    if colon and scheme == "classes":
+        return classifier_source(arg.partition(":")[2])
+    if colon and scheme in data_derived.TRANSFORMS:
+        return f"{scheme}:{classifier_source(arg)}"
+    return spec
 
 
 def minimum_accuracy(spec: str) -> float:
@@ -351,6 +381,8 @@ def train(
       batch_size: training batch size; the test split is measured whole.
       seed: seeds the weights, dropout, shuffling and augmentation.
 
+    An unpaired spec gets a classifier of its two domains instead (`_train_unpaired`).
+
     Returns:
       The DomainClassifier, test_accuracy measured on every test example, train_seconds
       the time of the passes over the train split.
@@ -362,13 +394,30 @@ def train(
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     train_ds, info = data.make_dataset(
         spec, image_size=image_size, channels=channels, batch_size=batch_size, split="train",
-        data_dir=data_dir, shuffle=True, seed=seed)
+        data_dir=data_dir, shuffle=True, seed=seed, augment=False)
+    if info.kind == "unpaired":
+        return _train_unpaired(spec, image_size, channels, data_dir, epochs, batch_size, seed)
     _check_labelled(spec, info)
     known = KNOWN_DATASETS.get(dataset_key(spec))
     if known and (_SHIFT_PIXELS or known.flips):
         train_ds = _augment(train_ds, seed, _SHIFT_PIXELS, known.flips)
     model = build(info.image_shape, info.num_classes, seed=seed)
-    steps = info.num_examples // batch_size
+    logging.info("training the domain classifier of %s (%s): %d images %s, %d classes",
+                 spec, info.source, info.num_examples, "x".join(map(str, info.image_shape)), info.num_classes)
+    seconds = _fit(model, train_ds, info.num_examples // batch_size, epochs)
+    accuracy = _test_accuracy(model, spec, image_size, channels, data_dir)
+    logging.info("domain classifier of %s: test accuracy %.2f%% after %.0f s of training",
+                 spec, 100 * accuracy, seconds)
+    return DomainClassifier(model, info.image_shape, info.num_classes, spec, accuracy, epochs=epochs, seed=seed,
+                            train_seconds=seconds)
+
+
+def _fit(model, train_ds, steps, epochs):
+    """Trains `model` on `epochs` passes of `steps` batches (images, labels) of train_ds: the seconds it took.
+
+    Adam, its learning rate _LEARNING_RATE decayed to 0 along a cosine over the training, sparse
+    categorical cross-entropy from logits.
+    """
     # The decay is worth half a point of test accuracy in 3 epochs: a constant 1e-3 left
     # Fashion-MNIST at 89.9%, short of its 90%.
     learning_rate = keras.optimizers.schedules.CosineDecay(_LEARNING_RATE, decay_steps=epochs * steps)
@@ -377,19 +426,70 @@ def train(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    logging.info(
-        "training the domain classifier of %s (%s): %d images %s, %d classes, %d epochs of %d steps",
-        spec, info.source, info.num_examples, "x".join(map(str, info.image_shape)),
-        info.num_classes, epochs, steps)
+    logging.info("%d epochs of %d steps", epochs, steps)
     start = time.time()
     # Shuffled by make_dataset.
     model.fit(train_ds, epochs=epochs, shuffle=False, verbose=0, callbacks=[_LogProgress(steps)])
-    seconds = time.time() - start
-    accuracy = _test_accuracy(model, spec, image_size, channels, data_dir)
-    logging.info("domain classifier of %s: test accuracy %.2f%% after %.0f s of training",
-                 spec, 100 * accuracy, seconds)
-    return DomainClassifier(model, info.image_shape, info.num_classes, spec, accuracy, epochs=epochs, seed=seed,
-                            train_seconds=seconds)
+    return time.time() - start
+
+
+def _train_unpaired(spec, image_size, channels, data_dir, epochs, batch_size, seed):
+    """Trains a classifier to tell an unpaired spec's domain a (class 0) from its domain b (class 1).
+
+    What a translator's target-class rate needs for any pair of domains, labelled or not
+    (emoji styles, horses and zebras). Each batch holds batch_size / 2 images of each domain,
+    so the classes are balanced whatever the domains' sizes (the smaller one cycles); an epoch
+    is a pass over the larger domain. A domain of fewer channels than the other is tiled to
+    them (`match_channels`), so "grey or colour" is something it may learn. Trained like
+    `train` (without augmentation) and measured on the test split, balanced the same way.
+
+    Args: as `train`'s, for an unpaired spec (unpaired:A|B, cyclegan:DIR, ...); batch_size >= 2.
+
+    Returns:
+      A DomainClassifier of 2 classes over images (S, S, max(C_a, C_b)), `dataset` the spec.
+    """
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be >= 2 (half of each domain), got {batch_size}")
+    train_ds, info = _domain_batches(spec, "train", image_size, channels, batch_size // 2, data_dir, seed)
+    image_shape = unpaired_shape(info)
+    model = build(image_shape, 2, seed=seed)
+    logging.info("training the classifier of %s's two domains: %d images %s per domain and epoch",
+                 spec, info.num_examples, "x".join(map(str, image_shape)))
+    seconds = _fit(model, train_ds, info.num_examples // (batch_size // 2), epochs)
+    # One image of each domain per element, rebatched: a test domain may be smaller than any batch.
+    test_ds, _ = _domain_batches(spec, "test", image_size, channels, 1, data_dir, seed)
+    accuracy = _accuracy(model, test_ds.unbatch().batch(_PREDICT_BATCH))
+    logging.info("classifier of %s's two domains: test accuracy %.2f%%", spec, 100 * accuracy)
+    return DomainClassifier(model, image_shape, 2, spec, accuracy, epochs=epochs, seed=seed, train_seconds=seconds)
+
+
+def unpaired_shape(info) -> tuple:
+    """(S, S, C) of the images a classifier of an unpaired spec's two domains takes: the larger channel count."""
+    shapes = info.shapes
+    return shapes["a"][:2] + (max(shapes["a"][2], shapes["b"][2]),)
+
+
+def match_channels(images, channels) -> tf.Tensor:
+    """Images [N, H, W, C] in [-1, 1] -> float32 [N, H, W, channels]: grey tiled to RGB, RGB to its luma."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    if images.shape[-1] == channels:
+        return images
+    return tf.image.grayscale_to_rgb(images) if channels == 3 else tf.image.rgb_to_grayscale(images)
+
+
+def _domain_batches(spec, split, image_size, channels, half_batch, data_dir, seed):
+    """(images [2 * half_batch, S, S, C], labels: 0 for domain a, 1 for b) batches of an unpaired spec, and its info."""
+    dataset, info = data.make_dataset(spec, image_size=image_size, channels=channels, batch_size=half_batch,
+                                      split=split, data_dir=data_dir, shuffle=split == "train", seed=seed,
+                                      augment=False)
+    image_shape = unpaired_shape(info)
+
+    def labelled(batch):
+        images = tf.concat([match_channels(batch[key], image_shape[2]) for key in ("a", "b")], axis=0)
+        size = tf.shape(batch["a"])[0]
+        return images, tf.concat([tf.zeros([size], tf.int32), tf.ones([size], tf.int32)], axis=0)
+
+    return dataset.map(labelled, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2), info
 
 
 def _augment(dataset, seed, shift, flips):
@@ -437,6 +537,10 @@ def load_or_train(
     `image_size` is (it is `any_size`: features_and_logits resizes); for any other, the
     classifier at `image_size` (input_size).
 
+    For an unpaired spec it is the classifier of its two domains (a -> 0,
+    b -> 1), at `image_size` and the larger of the domains' channel counts, cached as
+    `domains-<name>_<S>x<S>x<C>_v<VERSION>`.
+
     The cache directory is `cache_dir/<name>_<S>x<S>x<C>_v<VERSION>/` with model.keras and
     info.json, S the classifier's size; <name> is dataset_key(spec) for a dataset of
     KNOWN_DATASETS (so fashion_mnist and idx:/usr/share/datasets/fashion-mnist share one),
@@ -449,7 +553,7 @@ def load_or_train(
     `epochs` is larger than its own, and otherwise is an error.
 
     Args:
-      spec: a labelled dataset spec of data.make_dataset.
+      spec: a labelled image spec, or an unpaired spec, of data.make_dataset.
       image_size: side of the square images to score (a run's --image_size).
       channels: 1 or 3.
       cache_dir: where classifiers are kept; None for $TFGAN_COURSE_CACHE/classifiers,
@@ -473,9 +577,21 @@ def load_or_train(
     # class count the cached classifier must have, before any cache is trusted.
     _, info = data.make_dataset(
         spec, image_size=size, channels=channels, batch_size=1, split="train",
-        data_dir=data_dir, shuffle=False)
-    _check_labelled(spec, info)
-    key = f"{_cache_name(spec)}_{size}x{size}x{channels}_v{VERSION}"
+        data_dir=data_dir, shuffle=False, augment=False)
+    if info.kind == "unpaired":
+        info = dataclasses.replace(info, image_shape=unpaired_shape(info), num_classes=2)
+    else:
+        _check_labelled(spec, info)
+    prefix = "domains-" if info.kind == "unpaired" else ""
+    key = f"{prefix}{_cache_name(spec)}_{'x'.join(map(str, info.image_shape))}_v{VERSION}"
+    return _load_or_train_into(
+        cache_dir, key, spec, info, minimum, epochs,
+        lambda: train(spec, image_size=size, channels=channels, data_dir=data_dir, epochs=epochs, seed=seed))
+
+
+def _load_or_train_into(cache_dir, key, spec, info, minimum, epochs, train_fn):
+    """The classifier cached in cache_dir/key if it fits `info` and is good enough (see load_or_train), else
+    train_fn()'s, saved there; either way checked against `minimum`."""
     directory = os.path.join(os.path.expanduser(cache_dir or default_cache_dir()), key)
     if os.path.isdir(directory):
         classifier = _load(directory, spec, info)
@@ -488,8 +604,7 @@ def load_or_train(
         logging.info(
             "domain classifier in %s: %.2f%% < %.2f%% after %d epochs: retraining for %d",
             directory, 100 * classifier.test_accuracy, 100 * minimum, classifier.epochs, epochs)
-    classifier = dataclasses.replace(
-        train(spec, image_size=size, channels=channels, data_dir=data_dir, epochs=epochs, seed=seed), key=key)
+    classifier = dataclasses.replace(train_fn(), key=key)
     _save(classifier, directory)
     _check_accuracy(classifier, minimum, directory)
     return classifier
@@ -541,6 +656,11 @@ def _test_accuracy(model, spec, image_size, channels, data_dir):
             data_dir=data_dir, shuffle=False, repeat=False, drop_remainder=False)
     except ValueError as e:
         raise ValueError(f"{spec}: the domain classifier is measured on the test split: {e}") from e
+    return _accuracy(model, test_ds)
+
+
+def _accuracy(model, test_ds):
+    """The fraction of the (images, labels) batches of test_ds that `model` classifies right."""
     correct = total = 0
     for images, labels in test_ds:
         predicted = tf.argmax(model(images, training=False), axis=-1, output_type=tf.int32)
