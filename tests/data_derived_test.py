@@ -194,5 +194,16 @@ class UnpairedTest(_TestCase):
             data.make_dataset(f"cyclegan:{directory}", image_size=8, channels=3, batch_size=1, split="test")
 
 
+class DomainsTest(tf.test.TestCase):
+
+    def test_each_domain_as_an_image_spec(self):
+        self.assertEqual(data_derived.domains("unpaired:classes:7:fashion_mnist|invert:idx:/d", "test"),
+                         ["classes:7:fashion_mnist", "invert:idx:/d"])
+        self.assertEqual(data_derived.domains("cyclegan:/data/h2z", "train"),
+                         ["folder:/data/h2z/trainA", "folder:/data/h2z/trainB"])
+        with self.assertRaisesRegex(ValueError, r"only the domains of unpaired:SPEC_A\|SPEC_B and cyclegan:DIR"):
+            data_derived.domains("tfds:cycle_gan/horse2zebra", "test")
+
+
 if __name__ == "__main__":
     tf.test.main()

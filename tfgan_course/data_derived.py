@@ -155,6 +155,32 @@ def _unpaired_source(spec, source, arg, request):
     return data_pipeline.Unpaired(a, b, f"unpaired:{a.source}|{b.source}")
 
 
+def _cyclegan_folders(directory, split):
+    return [f"folder:{os.path.join(directory, f'{split}{domain}')}" for domain in "AB"]
+
+
+def domains(spec: str, split: str) -> list:
+    """The image specs of an unpaired spec's two domains in a split: [spec_a, spec_b].
+
+    Each domain read alone (data.make_dataset(spec_a, split=split, ...)) gives every image of
+    the split once, with its labels, where the unpaired batches cycle the smaller domain:
+    what scoring a translator needs.
+
+      "unpaired:A|B"    -> [A, B]
+      "cyclegan:DIR"    -> ["folder:DIR/<split>A", "folder:DIR/<split>B"]
+
+    Raises:
+      ValueError: another spec (tfds:cycle_gan/NAME's domains are splits of one dataset, not specs).
+    """
+    scheme, _, arg = spec.partition(":")
+    if scheme == "unpaired" and len(arg.split("|")) == 2:
+        return arg.split("|")
+    if scheme == "cyclegan" and arg:
+        return _cyclegan_folders(arg, split)
+    raise ValueError(f"{spec}: only the domains of unpaired:SPEC_A|SPEC_B and cyclegan:DIR specs can be read "
+                     "one by one")
+
+
 def _cyclegan_source(spec, source, directory, request):
     """cyclegan:DIR: folders DIR/<split>A and DIR/<split>B as unpaired domains."""
     del source
@@ -163,7 +189,7 @@ def _cyclegan_source(spec, source, directory, request):
     if missing:
         raise ValueError(f"{spec}: no {' or '.join(missing)}; cyclegan:DIR reads the CycleGAN datasets' layout, "
                          "DIR/trainA, DIR/trainB, DIR/testA, DIR/testB (or pass unpaired:folder:A|folder:B)")
-    return _unpaired_source(spec, None, "|".join(f"folder:{folder}" for folder in folders), request)
+    return _unpaired_source(spec, None, "|".join(_cyclegan_folders(directory, request.split)), request)
 
 
 SOURCES = {

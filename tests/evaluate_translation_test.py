@@ -1,0 +1,128 @@
+"""Scoring translators: a perfect and a blind translator on tiny paired and unpaired fixtures of squares."""
+
+import json
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tests import fixtures
+from tfgan_course import classifier, evaluate_translation
+
+SIZE = fixtures.SQUARES_SIZE
+# The squares of classes 0-4 sit 13 rows above those of classes 5-9 (fixtures.write_squares).
+_ROW_STEP = 13
+
+
+def _down(images):
+    """Moves every image 13 rows down (wrapping): a square of class c becomes one of class c + 5."""
+    return np.roll(images, _ROW_STEP, axis=1)
+
+
+def _up(images):
+    return np.roll(images, -_ROW_STEP, axis=1)
+
+
+class EvaluateTranslationTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        temp_dir = tf.compat.v1.test.get_temp_dir()
+        cls.squares = "idx:" + fixtures.write_squares(tempfile.mkdtemp(dir=temp_dir))
+        # Shared, so each classifier trains once for all the tests.
+        cls.cache_dir = tempfile.mkdtemp(dir=temp_dir)
+
+    def _evaluate(self, translate, spec, **kwargs):
+        output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        result = evaluate_translation.evaluate(translate, spec, output_dir, image_size=SIZE, channels=1,
+                                               num_samples=100, cache_dir=self.cache_dir, **kwargs)
+        with open(os.path.join(output_dir, "eval.json")) as f:
+            self.assertEqual(json.load(f), result)
+        with open(os.path.join(output_dir, "report.md")) as f:
+            return result, f.read()
+
+    def test_paired_perfect_translator_beside_the_input_and_a_baseline(self):
+        # pair:invert's input is the negated target: negating it back is perfect (to float rounding).
+        result, report = self._evaluate(lambda x: -x, f"pair:invert:{self.squares}",
+                                        baselines={"grey": lambda x: np.zeros_like(x)})
+        scores = result["scores"]
+        self.assertEqual(list(scores), ["translator", "grey", "input", "real"])
+        self.assertEqual(result["num_examples"], 100)
+        perfect, given = scores["translator"], scores["input"]
+        self.assertLess(perfect["l1"], 1e-5)
+        self.assertEqual(perfect["psnr"], evaluate_translation.MAX_PSNR_DB)
+        self.assertAllClose(perfect["ssim"], 1.0, atol=1e-5)
+        self.assertGreater(given["l1"], 0.5)
+        self.assertLess(given["psnr"], 10)
+        self.assertLess(given["ssim"], 0)
+        self.assertGreater(scores["grey"]["psnr"], given["psnr"])  # The mean grey is nearer than the negative.
+        # The FCN-score: the squares' classifier, labels from the dataset.
+        self.assertRegex(result["classifier"]["key"], rf"^squares-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
+        self.assertGreaterEqual(scores["real"]["accuracy"], 0.9)
+        self.assertAllClose(perfect["accuracy"], scores["real"]["accuracy"])
+        self.assertLess(given["accuracy"], 0.5)
+        self.assertLess(perfect["fid"], 1e-3)
+        self.assertGreater(given["fid"], 10 * scores["real"]["fid"])
+        self.assertNotIn("l1", scores["real"])
+        self.assertIn("| translator | 0.0000 | 100.00 | 1.0000 |", report)
+        self.assertIn("| real | - | - | - |", report)
+
+    def test_paired_without_labels_has_no_classifier(self):
+        unlabelled = "idx:" + fixtures.write_squares(tempfile.mkdtemp(dir=self.get_temp_dir()), num_train=20,
+                                                     num_test=10, labelled=False)
+        result, report = self._evaluate(lambda x: -x, f"pair:invert:{unlabelled}")
+        self.assertIsNone(result["classifier"])
+        self.assertEqual(list(result["scores"]), ["translator", "input"])
+        self.assertNotIn("accuracy", result["scores"]["translator"])
+        self.assertIn("classifier: none, the targets are unlabelled", report)
+
+    def test_unpaired_translator_that_moves_the_square_to_the_other_row(self):
+        spec = f"unpaired:classes:0,1,2,3,4:{self.squares}|classes:5,6,7,8,9:{self.squares}"
+        result, report = self._evaluate(_down, spec, translate_back=_up)
+        self.assertEqual(result["classifiers"]["domains"]["dataset"], spec)
+        # The domains' classes differ: no label to keep; both are labelled by the squares' classifier.
+        self.assertFalse(result["labels_kept_scored"])
+        self.assertEqual(result["classifiers"]["a"]["key"], result["classifiers"]["b"]["key"])
+        for direction in ("a_to_b", "b_to_a"):
+            scores = result[direction]["scores"]
+            self.assertEqual(result[direction]["feature_space"], result["classifiers"]["b"]["key"])
+            self.assertGreaterEqual(scores["translator"]["target_rate"], 0.9, direction)
+            self.assertGreaterEqual(scores["real"]["target_rate"], 0.9, direction)
+            self.assertLessEqual(scores["input"]["target_rate"], 0.1, direction)
+            self.assertLess(scores["translator"]["fid"], scores["input"]["fid"] / 2, direction)
+            self.assertNotIn("labels_kept", scores["translator"])
+            self.assertEqual(result[direction]["cycle_l1"], 0.0)  # Rolling down then up is exact.
+            self.assertGreater(result[direction]["identity_l1"], 0.1)  # It moves a target image too.
+        self.assertIn("## a to b", report)
+        self.assertIn("- cycle L1: 0.0000", report)
+
+    def test_unpaired_labels_kept(self):
+        # Squares against inverted squares, both labelled 0-9: negation keeps each label.
+        result, _ = self._evaluate(lambda x: -x, f"unpaired:{self.squares}|invert:{self.squares}")
+        self.assertTrue(result["labels_kept_scored"])
+        self.assertNotIn("b_to_a", result)
+        scores = result["a_to_b"]["scores"]
+        self.assertGreaterEqual(scores["translator"]["labels_kept"], 0.9)
+        self.assertGreaterEqual(scores["real"]["labels_kept"], 0.9)
+        self.assertGreaterEqual(scores["translator"]["target_rate"], 0.9)
+        self.assertNotIn("cycle_l1", result["a_to_b"])
+        self.assertGreater(result["a_to_b"]["identity_l1"], 0.5)
+
+    def test_bad_input(self):
+        output_dir = self.get_temp_dir()
+        kwargs = dict(image_size=SIZE, channels=1, cache_dir=self.cache_dir)
+        with self.assertRaisesRegex(ValueError, "is a images spec: translators are scored on paired specs"):
+            evaluate_translation.evaluate(lambda x: x, self.squares, output_dir, **kwargs)
+        with self.assertRaisesRegex(ValueError, "is a paired spec"):
+            evaluate_translation.evaluate(lambda x: x, f"pair:invert:{self.squares}", output_dir,
+                                          translate_back=lambda x: x, **kwargs)
+        with self.assertRaisesRegex(ValueError, r"the translator turned images \(100, 28, 28, 1\) into "
+                                                r"\(100, 28, 28, 3\); expected \(100, 28, 28, 1\)"):
+            evaluate_translation.evaluate(lambda x: np.tile(x, [1, 1, 1, 3]), f"pair:invert:{self.squares}",
+                                          output_dir, num_samples=100, **kwargs)
+
+
+if __name__ == "__main__":
+    tf.test.main()
