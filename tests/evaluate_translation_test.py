@@ -59,7 +59,8 @@ class EvaluateTranslationTest(tf.test.TestCase):
         self.assertLess(given["ssim"], 0)
         self.assertGreater(scores["grey"]["psnr"], given["psnr"])  # The mean grey is nearer than the negative.
         # The FCN-score: the squares' classifier, labels from the dataset.
-        self.assertRegex(result["classifier"]["key"], rf"^squares-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
+        self.assertEqual(result["classifier"]["dataset"], self.squares)
+        self.assertRegex(result["classifier"]["key"], rf"-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
         self.assertGreaterEqual(scores["real"]["accuracy"], 0.9)
         self.assertAllClose(perfect["accuracy"], scores["real"]["accuracy"])
         self.assertLess(given["accuracy"], 0.5)
