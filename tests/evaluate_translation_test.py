@@ -37,7 +37,8 @@ class EvaluateTranslationTest(tf.test.TestCase):
     def _evaluate(self, translate, spec, **kwargs):
         output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
         result = evaluate_translation.evaluate(translate, spec, output_dir, image_size=SIZE, channels=1,
-                                               num_samples=100, cache_dir=self.cache_dir, **kwargs)
+                                               num_samples=100, cache_dir=self.cache_dir, classifier_epochs=3,
+                                               **kwargs)
         with open(os.path.join(output_dir, "eval.json")) as f:
             self.assertEqual(json.load(f), result)
         with open(os.path.join(output_dir, "report.md")) as f:
