@@ -144,7 +144,7 @@ class ClassifierTest(tf.test.TestCase):
     def test_a_known_dataset_has_one_classifier_for_every_size(self):
         cache = self._dir()
         # Known like Fashion-MNIST: 28x28 natively, so one 28x28 classifier scores every resolution.
-        with mock.patch.dict(classifier.KNOWN_DATASETS, {"squares": classifier.KnownDataset(28, 0.0, flips=False)}):
+        with mock.patch.dict(classifier.KNOWN_DATASETS, {"squares": classifier.KnownDataset(28, 0.0)}):
             at_56 = classifier.load_or_train(self.spec, image_size=56, channels=1, cache_dir=cache, epochs=1)
             at_64 = classifier.load_or_train(self.spec, image_size=64, channels=1, cache_dir=cache, epochs=1)
             self.assertTrue(at_56.any_size)
@@ -180,23 +180,6 @@ class ClassifierTest(tf.test.TestCase):
         self.assertEqual(classifier.describe_resize((16, 16, 1), (28, 28, 1)), "16x16 bilinear-upsampled to 28x28")
         self.assertEqual(classifier.describe_resize((28, 28, 1), (28, 28, 1)), "28x28 as they are")
 
-    def test_augment_shifts_whole_pixels_and_flips_when_asked(self):
-        images = -np.ones((64, 11, 11, 1), np.float32)
-        images[:, 5, 2] = 1.0  # One bright pixel, row 5, column 2.
-        dataset = tf.data.Dataset.from_tensors((images, np.arange(64)))
-        for flips in (False, True):
-            augmented = classifier._augment(dataset, seed=0, shift=2, flips=flips)  # pylint: disable=protected-access
-            epochs = [next(iter(augmented)) for _ in range(2)]
-            for batch, labels in epochs:
-                self.assertAllEqual(labels, np.arange(64))
-                self.assertAllEqual(np.sum(batch == 1.0, axis=(1, 2, 3)), np.ones(64))  # Moved, not blurred.
-                self.assertAllEqual(np.sum(batch == -1.0, axis=(1, 2, 3)), np.full(64, 120))
-                rows, cols = np.nonzero(batch.numpy()[..., 0] == 1.0)[1:]
-                self.assertEqual(np.max(np.abs(rows - 5)), 2)
-                mirrored = cols >= 6  # Column 8 +- 2 is mirrored, 2 +- 2 is not.
-                self.assertEqual(np.any(mirrored), flips)
-            self.assertNotAllEqual(epochs[0][0], epochs[1][0])  # A new draw every epoch.
-
     def test_unlabelled_datasets_raise(self):
         idx_spec = "idx:" + fixtures.write_squares(self._dir(), num_train=20, num_test=10, labelled=False)
         folder = self._dir()
@@ -224,10 +207,21 @@ class ClassifierTest(tf.test.TestCase):
             "toy:ring8": "ring8",
             "folder:/": "dataset",
         }
-        self.assertEqual({spec: classifier.dataset_key(spec) for spec in cases}, cases)
+        no_fallback = {"mnist": ("mnist10k", lambda: False)}  # Whatever this machine has offline.
+        with mock.patch.dict(data.OFFLINE_FALLBACKS, no_fallback):
+            self.assertEqual({spec: classifier.dataset_key(spec) for spec in cases}, cases)
         self.assertEqual(classifier.minimum_accuracy("idx:/usr/share/datasets/fashion-mnist"), 0.90)
         self.assertEqual(classifier.minimum_accuracy("tfds:mnist"), 0.99)
         self.assertEqual(classifier.minimum_accuracy("tfds:cifar10"), classifier.DEFAULT_REQUIRED_ACCURACY)
+
+    def test_an_alias_that_falls_back_offline_is_keyed_by_its_fallback(self):
+        # No IDX files, no TFDS copy, the 10k subset at hand: "mnist" loads mnist10k, so its
+        # classifier is mnist10k's, held to mnist10k's gate (not full MNIST's 99%).
+        with mock.patch.dict(data.ALIASES, {"mnist": self.get_temp_dir()}), \
+                mock.patch.dict(data.OFFLINE_FALLBACKS, {"mnist": ("mnist10k", lambda: True)}), \
+                mock.patch.object(data, "_tfds_prepared", return_value=False):
+            self.assertEqual(classifier.dataset_key("mnist"), "mnist10k")
+            self.assertEqual(classifier.minimum_accuracy("mnist"), 0.95)
 
     def test_default_cache_dir(self):
         with mock.patch.dict(os.environ, {"TFGAN_COURSE_CACHE": "/some/cache"}):

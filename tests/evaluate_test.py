@@ -73,7 +73,7 @@ class EvaluateTest(tf.test.TestCase):
         perfect = trained.TrainedGenerator(generator_spec, "the test split at 56x56",
                                            lambda inputs: perfect_images[:len(inputs["z"])])
         # Known like Fashion-MNIST: 28x28 natively, so one 28x28 classifier scores every resolution.
-        with mock.patch.dict(classifier.KNOWN_DATASETS, {"squares": classifier.KnownDataset(28, 0.0, flips=False)}):
+        with mock.patch.dict(classifier.KNOWN_DATASETS, {"squares": classifier.KnownDataset(28, 0.0)}):
             scores = evaluate.evaluate(perfect, self.config.dataset, output_dir, num_samples=50,
                                        cache_dir=tempfile.mkdtemp(dir=self.get_temp_dir()), classifier_epochs=1)
         self.assertEqual(scores["images"], {"generated_shape": [56, 56, 1], "scored_shape": [28, 28, 1],

@@ -352,6 +352,11 @@ SOURCES = {"idx": _idx_source, "folder": _folder_source, "tfds": _tfds_source, "
            "pix2pix": _pix2pix_source, **data_sources.SOURCES, **data_derived.SOURCES}
 
 
+def source_of(spec: str, data_dir: str | None = None) -> str:
+    """The spec a bare alias loads its train split from ("fashion_mnist" -> "idx:/usr/share/..."); others as given."""
+    return _resolve(spec, "train", data_dir)
+
+
 def _resolve(spec, split, data_dir=None, offline=True):
     """Maps a bare alias to idx:DIR when its IDX files are there, else to tfds:NAME or, offline, its fallback.
 

@@ -9,7 +9,10 @@ its real-vs-real baseline: the train split against the test split at the same N,
 means something. FID is biased at small N: compare scores at equal N only.
 
 The features are those of a small CNN trained on the dataset's labelled train split
-(`classifier.py`), cached and reused, never Inception's: see the README's "Evaluation".
+(`classifier.py`), cached and reused, never Inception's: see the README's "Evaluation". A
+dataset of known native size (Fashion-MNIST, MNIST: 28x28) has one for every resolution, the
+images of a run at another size resized to it; eval.json and report.md name the classifier and
+the size the images were scored at.
 """
 
 import json
