@@ -34,13 +34,14 @@ class EvaluateTranslationTest(tf.test.TestCase):
         # Shared, so each classifier trains once for all the tests.
         cls.cache_dir = tempfile.mkdtemp(dir=temp_dir)
 
-    def _evaluate(self, translate, spec, **kwargs):
+    def _evaluate(self, translate, spec, samples=("samples.png",), **kwargs):
         output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
         result = evaluate_translation.evaluate(translate, spec, output_dir, image_size=SIZE, channels=1,
                                                num_samples=100, cache_dir=self.cache_dir, classifier_epochs=3,
                                                **kwargs)
         with open(os.path.join(output_dir, "eval.json")) as f:
             self.assertEqual(json.load(f), result)
+        self.assertCountEqual(os.listdir(output_dir), ["eval.json", "report.md", *samples])
         with open(os.path.join(output_dir, "report.md")) as f:
             return result, f.read()
 
@@ -82,7 +83,7 @@ class EvaluateTranslationTest(tf.test.TestCase):
 
     def test_unpaired_translator_that_moves_the_square_to_the_other_row(self):
         spec = f"unpaired:classes:0,1,2,3,4:{self.squares}|classes:5,6,7,8,9:{self.squares}"
-        result, report = self._evaluate(_down, spec, translate_back=_up)
+        result, report = self._evaluate(_down, spec, ("samples_a_to_b.png", "samples_b_to_a.png"), translate_back=_up)
         self.assertEqual(result["classifiers"]["domains"]["dataset"], spec)
         # The domains' classes differ: no label to keep; both are labelled by the squares' classifier.
         self.assertFalse(result["labels_kept_scored"])
@@ -102,7 +103,8 @@ class EvaluateTranslationTest(tf.test.TestCase):
 
     def test_unpaired_labels_kept(self):
         # Squares against inverted squares, both labelled 0-9: negation keeps each label.
-        result, _ = self._evaluate(lambda x: -x, f"unpaired:{self.squares}|invert:{self.squares}")
+        result, _ = self._evaluate(lambda x: -x, f"unpaired:{self.squares}|invert:{self.squares}",
+                                   ("samples_a_to_b.png",))
         self.assertTrue(result["labels_kept_scored"])
         self.assertNotIn("b_to_a", result)
         scores = result["a_to_b"]["scores"]

@@ -12,7 +12,8 @@
 A translator is a function: float32 images [B, H, W, Cin] in [-1, 1] -> [B, H, W, Cout] in [-1, 1]
 (numpy or tf.Tensor). It sees the test split as data.make_dataset gives it (augment=False), at
 `image_size` and `channels` as the translator trained on them. eval.json and report.md go to
-output_dir, naming the classifiers that scored it.
+output_dir, naming the classifiers that scored it, with samples.png (paired: input | translator |
+baselines | target) or samples_a_to_b.png and samples_b_to_a.png (input | translator | back).
 
 Paired specs ({"input", "target"}), rows: the translator, the caller's `baselines`, the input itself
 ("input": tiled to RGB or reduced to its luma when the target has other channels) and the real
@@ -51,7 +52,7 @@ from typing import Callable
 import numpy as np
 
 from tfgan_course import classifier as classifier_lib
-from tfgan_course import data, data_derived, fileio, metrics
+from tfgan_course import data, data_derived, fileio, metrics, plots
 
 DEFAULT_NUM_SAMPLES = 10_000
 # PSNR of an identical image is infinite; 100 dB is an error of 1e-5 of the range, far below
@@ -96,7 +97,8 @@ def evaluate(translate: Translate, spec: str, output_dir: str, *, image_size: in
         raise ValueError(f"num_samples must be >= 4 (KID's subsets), got {num_samples}")
     _, info = data.make_dataset(spec, image_size=image_size, channels=channels, batch_size=1, split="test",
                                 data_dir=data_dir, shuffle=False, augment=False)
-    context = _Context(spec, image_size, channels, num_samples, data_dir, cache_dir,
+    os.makedirs(output_dir, exist_ok=True)
+    context = _Context(spec, output_dir, image_size, channels, num_samples, data_dir, cache_dir,
                        classifier_epochs or classifier_lib.DEFAULT_EPOCHS, seed)
     if info.kind == "paired" and translate_back is None:
         result = _evaluate_paired(translate, dict(baselines or {}), info, context)
@@ -106,7 +108,6 @@ def evaluate(translate: Translate, spec: str, output_dir: str, *, image_size: in
         raise ValueError(f"{spec} is a {info.kind} spec: translators are scored on paired specs (with `baselines`) "
                          "or unpaired ones (with `translate_back`)")
     result = {"kind": info.kind, "dataset": spec, "source": description, **result}
-    os.makedirs(output_dir, exist_ok=True)
     fileio.write_atomically(os.path.join(output_dir, "eval.json"), json.dumps(result, indent=2) + "\n")
     fileio.write_atomically(os.path.join(output_dir, "report.md"), report(result))
     return result
@@ -117,6 +118,7 @@ class _Context:
     """evaluate's arguments that every step passes on."""
 
     spec: str
+    output_dir: str
     image_size: int
     channels: int
     num_samples: int
@@ -176,6 +178,14 @@ def _distribution_scores(real_features, features):
     return {"fid": metrics.frechet_distance(real_features, features), "kid": kid, "kid_std": kid_std}
 
 
+def _save_samples(path, columns, count=8):
+    """A grid of the first `count` examples, one row each, one column per entry of columns ({title: [N, H, W, C]})."""
+    channels = max(images.shape[-1] for images in columns.values())
+    images = [classifier_lib.match_channels(images[:count], channels).numpy() for images in columns.values()]
+    rows = np.stack(images, axis=1).reshape((-1,) + images[0].shape[1:])
+    plots.save_image_grid(rows, path, nrow=len(columns), title=" | ".join(columns))
+
+
 def _predicted(logits):
     return np.argmax(logits, axis=1)
 
@@ -201,6 +211,9 @@ def _evaluate_paired(translate, baselines, info, context):
                     for name, fn in baselines.items()})
     outputs["input"] = classifier_lib.match_channels(test["input"], target_channels).numpy()
     rows = {name: _ground_truth_scores(images, test["target"]) for name, images in outputs.items()}
+    translated = {name: images for name, images in outputs.items() if name != "input"}
+    _save_samples(os.path.join(context.output_dir, "samples.png"),
+                  {"input": test["input"], **translated, "target": test["target"]})
     result = {"num_examples": len(test["target"]), "shapes": {key: list(shape) for key, shape in info.shapes.items()}}
     if not info.num_classes:
         return {**result, "classifier": None, "scores": rows,
@@ -249,13 +262,13 @@ def _evaluate_unpaired(translate, translate_back, info, context):
         real_train = context.examples(train_specs[keys.index(target)], "train", info.shapes[target][2])["image"][:n]
         result[name] = _direction(forward, backward, domains[source], domains[target], real_train,
                                   keys.index(target), two_domains, label_classifiers[target], keeps_labels,
-                                  f"{source} -> {target}")
+                                  f"{source} -> {target}", os.path.join(context.output_dir, f"samples_{name}.png"))
     return result
 
 
 def _direction(forward, backward, source, target, real_train, target_class, two_domains, label_classifier,
-               keeps_labels, what):
-    """One direction's rows (translator, input, real) and its cycle and identity errors."""
+               keeps_labels, what, samples_path):
+    """One direction's rows (translator, input, real) and its cycle and identity errors; saves its samples."""
     channels = target["image"].shape[-1]
     outputs = {"translator": _translated(forward, source["image"], channels, f"the translator {what}"),
                "input": classifier_lib.match_channels(source["image"], channels).numpy()}
@@ -272,12 +285,15 @@ def _direction(forward, backward, source, target, real_train, target_class, two_
         features = feature_space.features(real_train if name == "real" else images)
         rows[name].update(_distribution_scores(real_features[:len(features)], features))
     result = {"feature_space": feature_space.key, "scores": rows}
+    samples = {"input": source["image"], "translator": outputs["translator"]}
     if backward is not None:
-        cycled = _translated(backward, outputs["translator"], source["image"].shape[-1], "the translator back")
-        result["cycle_l1"] = float(metrics.l1_distance(cycled, source["image"]).mean())
+        samples["back"] = _translated(backward, outputs["translator"], source["image"].shape[-1],
+                                      "the translator back")
+        result["cycle_l1"] = float(metrics.l1_distance(samples["back"], source["image"]).mean())
     if source["image"].shape[-1] == channels:
         same = _translated(forward, target["image"], channels, f"the translator {what}")
         result["identity_l1"] = float(metrics.l1_distance(same, target["image"]).mean())
+    _save_samples(samples_path, samples)
     return result
 
 
@@ -313,6 +329,7 @@ def report(result: dict) -> str:
         lines += _table(result["scores"], _PAIRED_COLUMNS) + [""]
         lines.append(_classifier_line("classifier", result["classifier"]) if result["classifier"]
                      else f"- classifier: none, {result['classifier_note']}")
+        lines += ["", "![samples](samples.png)"]
     else:
         for direction in ("a_to_b", "b_to_a"):
             if direction not in result:
@@ -321,6 +338,8 @@ def report(result: dict) -> str:
             lines += [f"## {direction.replace('_', ' ')}", ""] + _table(scores["scores"], _UNPAIRED_COLUMNS) + [""]
             lines += [f"- {title}: {scores[key]:.4f}" for title, key in
                       (("cycle L1", "cycle_l1"), ("identity L1", "identity_l1")) if key in scores]
-            lines += [f"- FID features: `{scores['feature_space']}`", ""]
+            lines += [f"- FID features: `{scores['feature_space']}`", "", f"![samples](samples_{direction}.png)", ""]
+        lines += ["The real row is the target domain's test images: target rate and labels kept are the "
+                  "classifiers' accuracy on them.", ""]
         lines += [_classifier_line(name, record) for name, record in result["classifiers"].items() if record]
     return "\n".join(lines) + "\n"
