@@ -236,63 +236,86 @@ def _evaluate_paired(translate, baselines, info, context):
 # Unpaired specs.
 
 
+@dataclasses.dataclass(frozen=True)
+class _Domain:
+    """One domain of an unpaired spec, as its scores need it.
+
+    Attributes:
+      index: its class in the classifier of the two domains: a 0, b 1.
+      images: float32 [N, S, S, C] test images in [-1, 1].
+      labels: int32 [N] test labels; None for an unlabelled domain.
+      train_images: float32 [N, S, S, C] of its train split, the real-vs-real reference.
+      classifier: its labelled source's classifier (classifier_source); None for an unlabelled domain.
+    """
+
+    index: int
+    images: np.ndarray
+    labels: np.ndarray | None
+    train_images: np.ndarray
+    classifier: classifier_lib.DomainClassifier | None
+
+
 def _evaluate_unpaired(translate, translate_back, info, context):
     """The unpaired scores of each direction (module docstring)."""
-    specs = data_derived.domains(context.spec, "test")
-    train_specs = data_derived.domains(context.spec, "train")
-    keys = ("a", "b")
-    domains = {key: context.examples(spec, "test", info.shapes[key][2]) for key, spec in zip(keys, specs)}
+    test_specs, train_specs = (data_derived.domains(context.spec, split) for split in ("test", "train"))
+    tests = [context.examples(spec, "test", shape[2]) for spec, shape in zip(test_specs, info.shapes.values())]
     # Equal N on both sides of every FID: its bias depends on N.
-    n = min(len(domains["a"]["image"]), len(domains["b"]["image"]))
-    domains = {key: {name: value[:n] for name, value in domain.items()} for key, domain in domains.items()}
+    n = min(len(test["image"]) for test in tests)
+    domains = {key: _domain(context, index, test, test_specs[index], train_specs[index], n)
+               for index, (key, test) in enumerate(zip("ab", tests))}
     two_domains = context.classifier(context.spec, classifier_lib.unpaired_shape(info)[2])
-    # A labelled domain's own classifier: that of its source, which labels it with its labels.
-    label_classifiers = {key: context.classifier(classifier_lib.classifier_source(spec), info.shapes[key][2])
-                         if "label" in domains[key] else None for key, spec in zip(keys, specs)}
-    keeps_labels = all(c is not None for c in label_classifiers.values()) and (
-        set(domains["a"]["label"]) == set(domains["b"]["label"]) and len(set(domains["a"]["label"])) > 1)
-    directions = [("a_to_b", "a", "b", translate, translate_back)]
-    if translate_back is not None:
-        directions.append(("b_to_a", "b", "a", translate_back, translate))
+    label_sets = [set(domain.labels) if domain.labels is not None else set() for domain in domains.values()]
+    keeps_labels = label_sets[0] == label_sets[1] and len(label_sets[0]) > 1
     result = {"num_examples": n, "shapes": {key: list(shape) for key, shape in info.shapes.items()},
               "classifiers": {"domains": two_domains.record(),
-                              **{key: c.record() if c else None for key, c in label_classifiers.items()}},
+                              **{key: d.classifier.record() if d.classifier else None for key, d in domains.items()}},
               "labels_kept_scored": keeps_labels}
+    directions = [("a_to_b", domains["a"], domains["b"], translate, translate_back)]
+    if translate_back is not None:
+        directions.append(("b_to_a", domains["b"], domains["a"], translate_back, translate))
     for name, source, target, forward, backward in directions:
-        real_train = context.examples(train_specs[keys.index(target)], "train", info.shapes[target][2])["image"][:n]
-        result[name] = _direction(forward, backward, domains[source], domains[target], real_train,
-                                  keys.index(target), two_domains, label_classifiers[target], keeps_labels,
-                                  f"{source} -> {target}", os.path.join(context.output_dir, f"samples_{name}.png"))
+        result[name] = _direction(forward, backward, source, target, two_domains, keeps_labels,
+                                  os.path.join(context.output_dir, f"samples_{name}.png"))
     return result
 
 
-def _direction(forward, backward, source, target, real_train, target_class, two_domains, label_classifier,
-               keeps_labels, what, samples_path):
+def _domain(context, index, test, spec, train_spec, n):
+    """A _Domain: the first n of its `test` examples, n of its train images and its labelled source's classifier."""
+    channels = test["image"].shape[-1]
+    labelled = "label" in test
+    return _Domain(index, test["image"][:n], test["label"][:n] if labelled else None,
+                   context.examples(train_spec, "train", channels)["image"][:n],
+                   # classes:7:fashion_mnist is labelled by the fashion_mnist classifier, in its labels.
+                   context.classifier(classifier_lib.classifier_source(spec), channels) if labelled else None)
+
+
+def _direction(forward, backward, source, target, two_domains, keeps_labels, samples_path):
     """One direction's rows (translator, input, real) and its cycle and identity errors; saves its samples."""
-    channels = target["image"].shape[-1]
-    outputs = {"translator": _translated(forward, source["image"], channels, f"the translator {what}"),
-               "input": classifier_lib.match_channels(source["image"], channels).numpy()}
-    feature_space = label_classifier or two_domains
-    real_features = feature_space.features(target["image"])
+    channels = target.images.shape[-1]
+    what = f"the translator {'ab'[source.index]} -> {'ab'[target.index]}"
+    outputs = {"translator": _translated(forward, source.images, channels, what),
+               "input": classifier_lib.match_channels(source.images, channels).numpy()}
+    feature_space = target.classifier or two_domains
+    real_features = feature_space.features(target.images)
     rows = {}
-    for name, images in {**outputs, "real": target["image"]}.items():
+    for name, images in {**outputs, "real": target.images}.items():
         domain_logits = two_domains.logits(classifier_lib.match_channels(images, two_domains.image_shape[2]))
-        rows[name] = {"target_rate": metrics.label_rate(_predicted(domain_logits), target_class)}
+        rows[name] = {"target_rate": metrics.label_rate(_predicted(domain_logits), target.index)}
         if keeps_labels:
-            expected = target["label"] if name == "real" else source["label"]
-            rows[name]["labels_kept"] = metrics.label_rate(_predicted(label_classifier.logits(images)), expected)
+            expected = target.labels if name == "real" else source.labels
+            rows[name]["labels_kept"] = metrics.label_rate(_predicted(target.classifier.logits(images)), expected)
         # The real row: the target's train split against its test split.
-        features = feature_space.features(real_train if name == "real" else images)
+        features = feature_space.features(target.train_images if name == "real" else images)
         rows[name].update(_distribution_scores(real_features[:len(features)], features))
     result = {"feature_space": feature_space.key, "scores": rows}
-    samples = {"input": source["image"], "translator": outputs["translator"]}
+    samples = {"input": source.images, "translator": outputs["translator"]}
     if backward is not None:
-        samples["back"] = _translated(backward, outputs["translator"], source["image"].shape[-1],
-                                      "the translator back")
-        result["cycle_l1"] = float(metrics.l1_distance(samples["back"], source["image"]).mean())
-    if source["image"].shape[-1] == channels:
-        same = _translated(forward, target["image"], channels, f"the translator {what}")
-        result["identity_l1"] = float(metrics.l1_distance(same, target["image"]).mean())
+        samples["back"] = _translated(backward, outputs["translator"], source.images.shape[-1],
+                                      f"the translator {'ab'[target.index]} -> {'ab'[source.index]}")
+        result["cycle_l1"] = float(metrics.l1_distance(samples["back"], source.images).mean())
+    if source.images.shape[-1] == channels:
+        same = _translated(forward, target.images, channels, what)
+        result["identity_l1"] = float(metrics.l1_distance(same, target.images).mean())
     _save_samples(samples_path, samples)
     return result
 
