@@ -6,6 +6,7 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from tests import fixtures
 from tfgan_course import classifier, evaluate_translation
@@ -113,6 +114,29 @@ class EvaluateTranslationTest(tf.test.TestCase):
         self.assertGreaterEqual(scores["translator"]["target_rate"], 0.9)
         self.assertNotIn("cycle_l1", result["a_to_b"])
         self.assertGreater(result["a_to_b"]["identity_l1"], 0.5)
+
+    def test_unlabelled_cyclegan_folders_use_the_two_domains_classifier(self):
+        # Dark noise (domain A) and bright noise (domain B), RGB: brightening is the translation.
+        directory = tempfile.mkdtemp(dir=self.get_temp_dir())
+        rng = np.random.default_rng(0)
+        for folder, count in (("trainA", 64), ("trainB", 64), ("testA", 12), ("testB", 16)):
+            os.makedirs(os.path.join(directory, folder))
+            low = 0 if folder.endswith("A") else 160
+            for i in range(count):
+                pixels = rng.integers(low, low + 96, (16, 16, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(os.path.join(directory, folder, f"{i}.png"))
+        output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        result = evaluate_translation.evaluate(lambda x: x + 1.25, f"cyclegan:{directory}", output_dir, image_size=16,
+                                               channels=3, translate_back=lambda x: x - 1.25,
+                                               cache_dir=self.cache_dir, classifier_epochs=3)
+        self.assertEqual(result["num_examples"], 12)  # The smaller test domain's, on both sides.
+        self.assertEqual((result["classifiers"]["a"], result["classifiers"]["b"]), (None, None))
+        for direction in ("a_to_b", "b_to_a"):
+            scores = result[direction]
+            self.assertEqual(scores["feature_space"], result["classifiers"]["domains"]["key"])
+            self.assertGreaterEqual(scores["scores"]["translator"]["target_rate"], 0.9, direction)
+            self.assertLessEqual(scores["scores"]["input"]["target_rate"], 0.1, direction)
+            self.assertLess(scores["cycle_l1"], 0.05, direction)  # Clipping at +-1 loses a little.
 
     def test_bad_input(self):
         output_dir = self.get_temp_dir()

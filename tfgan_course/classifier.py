@@ -38,7 +38,7 @@ classifier's features make weak metrics.
 Translators are scored with two more (evaluate_translation.py): the classifier of the labelled
 source of derived images (`classifier_source`: classes:7:fashion_mnist is labelled by the
 fashion_mnist classifier), and the classifier of an unpaired spec's two
-domains (a -> 0, b -> 1), which `train` and `load_or_train` give for an unpaired spec.
+domains (a -> 0, b -> 1), `train_unpaired`, which `load_or_train` gives for an unpaired spec.
 """
 
 import dataclasses
@@ -380,8 +380,6 @@ def train(
       batch_size: training batch size; the test split is measured whole.
       seed: seeds the weights, dropout and shuffling.
 
-    An unpaired spec gets a classifier of its two domains instead (`_train_unpaired`).
-
     Returns:
       The DomainClassifier, test_accuracy measured on every test example, train_seconds
       the time of the passes over the train split.
@@ -393,9 +391,7 @@ def train(
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     train_ds, info = data.make_dataset(
         spec, image_size=image_size, channels=channels, batch_size=batch_size, split="train",
-        data_dir=data_dir, shuffle=True, seed=seed, augment=False)
-    if info.kind == "unpaired":
-        return _train_unpaired(spec, image_size, channels, data_dir, epochs, batch_size, seed)
+        data_dir=data_dir, shuffle=True, seed=seed)
     _check_labelled(spec, info)
     model = build(info.image_shape, info.num_classes, seed=seed)
     logging.info("training the domain classifier of %s (%s): %d images %s, %d classes",
@@ -429,7 +425,8 @@ def _fit(model, train_ds, steps, epochs):
     return time.time() - start
 
 
-def _train_unpaired(spec, image_size, channels, data_dir, epochs, batch_size, seed):
+def train_unpaired(spec: str, *, image_size: int, channels: int, data_dir: str | None = None,
+                   epochs: int = DEFAULT_EPOCHS, batch_size: int = 128, seed: int = 0) -> DomainClassifier:
     """Trains a classifier to tell an unpaired spec's domain a (class 0) from its domain b (class 1).
 
     What a translator's target-class rate needs for any pair of domains, labelled or not
@@ -439,13 +436,15 @@ def _train_unpaired(spec, image_size, channels, data_dir, epochs, batch_size, se
     them (`match_channels`), so "grey or colour" is something it may learn. Trained like
     `train` (without augmentation) and measured on the test split, balanced the same way.
 
-    Args: as `train`'s, for an unpaired spec (unpaired:A|B, cyclegan:DIR, ...); batch_size >= 2.
+    Args: as `train`'s, for an unpaired spec (unpaired:A|B, cyclegan:DIR, ...); batch_size >= 2, and
+    each domain needs batch_size / 2 training images.
 
     Returns:
       A DomainClassifier of 2 classes over images (S, S, max(C_a, C_b)), `dataset` the spec.
     """
-    if batch_size < 2:
-        raise ValueError(f"batch_size must be >= 2 (half of each domain), got {batch_size}")
+    if epochs < 1 or batch_size < 2:
+        raise ValueError(f"epochs must be >= 1 and batch_size >= 2 (half of each domain), got {epochs} and "
+                         f"{batch_size}")
     train_ds, info = _domain_batches(spec, "train", image_size, channels, batch_size // 2, data_dir, seed)
     image_shape = unpaired_shape(info)
     model = build(image_shape, 2, seed=seed)
@@ -505,7 +504,7 @@ def load_or_train(
     `image_size` is (it is `any_size`: features_and_logits resizes); for any other, the
     classifier at `image_size` (input_size).
 
-    For an unpaired spec it is the classifier of its two domains (a -> 0,
+    For an unpaired spec it is `train_unpaired`'s classifier of its two domains (a -> 0,
     b -> 1), at `image_size` and the larger of the domains' channel counts, cached as
     `domains-<name>_<S>x<S>x<C>_v<VERSION>`.
 
@@ -546,15 +545,16 @@ def load_or_train(
     _, info = data.make_dataset(
         spec, image_size=size, channels=channels, batch_size=1, split="train",
         data_dir=data_dir, shuffle=False, augment=False)
+    trainer = train
     if info.kind == "unpaired":
-        info = dataclasses.replace(info, image_shape=unpaired_shape(info), num_classes=2)
+        trainer, info = train_unpaired, dataclasses.replace(info, image_shape=unpaired_shape(info), num_classes=2)
     else:
         _check_labelled(spec, info)
     prefix = "domains-" if info.kind == "unpaired" else ""
     key = f"{prefix}{_cache_name(spec)}_{'x'.join(map(str, info.image_shape))}_v{VERSION}"
     return _load_or_train_into(
         cache_dir, key, spec, info, minimum, epochs,
-        lambda: train(spec, image_size=size, channels=channels, data_dir=data_dir, epochs=epochs, seed=seed))
+        lambda: trainer(spec, image_size=size, channels=channels, data_dir=data_dir, epochs=epochs, seed=seed))
 
 
 def _load_or_train_into(cache_dir, key, spec, info, minimum, epochs, train_fn):
