@@ -20,14 +20,10 @@ BatchNorm's moving statistics: how the project samples) and, with
 A run is one process per (side, variant, seed) and resumes from its last snapshot;
 scores are appended to <output_dir>/scores.jsonl with the classifier that made
 them; so the benchmark survives interruptions, and --rescore scores again with a
-new classifier without retraining. With --jobs=2 on two cores, two runs train at once,
-each pinned to one core with one thread (the project's run of a seed beside the peer's:
-their clocks are taken under the same conditions), each run's output in its train.log
-and score.log:
+new classifier without retraining:
 
   .venv/bin/python benchmarks/quality_vs_peer.py                      # 3 seeds x 2,000 steps, both sides
   .venv/bin/python benchmarks/quality_vs_peer.py --steps=300 --variants=default,adam_eps_1e-8
-  .venv/bin/python benchmarks/quality_vs_peer.py --jobs=2          # two runs at once, one core each
   .venv/bin/python benchmarks/quality_vs_peer.py --report_only        # the tables from what is scored
   .venv/bin/python benchmarks/quality_vs_peer.py --check_step         # one step of each side, same weights
 
@@ -38,10 +34,8 @@ weight differences: the step is the same computation when they agree to float no
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -75,10 +69,7 @@ flags.DEFINE_bool("train_only", False, "Train (or resume) the runs; score nothin
 flags.DEFINE_bool("rescore", False, "Score every snapshot again (after the classifier changed); the report then "
                   "reads the newest classifier's rows.")
 flags.DEFINE_bool("check_step", False, "Compare one training step of both sides from the same weights, then exit.")
-flags.DEFINE_integer("jobs", 1, "Runs at once, each pinned to its own share of the cores with threads to match "
-                     "(2 on 2 cores: the project and the peer side by side, one core each, same conditions).")
 flags.DEFINE_string("train_one", None, "Internal: train the run side:variant:seed in this process.")
-flags.DEFINE_string("score_one", None, "Internal: score the run side:variant:seed in this process.")
 FLAGS = flags.FLAGS
 
 
@@ -98,75 +89,16 @@ def run_dir(side, variant, seed):
     return os.path.join(FLAGS.output_dir, f"{side}-{variant}", f"seed{seed}")
 
 
-def train(side, variant, seed, cores=None):
-    """Trains one run to --steps in a fresh process (the two frameworks never share one), resuming.
-
-    With `cores`, the process runs on those cores only, with as many threads.
-    """
+def train(side, variant, seed):
+    """Trains one run to --steps in a fresh process (the two frameworks never share one), resuming."""
     directory = run_dir(side, variant, seed)
     if peer_dcgan.finished_steps(directory) >= FLAGS.steps:
         return
-    print(f"training {side}-{variant} seed {seed} to {FLAGS.steps} steps in {directory}"
-          + (f" on cores {cores}" if cores else ""), flush=True)
-    _run_self([f"--train_one={side}:{variant}:{seed}", f"--steps={FLAGS.steps}",
-               f"--snapshots={','.join(map(str, snapshot_steps()))}"], directory, "train.log", cores)
-
-
-def _run_self(args, directory, log_name, cores):
-    """Runs this script with `args` in a child process; with `cores`, pinned there, its output in a log."""
-    command = [sys.executable, os.path.abspath(__file__), f"--output_dir={FLAGS.output_dir}",
-               f"--num_samples={FLAGS.num_samples}", f"--sampling={','.join(FLAGS.sampling)}",
-               "--rescore" if FLAGS.rescore else "--norescore"] + args
-    if not cores:
-        subprocess.run(command, check=True)
-        return
-    threads = str(len(cores))
-    env = dict(os.environ, OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads)
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, log_name), "a") as log:
-        subprocess.run(command, check=True, env=env, stdout=log, stderr=subprocess.STDOUT,
-                       preexec_fn=lambda: os.sched_setaffinity(0, cores))
-
-
-def run_all():
-    """Trains and scores every run, --jobs at a time, each job on its own cores."""
-    if FLAGS.jobs <= 1:
-        for side, variant, seed in runs():
-            train(side, variant, seed)
-            if not FLAGS.train_only:
-                score(side, variant, seed)
-        return
-    cores = sorted(os.sched_getaffinity(0))
-    if FLAGS.jobs > len(cores):
-        raise app.UsageError(f"--jobs={FLAGS.jobs} is more than this machine's {len(cores)} cores.")
-    share = len(cores) // FLAGS.jobs
-    pending = queue.Queue()
-    for run in runs():
-        pending.put(run)
-    failures = []
-
-    def worker(my_cores):
-        while True:
-            try:
-                side, variant, seed = pending.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                train(side, variant, seed, my_cores)
-                if not FLAGS.train_only:
-                    _run_self([f"--score_one={side}:{variant}:{seed}"], run_dir(side, variant, seed),
-                              "score.log", my_cores)
-            except subprocess.CalledProcessError as error:
-                failures.append(f"{side}-{variant} seed {seed}: {error} (its log is in {run_dir(side, variant, seed)})")
-
-    workers = [threading.Thread(target=worker, args=(set(cores[i * share:(i + 1) * share]),))
-               for i in range(FLAGS.jobs)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    if failures:
-        raise SystemExit("Runs failed:\n" + "\n".join(failures))
+    command = [sys.executable, os.path.abspath(__file__), f"--train_one={side}:{variant}:{seed}",
+               f"--steps={FLAGS.steps}", f"--snapshots={','.join(map(str, snapshot_steps()))}",
+               f"--output_dir={FLAGS.output_dir}"]
+    print(f"training {side}-{variant} seed {seed} to {FLAGS.steps} steps in {directory}", flush=True)
+    subprocess.run(command, check=True)
 
 
 def train_one(spec):
@@ -292,12 +224,11 @@ def main(argv):
     if FLAGS.train_one:
         train_one(FLAGS.train_one)
         return
-    if FLAGS.score_one:
-        side, variant, seed = FLAGS.score_one.split(":")
-        score(side, variant, int(seed))
-        return
     if not FLAGS.report_only:
-        run_all()
+        for side, variant, seed in runs():
+            train(side, variant, seed)
+            if not FLAGS.train_only:
+                score(side, variant, seed)
     report()
 
 

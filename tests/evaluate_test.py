@@ -43,14 +43,17 @@ class EvaluateTest(tf.test.TestCase):
         self.assertRegex(scores["classifier"]["key"], rf"^squares-[0-9a-f]{{8}}_28x28x1_v{classifier.VERSION}$")
         self.assertEqual(scores["images"], {"generated_shape": [28, 28, 1], "scored_shape": [28, 28, 1],
                                             "scored_as": "28x28 as they are"})
-        for name in ("fid", "kid", "kid_std", "precision", "recall", "classifier_score", "class_kl"):
+        for name in ("fid", "kid", "kid_std", "precision", "recall", "classifier_score", "class_kl",
+                     "checkerboard_energy"):
             self.assertTrue(np.isfinite(scores["generated"][name]), name)
+        self.assertBetween(scores["real_vs_real"]["checkerboard_energy"], 0.0, 1.0)
         # Five steps of an 8-unit MLP are far from the data; test images are not.
         self.assertGreater(scores["generated"]["fid"], 10 * scores["real_vs_real"]["fid"])
         self.assertEqual(scores["real_vs_real"]["classes_covered"], 10)
         for name in ("report.md", "nearest_neighbours.png", "class_histogram.png"):
             self.assertTrue(os.path.isfile(os.path.join(self.workdir, "eval", name)), name)
         self.assertIn("| FID |", result.stdout)
+        self.assertIn("| checkerboard energy |", result.stdout)
 
     def test_an_export_scores_like_its_checkpoint(self):
         output_dir = tempfile.mkdtemp(dir=self.get_temp_dir())

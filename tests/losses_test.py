@@ -123,6 +123,19 @@ class LossesTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "valid penalties: dragan, gradient, none, r1"):
             losses.get_penalty("gp")
 
+    def test_generator_logit_gradients_show_the_saturation(self):
+        p = np.array([1e-3, 0.1, 0.5, 0.9])
+        gradients = losses.generator_logit_gradients(p)
+        # d log(1 - sigmoid(l)) / dl = -D: vanishes where D rejects the fakes.
+        self.assertAllClose(gradients["minimax"], -p, atol=1e-6)
+        # d -log sigmoid(l) / dl = -(1 - D): largest there.
+        self.assertAllClose(gradients["non_saturating"], -(1 - p), atol=1e-6)
+        self.assertAllClose(losses.generator_logit_gradients(p, ["wasserstein"])["wasserstein"], -np.ones(4))
+        with self.assertRaisesRegex(ValueError, "inside"):
+            losses.generator_logit_gradients([0.0, 0.5])
+        with self.assertRaisesRegex(ValueError, "energies"):
+            losses.generator_logit_gradients([0.5], ["began"])
+
 
 if __name__ == "__main__":
     tf.test.main()

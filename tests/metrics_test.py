@@ -306,6 +306,41 @@ class ClassCoverageTest(tf.test.TestCase):
             metrics.class_coverage(np.array([0, 1]), 3, reference=[0.5, 0.5, 0.5])
 
 
+class CheckerboardEnergyTest(tf.test.TestCase):
+
+    def test_any_two_by_two_tiling_is_all_on_the_grid(self):
+        rng = np.random.default_rng(0)
+        tiles = rng.normal(size=(3, 2, 2, 2))
+        self.assertAllClose(metrics.checkerboard_energy(np.tile(tiles, (1, 4, 8, 1))), np.ones(3))
+        # A 4-pixel pattern is off period 2's grid (in part) but all on period 4's.
+        stripes = np.tile(np.array([1.0, 1.0, -1.0, -1.0])[None, None, :, None], (1, 8, 2, 1))
+        self.assertAllClose(metrics.checkerboard_energy(stripes), [0.0])
+        self.assertAllClose(metrics.checkerboard_energy(stripes, period=4), [1.0])
+
+    def test_smooth_images_score_zero_and_white_noise_its_share_of_frequencies(self):
+        ramp = np.sin(np.linspace(0, np.pi, 16))[None, :, None, None] * np.ones((1, 16, 16, 1))
+        self.assertAllClose(metrics.checkerboard_energy(ramp), [0.0], atol=1e-12)
+        self.assertAllClose(metrics.checkerboard_energy(np.full((2, 4, 4, 3), 0.7)), [0.0, 0.0])
+        noise = np.random.default_rng(1).normal(size=(400, 16, 16, 1))
+        # 3 of the 255 non-DC frequencies of a 16x16 image; 15 for period 4.
+        self.assertAllClose(np.mean(metrics.checkerboard_energy(noise)), 3 / 255, rtol=0.1)
+        self.assertAllClose(np.mean(metrics.checkerboard_energy(noise, period=4)), 15 / 255, rtol=0.1)
+
+    def test_grows_with_an_added_checkerboard(self):
+        image = np.sin(np.linspace(0, 3, 16))[None, :, None, None] * np.ones((1, 16, 16, 1))
+        board = (np.indices((16, 16)).sum(axis=0) % 2 * 2 - 1.0)[None, :, :, None]
+        shares = [metrics.checkerboard_energy(image + a * board)[0] for a in (0.0, 0.05, 0.2)]
+        self.assertAllEqual(np.argsort(shares), [0, 1, 2])
+
+    def test_bad_arguments(self):
+        with self.assertRaisesRegex(ValueError, "multiples of 2"):
+            metrics.checkerboard_energy(np.zeros((1, 5, 4, 1)))
+        with self.assertRaisesRegex(ValueError, r"\[N, H, W, C\]"):
+            metrics.checkerboard_energy(np.zeros((4, 4)))
+        with self.assertRaisesRegex(ValueError, "period"):
+            metrics.checkerboard_energy(np.zeros((1, 4, 4, 1)), period=1)
+
+
 if __name__ == "__main__":
     tf.test.main()
 

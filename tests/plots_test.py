@@ -121,6 +121,12 @@ class SaveTest(tf.test.TestCase):
         plots.save_real_vs_fake(_images(8, channels=3), _images(8, channels=3, seed=1), path)
         self._assert_image(path)
 
+    def test_save_generator_gradients(self):
+        path = os.path.join(self.dir, "saturation.png")
+        p = np.linspace(0.01, 0.99, 50)
+        plots.save_generator_gradients(p, {"minimax": -p, "non_saturating": p - 1}, path)
+        self._assert_image(path)
+
     def test_save_loss_curves(self):
         path = os.path.join(self.dir, "losses.png")
         plots.save_loss_curves({"d_loss": [1.3, 1.0, 0.8], "g_loss": [0.7, 1.5, 2.0]}, path)

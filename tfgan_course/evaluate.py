@@ -101,6 +101,10 @@ def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_N
         "generated": score(train_features, fake_features, fake_logits, classifier.num_classes, reference),
         "real_vs_real": score(train_features, test_features, test_logits, classifier.num_classes, reference),
     }
+    if image_shape[0] % 2 == 0 and image_shape[1] % 2 == 0:
+        # Measured on the images as generated, before any resize: the artefacts live on their pixel grid.
+        for key, images in (("generated", fake_images), ("real_vs_real", test_images)):
+            result[key]["checkerboard_energy"] = float(np.mean(metrics.checkerboard_energy(images)))
 
     os.makedirs(output_dir, exist_ok=True)
     _save_nearest_neighbours(fake_images, fake_features, train_images, train_features,
@@ -130,7 +134,8 @@ _ROWS = (("FID", "fid", "lower is better"), ("KID", "kid", "lower is better"),
          ("recall (k=3)", "recall", "share of real data the samples cover"),
          ("classifier score", "classifier_score", "Inception-score analogue; max = classes"),
          ("classes covered", "classes_covered", "classes predicted at least once"),
-         ("class KL", "class_kl", "KL(predicted classes || real classes), nats"))
+         ("class KL", "class_kl", "KL(predicted classes || real classes), nats"),
+         ("checkerboard energy", "checkerboard_energy", "share of contrast energy on the 2x2 pixel grid"))
 
 
 def report(result: dict) -> str:
@@ -149,6 +154,8 @@ def report(result: dict) -> str:
              "generated and real alike: scores compare with runs scored by the same classifier only.", "",
              "| metric | generated | real vs real | |", "|---|---|---|---|"]
     for title, key, meaning in _ROWS:
+        if key not in result["generated"]:  # Images of odd size have no 2x2 grid.
+            continue
         generated, baseline = result["generated"][key], result["real_vs_real"][key]
         if key == "kid":
             cells = (f"{generated:.4f} +- {result['generated']['kid_std']:.4f}",

@@ -18,6 +18,7 @@ import dataclasses
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -299,6 +300,39 @@ LOSSES = {
     "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),
     "began": Loss(began_generator_loss, began_discriminator_loss, d_outputs="energies"),
 }
+
+
+def generator_logit_gradients(d_of_fake, names=("minimax", "non_saturating")) -> dict:
+    """d (generator loss) / d (D's logit) against D(G(z)): why G trains on -log D(G(z)) (lecture 001).
+
+    Early in training D tells fakes apart, D(G(z)) ~ 0, and the minimax loss
+    log(1 - D(G(z))) is flat there: its gradient, -D(G(z)), vanishes and G learns
+    nothing. The non-saturating -log D(G(z)) has the gradient -(1 - D(G(z))), largest
+    exactly there. The values come from autodiff through the registered losses
+    themselves, per example (a batch of one), so they are what training backpropagates.
+
+    Args:
+      d_of_fake: float [N] in (0, 1), D's probability that a fake is real.
+      names: keys of LOSSES whose D outputs logits.
+
+    Returns:
+      {name: float32 [N]} the gradient of that loss with respect to the logit
+      log(p / (1 - p)) of each p in d_of_fake.
+    """
+    p = np.asarray(d_of_fake, np.float64)
+    if p.ndim != 1 or not ((p > 0) & (p < 1)).all():
+        raise ValueError("d_of_fake must be a 1-D array of probabilities strictly inside (0, 1).")
+    logits = tf.Variable(np.log(p / (1 - p))[:, None], dtype=tf.float32)
+    gradients = {}
+    for name in names:
+        loss = get(name)
+        if loss.d_outputs != "logits":
+            raise ValueError(f"--loss={name} takes D's {loss.d_outputs}, not logits.")
+        with tf.GradientTape() as tape:
+            # Summing per-example means (batches of one) keeps each example's own gradient.
+            total = tf.add_n([loss.generator(logits[i:i + 1]) for i in range(len(p))])
+        gradients[name] = tape.gradient(total, logits).numpy()[:, 0]
+    return gradients
 
 
 def mutual_information_loss(categories, continuous, code_logits, code_mean):

@@ -13,6 +13,8 @@ classifier's [N, K] outputs.
   nearest_neighbours         Euclidean k-NN, for the memorisation check
   l1_distance, psnr, ssim    per-image distances of translated images to their ground truth
   label_rate                 the fraction of predicted labels that are the expected ones
+  checkerboard_energy        the share of an image's spectral energy on a pixel grid's harmonics:
+                             the checkerboard artefacts of strided transposed convolutions
 
 Memory: nothing builds an N x N matrix. Pairwise work (distances, kernels)
 runs in blocks of at most _CHUNK_SIZE x _CHUNK_SIZE float64 entries (8 MiB),
@@ -581,3 +583,42 @@ def label_rate(predicted_labels, expected) -> float:
     if expected.ndim and expected.shape != predicted.shape:
         raise ValueError(f"expected must be one label or [N] = {predicted.shape}, got shape {expected.shape}.")
     return float(np.mean(predicted == expected))
+
+
+def checkerboard_energy(images, period: int = 2) -> np.ndarray:
+    """Per image, the share of its spectral energy at the harmonics of a `period`-pixel grid.
+
+    A transposed convolution of stride 2 whose kernel does not divide evenly by 2 paints
+    every other pixel from a different set of weights (Odena et al., 2016), so its artefacts
+    repeat every 2 pixels: their energy sits at the spatial frequencies k H / period, l W /
+    period of the DFT. For period 2 these are the three Nyquist frequencies (H/2, 0),
+    (0, W/2) and (H/2, W/2): a pure 2x2 checkerboard scores 1, a smooth image about 0.
+    Two stride-2 layers in a row leave 4-pixel patterns too: `period=4` counts those
+    harmonics (its set contains period 2's).
+
+    The mean is removed first (the DC term is brightness, not texture), so the share is
+    of the image's contrast energy; a flat image scores 0.
+
+    Args:
+      images: float [N, H, W, C] (any range), H and W multiples of `period`.
+      period: the grid's period in pixels, >= 2.
+
+    Returns:
+      float64 [N] in [0, 1], the channels' energy pooled.
+    """
+    images = np.asarray(images, np.float64)
+    period = _positive_int(period, "period")
+    if period < 2:
+        raise ValueError(f"period must be >= 2 pixels, got {period}.")
+    if images.ndim != 4 or images.shape[1] % period or images.shape[2] % period:
+        raise ValueError(f"images must be [N, H, W, C] with H and W multiples of {period}, got {images.shape}; "
+                         "crop or resize them.")
+    height, width = images.shape[1:3]
+    centred = images - images.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(centred, axes=(1, 2))) ** 2  # [N, H, W, C]
+    on_grid = np.zeros((height, width), bool)
+    on_grid[::height // period, ::width // period] = True
+    on_grid[0, 0] = False  # DC: zero after centring, and not a harmonic.
+    total = power.sum(axis=(1, 2, 3))
+    grid = power[:, on_grid].sum(axis=(1, 2))
+    return np.divide(grid, total, out=np.zeros_like(total), where=total > 0)

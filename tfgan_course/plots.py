@@ -276,6 +276,32 @@ def save_learned_mapping(u, mapping, real, path, title: str = "Learned mapping v
     _save_figure(fig, path)
 
 
+def save_generator_gradients(d_of_fake, gradients: dict, path,
+                             title: str = "Generator gradient against D(G(z))") -> None:
+    """Lecture 001's saturation plot: each G loss's gradient magnitude against D(G(z)).
+
+    Args:
+      d_of_fake: float [N] in (0, 1), increasing, D's probability that a fake is real.
+      gradients: {loss name: float [N]} d loss / d logit at each point
+        (`losses.generator_logit_gradients`).
+      path: output file, normally ``.png``.
+      title: the figure's title.
+    """
+    d_of_fake = np.asarray(d_of_fake, np.float64)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    for name, gradient in gradients.items():
+        ax.plot(d_of_fake, np.abs(np.asarray(gradient, np.float64)), label=name)
+    ax.axvspan(0, 0.1, color="0.9", zorder=0)
+    ax.text(0.01, 0.5, "early training:\nD rejects the fakes", transform=ax.transAxes, fontsize=9)
+    ax.set_xlabel("D(G(z))")
+    ax.set_ylabel("|d loss / d logit|, what reaches G")
+    ax.set_xlim(0, 1)
+    ax.set_title(title)
+    ax.legend()
+    _save_figure(fig, path)
+
+
 def save_class_histogram(generated_counts, real_counts, path, title: str = "Predicted classes") -> None:
     """Bars of the classifier's predicted classes: generated images beside real (test) ones.
 
