@@ -37,8 +37,8 @@ classifier's features make weak metrics.
 
 Translators are scored with two more (evaluate_translation.py): the classifier of the labelled
 source of derived images (`classifier_source`: classes:7:fashion_mnist is labelled by the
-fashion_mnist classifier), and the classifier of an unpaired spec's two
-domains (a -> 0, b -> 1), `train_unpaired`, which `load_or_train` gives for an unpaired spec.
+fashion_mnist classifier), and `train_unpaired`'s classifier of an unpaired spec's two domains
+(a -> 0, b -> 1), which `load_or_train` gives for an unpaired spec.
 """
 
 import dataclasses
@@ -434,7 +434,7 @@ def train_unpaired(spec: str, *, image_size: int, channels: int, data_dir: str |
     so the classes are balanced whatever the domains' sizes (the smaller one cycles); an epoch
     is a pass over the larger domain. A domain of fewer channels than the other is tiled to
     them (`match_channels`), so "grey or colour" is something it may learn. Trained like
-    `train` (without augmentation) and measured on the test split, balanced the same way.
+    `train` and measured on the test split, balanced the same way.
 
     Args: as `train`'s, for an unpaired spec (unpaired:A|B, cyclegan:DIR, ...); batch_size >= 2, and
     each domain needs batch_size / 2 training images.
