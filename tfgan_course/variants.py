@@ -134,19 +134,26 @@ _NOT_FOR = {
 }
 
 
+def _candidates(config: config_lib.Config, data_kind: str | None) -> list:
+    """The variants `config` may train, the one it trains first: several only while a translator's data is unknown."""
+    if config.variant != "auto":
+        return [config.variant]
+    if config.loss == VARIANTS["began"].loss:
+        return ["began"]
+    kind = models.MODELS[config.model].KIND
+    names = [name for name, variant in VARIANTS.items() if variant.family_kind == kind and not variant.loss]
+    if data_kind is None:
+        return names  # The data decides, once loaded.
+    return [name for name in names if data_kind in VARIANTS[name].data_kinds][:1] or names[:1]
+
+
 def variant_name(config: config_lib.Config, data_kind: str | None = None) -> str:
     """The variant `config` trains: --variant, or for auto the family's own (BEGAN for --loss=began).
 
     A family with several variants (a translator's pix2pix and CycleGAN) picks the one for
     `data_kind` (a `data.DataInfo.kind`), the first one while the data is not known.
     """
-    if config.variant != "auto":
-        return config.variant
-    if config.loss == VARIANTS["began"].loss:
-        return "began"
-    kind = models.MODELS[config.model].KIND
-    names = [name for name, variant in VARIANTS.items() if variant.family_kind == kind and not variant.loss]
-    return next((name for name in names if data_kind in VARIANTS[name].data_kinds), names[0])
+    return _candidates(config, data_kind)[0]
 
 
 def loss_name(config: config_lib.Config, data_kind: str | None = None) -> str:
@@ -175,18 +182,20 @@ def _check_data_kind(config, name, data_kind):
                      f"{config.dataset} is {data_kind}: use --variant={other} (or auto).")
 
 
-def _check_variant_options(config, name):
-    """A ValueError for an option the variant `name` does not take set to anything but its default."""
+def _check_variant_options(config, names):
+    """A ValueError for an option none of the variants `names` takes set to anything but its default."""
     for option in dict.fromkeys([*_ONLY_FOR, *_NOT_FOR]):
         value = getattr(config, option)
         if value == config_lib.Config.__dataclass_fields__[option].default:
             continue
-        takers = _ONLY_FOR.get(option)
-        if takers and name not in takers:
+        takers = _ONLY_FOR.get(option, names)
+        refusing = [name for name in names if name not in takers or name in _NOT_FOR.get(option, ())]
+        if len(refusing) < len(names):
+            continue
+        if option in _ONLY_FOR:
             raise ValueError(f"--{option}={value} is for the {' or '.join(takers)} variant"
-                             f"{'s' if len(takers) > 1 else ''}, not the {name} variant (--model={config.model}).")
-        if name in _NOT_FOR.get(option, ()):
-            raise ValueError(f"--{option}={value} does not apply to the {name} variant: drop it.")
+                             f"{'s' if len(takers) > 1 else ''}, not the {refusing[0]} variant (--model={config.model}).")
+        raise ValueError(f"--{option}={value} does not apply to the {refusing[0]} variant: drop it.")
 
 
 def validate(config: config_lib.Config, data_kind: str | None = None) -> config_lib.Config:
@@ -211,7 +220,7 @@ def validate(config: config_lib.Config, data_kind: str | None = None) -> config_
         raise ValueError(f"The {name} variant trains {variant.family_kind} model families; --model={config.model} "
                          f"is {kind}.")
     _check_data_kind(config, name, data_kind)
-    _check_variant_options(config, name)
+    _check_variant_options(config, _candidates(config, data_kind))
     if variant.loss and config.loss not in (variant.loss, _DEFAULT_LOSS):
         raise ValueError(f"The {name} variant trains with --loss={variant.loss}, not --loss={config.loss}.")
     if not variant.loss and losses.get(config.loss).d_outputs != "logits":
