@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tests import fixtures
 from tfgan_course import config as config_lib
-from tfgan_course import experiment, losses, optimizers, variants
+from tfgan_course import experiment, optimizers, variants
 from tfgan_course.gans import cyclegan, history_pool, pix2pix
 from tfgan_course.models import patchgan
 
