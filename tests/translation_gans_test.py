@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tests import fixtures
 from tfgan_course import config as config_lib
-from tfgan_course import experiment, optimizers, variants
+from tfgan_course import experiment, optimizers, trained, variants
 from tfgan_course.gans import cyclegan, history_pool, pix2pix
 from tfgan_course.models import patchgan
 
@@ -186,7 +186,14 @@ class TrainingTest(tf.test.TestCase):
         config = config_lib.Config(model="resnet", dataset=f"unpaired:idx:{self.data}|invert:idx:{self.data}",
                                    resnet_blocks=1, pool_size=3, lr_decay_epochs=1, **TINY)
         first = experiment.run(config, self.workdir, verbose=0)
-        self.assertEqual((first.steps, first.export_dir), (2, ""))
+        self.assertEqual(first.steps, 2)
+        # Exported both ways: F: B -> A as the reverse signatures, checked against the model in training.
+        served = trained.from_export(first.export_dir)
+        self.assertEqual(served.spec, first.model.spec)
+        images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 1)).astype(np.float32)
+        self.assertAllClose(served.images({"images": images}), first.model.generator(images), atol=1e-5)
+        reverse = tf.saved_model.load(first.export_dir).signatures["reverse"]
+        self.assertAllClose(reverse(images=images)["images"], first.model.reverse_generator(images), atol=1e-5)
         with open(os.path.join(self.workdir, "losses.csv")) as f:
             self.assertEqual(f.readline().strip().split(",")[2:], list(cyclegan.CycleGAN.metric_names))
         self.assertTrue(os.path.isfile(os.path.join(self.workdir, "samples", "epoch_0001.png")))

@@ -48,7 +48,7 @@ class RunResult:
     model: gan.GAN  # the trained GAN
     history: dict  # epoch means of the model's metric_names over the epochs this call trained
     steps: int  # generator steps done in total, resumed ones included
-    export_dir: str  # the SavedModel version directory ("" for a translator: not exported yet)
+    export_dir: str  # the SavedModel version directory
 
 
 @dataclasses.dataclass
@@ -116,16 +116,12 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         # --keep_best: the export (and the final figures) are of the best-scoring weights.
         state.checkpoint.restore(best_manager.latest_checkpoint).expect_partial()
         logging.info("Restored the best checkpoint by FID, %s, to export it", best_manager.latest_checkpoint)
-    if state.model.spec.translates:
-        # Not built yet for translators: the export and the final figures, whose sample grid is each
-        # epoch's samples/epoch_NNNN.png (input | output | target or reconstruction).
-        logging.warning("Trained %s; exporting an image-to-image translator is not supported yet: nothing exported. "
-                        "Its checkpoint is in %s.", state.model.variant, state.manager.latest_checkpoint)
-        return RunResult(model=state.model, history=history,
-                         steps=int(state.model.g_optimizer.iterations.numpy()), export_dir="")
-    _save_final_figures(state.model, run_data.dataset, config, state.fixed_z.numpy(), real_vectors, workdir)
+    if not state.model.spec.translates:
+        # A translator's figures are its sample grids, samples/epoch_NNNN.png (input | output | target
+        # or reconstruction), written every epoch.
+        _save_final_figures(state.model, run_data.dataset, config, state.fixed_z.numpy(), real_vectors, workdir)
     export_dir = export.export_generator(state.model.sampler, config.export_base or os.path.join(workdir, "export"),
-                                        config.serving_name, spec=state.model.spec)
+                                        config.serving_name, spec=state.model.spec, reverse=state.model.reverse_sampler)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=state.model, history=history, steps=int(state.model.g_optimizer.iterations.numpy()),
                      export_dir=export_dir)

@@ -141,6 +141,11 @@ class GAN(keras.Model):
         """The generator to sample and export with: the EMA generator when there is one."""
         return self.generator if self.ema_generator is None else self.ema_generator
 
+    @property
+    def reverse_sampler(self):
+        """A translator's other direction, exported beside `sampler` (a CycleGAN's F: B -> A); None here."""
+        return None
+
     def call(self, inputs, training=False):
         """The generator's inputs (z float32 [B, latent_dim] for this class) -> images, from `sampler`."""
         return self.sampler(inputs, training=training)

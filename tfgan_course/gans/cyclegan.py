@@ -65,6 +65,11 @@ class CycleGAN(gan.GAN):
         self.pool_b = history_pool.HistoryPool(self.pool_size, shape_b, name="pool_b")
 
     @property
+    def reverse_sampler(self):
+        """F: B -> A, exported as the `reverse` signatures."""
+        return self.reverse_generator
+
+    @property
     def g_variables(self):
         return self.generator.trainable_variables + self.reverse_generator.trainable_variables
 
