@@ -9,14 +9,8 @@ from PIL import Image
 from tensorflow_serving.apis import prediction_log_pb2
 
 from serving import servable, warmup
+from tests import fixtures
 from tfgan_course import export, models, signatures, spec, trained
-
-
-def _png(array):
-    """uint8 [H, W] or [H, W, C] -> PNG bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 class TranslatorExportTest(tf.test.TestCase):
@@ -61,7 +55,8 @@ class TranslatorExportTest(tf.test.TestCase):
     def test_png_in_png_out_equals_the_in_process_output(self):
         serve, _ = self._export()
         pixels = signatures.to_uint8(self.images).numpy()
-        answer = serve["translate_png"](images_png_bytes=tf.constant([_png(p[..., 0]) for p in pixels]))
+        files = tf.constant([fixtures.png_bytes(p[..., 0]) for p in pixels])
+        answer = serve["translate_png"](images_png_bytes=files)
         expected = signatures.to_uint8(self.forward(pixels.astype(np.float32) / 127.5 - 1.0, training=False))
         self.assertAllEqual(answer["images_uint8"], expected)
         decoded = np.stack([np.asarray(Image.open(io.BytesIO(png))) for png in answer["images_png_bytes"].numpy()])
@@ -75,13 +70,13 @@ class TranslatorExportTest(tf.test.TestCase):
         rgb = np.zeros((16, 16, 3), np.uint8)
         rgb[..., 0] = 255  # Pure red: luma 0.299.
         large = np.full((40, 24), 255, np.uint8)  # Another size and aspect: resized to 16 x 16.
-        decoded = signatures.decode_png_images(tf.constant([_png(transparent), _png(rgb), _png(large)]),
+        decoded = signatures.decode_png_images(tf.constant([fixtures.png_bytes(transparent), fixtures.png_bytes(rgb), fixtures.png_bytes(large)]),
                                                (16, 16, 1)).numpy()
         self.assertEqual(decoded.shape, (3, 16, 16, 1))
         self.assertAllClose(decoded[0], np.ones((16, 16, 1)), atol=1e-6)
         self.assertAllClose(decoded[1], np.full((16, 16, 1), 0.299 * 2 - 1), atol=1e-5)
         self.assertAllClose(decoded[2], np.ones((16, 16, 1)), atol=1e-5)
-        grey_as_rgb = signatures.decode_png_images(tf.constant([_png(large)]), (16, 16, 3)).numpy()
+        grey_as_rgb = signatures.decode_png_images(tf.constant([fixtures.png_bytes(large)]), (16, 16, 3)).numpy()
         self.assertEqual(grey_as_rgb.shape, (1, 16, 16, 3))
 
     def test_spec_warmups_and_the_loader(self):

@@ -1,6 +1,7 @@
 """Small datasets the tests write themselves."""
 
 import gzip
+import io
 import os
 
 import numpy as np
@@ -58,3 +59,10 @@ def write_emoji(root, style, names, colour):
         rgba[2:6, 2:6] = (*colour(i), 255)
         rgba[0, 0] = (0, 0, 0, 128)  # half-transparent black over white: mid grey
         Image.fromarray(rgba, "RGBA").save(os.path.join(directory, f"{name}.png"))
+
+
+def png_bytes(array):
+    """uint8 [H, W] or [H, W, C] (C = 3 or 4) -> the bytes of a PNG file of it."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
