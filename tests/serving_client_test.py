@@ -13,6 +13,7 @@ from PIL import Image
 
 from serving import client as client_lib
 from serving.server import Server
+from tests import serving_fixtures
 from tfgan_course import export, latent, models, plots
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,17 +94,12 @@ class ClientTest(tf.test.TestCase):
                        "u": export.export_generator(brighten(uniform), cls.base, "u",
                                                     latent_distribution="uniform"),
                        "old": old}
-        cls.server = Server(os.path.join(cls.base, export.MODELS_CONFIG), port=0, rest_api_port=0,
-                            file_system_poll_wait_seconds=0).start()
-        cls.clients = {"grpc": client_lib.connect(f"localhost:{cls.server.grpc_port}"),
-                       "rest": client_lib.connect(f"http://localhost:{cls.server.rest_port}")}
+        cls.server, cls.clients = serving_fixtures.serve_exports(cls.base)
         cls.loaded = {name: tf.saved_model.load(path) for name, path in cls.exports.items()}
 
     @classmethod
     def tearDownClass(cls):
-        for client in cls.clients.values():
-            client.close()
-        cls.server.stop()
+        serving_fixtures.stop_serving(cls.server, cls.clients)
         super().tearDownClass()
 
     def test_signatures_come_from_the_metadata(self):

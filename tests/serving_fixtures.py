@@ -127,3 +127,23 @@ def version_state(manager, name, version):
 
 def config_text(text):
     return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+
+
+def serve_exports(export_base):
+    """The embedded server on `export_base`'s models.config (free ports) and a client of each protocol.
+
+    Returns (server, {"grpc": GrpcClient, "rest": RestClient}); `stop_serving` ends both.
+    """
+    from serving import client as client_lib  # pylint: disable=import-outside-toplevel
+    from serving.server import Server  # pylint: disable=import-outside-toplevel
+
+    server = Server(os.path.join(export_base, "models.config"), port=0, rest_api_port=0,
+                    file_system_poll_wait_seconds=0).start()
+    return server, {"grpc": client_lib.connect(f"localhost:{server.grpc_port}"),
+                    "rest": client_lib.connect(f"http://localhost:{server.rest_port}")}
+
+
+def stop_serving(server, clients):
+    for client in clients.values():
+        client.close()
+    server.stop()

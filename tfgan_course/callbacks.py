@@ -58,8 +58,9 @@ class SampleGrid(keras.callbacks.Callback):
     Synth" figure against `real_samples`.
 
     Args:
-      fixed_inputs: latent.GridInputs from `GAN.fixed_inputs(fixed_z)`: the same G inputs every
-        epoch (and across resumes), and the grid's row length (a conditional GAN's row is a class).
+      fixed_inputs: latent.GridInputs from `GAN.fixed_inputs(fixed_z, examples)`: the same G inputs
+        every epoch (and across resumes), and the grid's row length (a conditional GAN's row is a
+        class; a translator's row is one example: input | output | target or reconstruction).
       directory: where epoch_NNNN.png and progress.gif go.
       tensorboard_dir: where the image summaries go; None = no TensorBoard.
       real_samples: float32 [M, dim] real toy vectors; None for images.
@@ -73,7 +74,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
 
     def on_epoch_end(self, epoch, logs=None):
-        samples = self.model.images(self.fixed_inputs.inputs)
+        samples = self.model.grid_images(self.fixed_inputs.inputs)
         path = os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
         if self.real_samples is None:
             plots.save_image_grid(samples, path, nrow=self.fixed_inputs.nrow)

@@ -42,7 +42,8 @@ class Config:
 
     # Models and loss.
     model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, mlp2, dcgan, cmlp, cdcgan, "
-                        "infogan, toy, selu); cmlp and cdcgan are conditional and need labelled data.")
+                        "infogan, toy, selu, unet, resnet); cmlp and cdcgan are conditional and need labelled data; "
+                        "unet (pix2pix) and resnet (CycleGAN) translate images: a paired or unpaired --dataset.")
     loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating, "
                        "least_squares, wasserstein, hinge, began); began makes D an autoencoder.")
     penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
@@ -51,8 +52,9 @@ class Config:
     d_norm: str = _field("batch", "dcgan D's normalisation: batch, layer (for gradient penalties) or none.")
     g_upsample: str = _field("transposed", "dcgan G's upsampling: transposed (convolutions), nearest or bilinear "
                              "(resize, then convolve: no checkerboard artefacts).")
-    variant: str = _field("auto", "GAN variant: a name in variants.VARIANTS (plain, conditional, infogan, began); "
-                          "auto = the model family's own (began for --loss=began).")
+    variant: str = _field("auto", "GAN variant: a name in variants.VARIANTS (plain, conditional, infogan, began, "
+                          "pix2pix, cyclegan); auto = the model family's own (began for --loss=began; for a "
+                          "translator, pix2pix on paired data and cyclegan on unpaired data).")
     began_gamma: float = _field(0.5, "BEGAN's diversity ratio gamma = E[L(G(z))] / E[L(x)], in (0, 1].")
     began_lambda_k: float = _field(0.001, "BEGAN's gain lambda_k of the k_t control.")
     info_categories: int = _field(10, "InfoGAN: values of the categorical latent code; 0 = none.")
@@ -70,6 +72,20 @@ class Config:
     pack: int = _field(1, "PacGAN: D judges packs of this many samples (real or fake), concatenated along the last "
                           "axis (vectors' features, images' channels); 1 = off. --batch_size must be a multiple. "
                           "Unconditional model families, plain variant.")
+
+    # Image-to-image translation (--model=unet or resnet on a paired or unpaired --dataset).
+    l1_weight: float = _field(100.0, "pix2pix: weight lambda of the L1 distance ||G(x) - y||_1 in G's loss.")
+    cycle_weight: float = _field(10.0, "CycleGAN: weight lambda of the cycle-consistency losses.")
+    identity_weight: float = _field(0.5, "CycleGAN: weight of the identity losses ||G(b) - b||_1, as a fraction of "
+                                    "--cycle_weight; 0 = off (off anyway when the domains' channels differ).")
+    pool_size: int = _field(50, "CycleGAN: fakes held in each discriminator's history pool; 0 = no pool.")
+    patch_size: int = _field(70, "Translators: the PatchGAN discriminator's receptive field in pixels: 1 (PixelGAN), "
+                             "16, 34, 70 (the papers'), 142 or 286.")
+    unet_depth: int = _field(0, "--model=unet: stride-2 layers of the U-Net (H and W divisible by 2^depth); "
+                             "0 = as many as the image size allows, up to 8 (256 -> 1x1).")
+    resnet_blocks: int = _field(0, "--model=resnet: residual blocks; 0 = 6 (the paper's at 128 px; 9 at 256 px).")
+    lr_decay_epochs: int = _field(0, "Decay both learning rates linearly to 0 over the last N of --epochs, constant "
+                                  "before (CycleGAN: 100 + 100 epochs); 0 = constant.")
 
     # Latent space and widths.
     latent_dim: int = _field(100, "Size of the latent vector z (the lectures' nz; InfoGAN's noise, codes apart).")
@@ -224,7 +240,8 @@ def validate(config: Config) -> Config:
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width", "g_depth",
                    "d_depth", "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
                    "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight",
-                   "eval_every_epochs", "steps_per_execution", "inter_op_threads"):
+                   "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "cycle_weight",
+                   "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     for option in ("divergence_max_loss", "divergence_pinned_steps"):
@@ -240,6 +257,9 @@ def validate(config: Config) -> Config:
         raise ValueError(f"--began_gamma must be in (0, 1], got {config.began_gamma}.")
     if config.model == "infogan" and not config.info_categories + config.info_continuous:
         raise ValueError("--model=infogan needs a latent code: --info_categories >= 1 or --info_continuous >= 1.")
+    if config.lr_decay_epochs > config.epochs:
+        raise ValueError(f"--lr_decay_epochs={config.lr_decay_epochs} must be at most --epochs={config.epochs}: the "
+                         "learning rates decay over the last epochs of the run.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"--label_smoothing must be in [0, 1), got {config.label_smoothing}.")
     for option in ("g_learning_rate", "d_learning_rate", "adam_epsilon"):

@@ -94,6 +94,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     workdir = _run_dir(workdir, strategy)
     flag_changes = _check_resume_flags(config, workdir)
     run_data = _load_data(config, strategy)  # Before the workdir is touched: a data error leaves nothing behind.
+    variants.validate(config, run_data.info.kind)  # A translator needs translation data, and the others images.
     _prepare_workdir(config, workdir)
     with strategy.scope():
         state = _build_state(config, run_data, workdir)
@@ -102,7 +103,8 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
     nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
     best_manager = _best_manager(config, state, workdir)
-    run_callbacks = _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors)
+    examples = _fixed_examples(config, run_data.info)
+    run_callbacks = _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors, examples)
     history = _fit(config, run_data, state, [*run_callbacks, *([stop] if stop else []), *extra_callbacks], verbose)
     if nan_guard.failure:
         raise TrainingDiverged(
@@ -114,9 +116,12 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         # --keep_best: the export (and the final figures) are of the best-scoring weights.
         state.checkpoint.restore(best_manager.latest_checkpoint).expect_partial()
         logging.info("Restored the best checkpoint by FID, %s, to export it", best_manager.latest_checkpoint)
-    _save_final_figures(state.model, run_data.dataset, config, state.fixed_z.numpy(), real_vectors, workdir)
+    if not state.model.spec.translates:
+        # A translator's figures are its sample grids, samples/epoch_NNNN.png (input | output | target
+        # or reconstruction), written every epoch.
+        _save_final_figures(state.model, run_data.dataset, config, state.fixed_z.numpy(), real_vectors, workdir)
     export_dir = export.export_generator(state.model.sampler, config.export_base or os.path.join(workdir, "export"),
-                                        config.serving_name, spec=state.model.spec)
+                                        config.serving_name, spec=state.model.spec, reverse=state.model.reverse_sampler)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=state.model, history=history, steps=int(state.model.g_optimizer.iterations.numpy()),
                      export_dir=export_dir)
@@ -174,7 +179,9 @@ def _build_state(config, run_data, workdir) -> _State:
     """The compiled GAN and its checkpoint; call inside the strategy's scope."""
     per_execution = runtime.steps_per_execution(config, run_data.steps_per_epoch)
     model = variants.build(config, run_data.info.image_shape, total_steps=config.epochs * run_data.steps_per_epoch,
-                           num_classes=run_data.info.num_classes, steps_per_execution=per_execution)
+                           num_classes=run_data.info.num_classes, steps_per_execution=per_execution,
+                           data_kind=run_data.info.kind, shapes=run_data.info.shapes,
+                           steps_per_epoch=run_data.steps_per_epoch)
     fixed_z = tf.Variable(
         tf.random.stateless_normal([config.num_fixed_samples, config.latent_dim], seed=[config.seed, 1]),
         trainable=False, name="fixed_z")
@@ -211,7 +218,18 @@ def _best_manager(config, state, workdir):
     return manager
 
 
-def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors):
+def _fixed_examples(config, info):
+    """Translation data's first examples ({key: numpy [N, H, W, C]}, unshuffled, unjittered), which a
+    translator's sample grids translate every epoch; None for image and vector data."""
+    if info.shapes is None:
+        return None
+    dataset, _ = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
+                                   batch_size=config.num_fixed_samples, data_dir=config.data_dir or None,
+                                   shuffle=False, augment=False, drop_remainder=False)
+    return {key: value.numpy() for key, value in next(iter(dataset)).items()}
+
+
+def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors, examples):
     """The project's callbacks, in the order they must run."""
     run_callbacks = [
         nan_guard,
@@ -219,10 +237,13 @@ def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_v
         # so a kill between the two cannot leave the log a step short.
         callbacks.LossLog(os.path.join(workdir, "losses.csv"), workdir),
         callbacks.Checkpointer(state.manager, state.epoch, config.checkpoint_every_steps, guard=nan_guard),
-        callbacks.SampleGrid(state.model.fixed_inputs(state.fixed_z.numpy()), os.path.join(workdir, "samples"),
+        callbacks.SampleGrid(state.model.fixed_inputs(state.fixed_z.numpy(), examples), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
     ]
-    if config.eval_every_epochs:
+    if config.eval_every_epochs and state.model.spec.translates:
+        logging.warning("--eval_every_epochs: FID during training is not available for image-to-image translators "
+                        "yet; skipped.")
+    elif config.eval_every_epochs:
         # Before TensorBoard, which then records the epoch's FID and KID.
         run_callbacks.append(_sample_quality(config, run_data.info, workdir, best_manager))
     run_callbacks.append(keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False))

@@ -98,6 +98,7 @@ class GAN(keras.Model):
     variant = "plain"  # The name `variants.VARIANTS` registers this class under.
     d_outputs = "logits"  # What D gives: the kind of loss pair (`losses.Loss.d_outputs`) it trains with.
     metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
+    networks = ("generator", "discriminator")  # The Keras models among the constructor's arguments.
 
     def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, ema_decay=0.0,
                  latent_distribution="normal", unrolled_steps=0, pack=1, **kwargs):
@@ -139,6 +140,11 @@ class GAN(keras.Model):
     def sampler(self):
         """The generator to sample and export with: the EMA generator when there is one."""
         return self.generator if self.ema_generator is None else self.ema_generator
+
+    @property
+    def reverse_sampler(self):
+        """A translator's other direction, exported beside `sampler` (a CycleGAN's F: B -> A); None here."""
+        return None
 
     def call(self, inputs, training=False):
         """The generator's inputs (z float32 [B, latent_dim] for this class) -> images, from `sampler`."""
@@ -193,10 +199,10 @@ class GAN(keras.Model):
         if clip_value:
             # Keras' optimizers apply variable constraints right after each
             # update, on every replica: the WGAN clip is exactly that.
-            for variable in self.discriminator.trainable_variables:
+            for variable in self.d_variables:
                 variable.constraint = lambda w, c=float(clip_value): tf.clip_by_value(w, -c, c)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.d_variables)
+        self.g_optimizer.build(self.g_variables)
         self.step_record = step_record.StepRecord(self.metric_names, kwargs.get("steps_per_execution", 1))
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
@@ -208,6 +214,16 @@ class GAN(keras.Model):
         PerReplica batch.
         """
         del iterator, data_batch
+
+    @property
+    def g_variables(self):
+        """The weights G's optimizer trains (a variant with two generators trains both)."""
+        return self.generator.trainable_variables
+
+    @property
+    def d_variables(self):
+        """The weights D's optimizer trains (a variant with two discriminators trains both)."""
+        return self.discriminator.trainable_variables
 
     @property
     def metrics(self):
@@ -259,9 +275,18 @@ class GAN(keras.Model):
             z = keras.random.normal(shape, seed=self.seed_generator)
         return replicas.global_slice(z, batch_size)
 
-    def fixed_inputs(self, z):
-        """The sample grid's inputs for fixed noise z [N, latent_dim] (8 images a row here)."""
+    def fixed_inputs(self, z, examples=None):
+        """The sample grid's inputs for fixed noise z [N, latent_dim] (8 images a row here).
+
+        `examples`: a translator's fixed data examples ({"input", "target"} or {"a", "b"} numpy
+        batches), which it translates instead of drawing from z; None for the other variants.
+        """
+        del examples
         return latent.GridInputs({"z": np.asarray(z, np.float32)}, 8)
+
+    def grid_images(self, inputs: dict):
+        """The sample grid's images for `fixed_inputs(...).inputs`: here G's samples (a translator adds its inputs)."""
+        return self.images(inputs)
 
     # The hooks a variant overrides. A `condition` is whatever ties a fake or
     # real batch to extra inputs (labels, latent codes); None here.
@@ -453,6 +478,6 @@ class GAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = copy.deepcopy(config)  # Keras deserialisation consumes the dicts.
-        for key in ("generator", "discriminator"):
+        for key in cls.networks:
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -360,6 +360,22 @@ def mutual_information_loss(categories, continuous, code_logits, code_mean):
     return tf.nn.compute_average_loss(per_example)
 
 
+
+def l1_distance(images, targets):
+    """Mean absolute difference of two image batches: pix2pix's L1 term, CycleGAN's cycle and identity terms.
+
+    E|images - targets| over every pixel and channel (the reference's `nn.L1Loss()`);
+    ||G(x) - y||_1 in pix2pix (Isola et al., 2017, eq. 3), ||F(G(a)) - a||_1 in CycleGAN
+    (Zhu et al., 2017, eq. 2).
+
+    Args:
+      images, targets: float [B, H, W, C], in [-1, 1] for images.
+
+    Returns:
+      Scalar float32 >= 0: the mean over the global batch (a replica's share); 0 for equal batches.
+    """
+    return _global_mean(tf.abs(tf.cast(images, tf.float32) - tf.cast(targets, tf.float32)))
+
 def _lookup(registry, name, kind, kinds):
     if name not in registry:
         raise ValueError(f"Unknown {kind} {name!r}; valid {kinds}: {', '.join(sorted(registry))}.")

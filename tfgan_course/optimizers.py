@@ -1,6 +1,7 @@
-"""Optimizers by name, one per network, from a Config's g_/d_ hyperparameters."""
+"""Optimizers by name, one per network, from a Config's g_/d_ hyperparameters; the linear learning-rate decay."""
 
 import keras
+import tensorflow as tf
 
 # name -> fn(learning rate, beta1, beta2, momentum, Adam's epsilon) -> optimizer.
 OPTIMIZERS = {
@@ -11,15 +12,55 @@ OPTIMIZERS = {
 }
 
 
-def make(config, network: str) -> keras.optimizers.Optimizer:
+@keras.saving.register_keras_serializable(package="tfgan_course")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`initial` for `constant_steps` updates, then linearly down to 0 over `decay_steps` (CycleGAN's schedule).
+
+    lr(t) = initial * clip((constant_steps + decay_steps - t) / decay_steps, 0, 1) for the
+    optimizer's update count t (its `iterations`, which a checkpoint holds: a resumed run
+    continues the schedule exactly). The last update, t = constant + decay - 1, still moves.
+    """
+
+    def __init__(self, initial, constant_steps, decay_steps):
+        if decay_steps < 1 or constant_steps < 0:
+            raise ValueError(f"LinearDecay needs decay_steps >= 1 and constant_steps >= 0, got {decay_steps} and "
+                             f"{constant_steps}.")
+        self.initial = float(initial)
+        self.constant_steps = int(constant_steps)
+        self.decay_steps = int(decay_steps)
+
+    def __call__(self, step):
+        remaining = float(self.constant_steps + self.decay_steps) - tf.cast(step, tf.float32)
+        return self.initial * tf.clip_by_value(remaining / self.decay_steps, 0.0, 1.0)
+
+    def get_config(self):
+        return {"initial": self.initial, "constant_steps": self.constant_steps, "decay_steps": self.decay_steps}
+
+
+def learning_rate(config, network: str, steps_per_epoch: int = 0):
+    """`network`'s learning rate: a float, or with --lr_decay_epochs (and steps_per_epoch) a LinearDecay.
+
+    Constant for --epochs minus --lr_decay_epochs epochs, then linear to 0 at the end of
+    --epochs; D's optimizer updates --d_steps times per step, so its schedule counts that many.
+    """
+    initial = getattr(config, f"{network}_learning_rate")
+    decay_epochs = config.lr_decay_epochs
+    if not (decay_epochs and steps_per_epoch):
+        return initial
+    updates = steps_per_epoch * (config.d_steps if network == "d" else 1)
+    return LinearDecay(initial, (config.epochs - decay_epochs) * updates, decay_epochs * updates)
+
+
+def make(config, network: str, steps_per_epoch: int = 0) -> keras.optimizers.Optimizer:
     """The optimizer of `network` ("g" or "d"): e.g. Adam(g_learning_rate, g_beta1, g_beta2).
 
-    Under --mixed_precision=mixed_float16 it is wrapped in a LossScaleOptimizer.
+    Its learning rate decays linearly over the last --lr_decay_epochs when steps_per_epoch is
+    given (`learning_rate`). Under --mixed_precision=mixed_float16 it is wrapped in a LossScaleOptimizer.
     """
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"Unknown optimizer {config.optimizer!r}; valid: {', '.join(sorted(OPTIMIZERS))}.")
     optimizer = OPTIMIZERS[config.optimizer](
-        getattr(config, f"{network}_learning_rate"),
+        learning_rate(config, network, steps_per_epoch),
         getattr(config, f"{network}_beta1"),
         getattr(config, f"{network}_beta2"),
         config.momentum,

@@ -160,6 +160,11 @@ class GeneratorSpec:
         return self.outputs[0]
 
     @property
+    def translates(self) -> bool:
+        """True for an image-to-image generator (pix2pix, CycleGAN): an input of kind "image"."""
+        return self.input("image") is not None
+
+    @property
     def makes_images(self) -> bool:
         return self.output.kind == "image"
 
@@ -207,6 +212,11 @@ def latent_input(noise_dim: int, distribution: str = "normal", categorical: int 
 def label_input(num_classes: int, name: str = "label") -> Input:
     """A class-label Input: int32, one per example, in [0, num_classes)."""
     return Input(name, "label", (), dtype="int32", num_classes=num_classes)
+
+
+def image_input(shape, name: str = "images") -> Input:
+    """An image Input of one example's (H, W, C), float32 in [-1, 1]: a translator's input."""
+    return Input(name, "image", tuple(shape), value_range=(-1.0, 1.0))
 
 
 def output_for(shape, name: str = "images") -> Output:

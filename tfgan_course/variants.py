@@ -4,10 +4,14 @@
   VARIANTS["conditional"]  gans.conditional            G(z, y), D(x, y) (lecture 003, textbook 12.5)
   VARIANTS["infogan"]      gans.infogan                G([z, c]), D(x) -> (logit, Q(c|x)) (lecture 003)
   VARIANTS["began"]        gans.began                  D an autoencoder of energies, k_t (lecture 004)
+  VARIANTS["pix2pix"]      gans.pix2pix                G(x) ~ y on paired images, D(x, .) (textbook 12.6)
+  VARIANTS["cyclegan"]     gans.cyclegan               G: A -> B, F: B -> A on unpaired domains (lecture 000)
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
-whose losses take an autoencoder's energies. The unrolled GAN is not a variant
+whose losses take an autoencoder's energies; a translator family (unet,
+resnet) trains as pix2pix on paired data and as CycleGAN on unpaired data
+(`DataInfo.kind`, which `validate` and `build` take once the data is known). The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
 PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
 latent code or an energy belongs to one sample, not to a pack.
@@ -19,9 +23,11 @@ the hooks, and one `Variant` line here.
 import dataclasses
 from typing import Callable
 
+from absl import logging
+
 from tfgan_course import config as config_lib
 from tfgan_course import gan, losses, models, optimizers, spec
-from tfgan_course.gans import began, conditional, infogan
+from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix
 from tfgan_course.runtime import dtype_policy
 
 
@@ -32,14 +38,19 @@ class Variant:
     Attributes:
       model_class: the `gan.GAN` subclass.
       family_kind: the `KIND` of the model families it trains (`models/__init__.py`).
-      options: fn(config, num_classes) -> (models.build keyword arguments, model_class keyword arguments).
+      options: fn(config, num_classes) -> (models.build keyword arguments, model_class keyword arguments);
+        a translator's: fn(config, shapes) -> (model_class's networks, its other keyword arguments).
       loss: the loss it always trains with (BEGAN's energies), or None for --loss.
+      data_kinds: the `data.DataInfo.kind`s it trains on.
+      default_loss: the loss it trains with while --loss is left at its default (CycleGAN's least squares).
     """
 
     model_class: type
     family_kind: str
     options: Callable
     loss: str | None = None
+    data_kinds: tuple = ("images", "vectors")
+    default_loss: str | None = None
 
 
 def _plain_options(config, num_classes):
@@ -68,27 +79,130 @@ def _began_options(config, num_classes):
     return {"autoencoder": True}, {"gamma": config.began_gamma, "lambda_k": config.began_lambda_k}
 
 
+def _translator_networks(config, input_shape, output_shape, conditional, seed):
+    return models.build_translator(
+        config.model, input_shape=input_shape, output_shape=output_shape, conditional=conditional,
+        g_width=config.g_width, d_width=config.d_width, seed=seed, patch_size=config.patch_size,
+        unet_depth=config.unet_depth, resnet_blocks=config.resnet_blocks)
+
+
+def _pix2pix_options(config, shapes):
+    generator, discriminator = _translator_networks(config, shapes["input"], shapes["target"], True, config.seed)
+    return ({"generator": generator, "discriminator": discriminator},
+            {"l1_weight": config.l1_weight, "ema_decay": config.g_ema_decay})
+
+
+def _cyclegan_options(config, shapes):
+    generator, discriminator = _translator_networks(config, shapes["a"], shapes["b"], False, config.seed)
+    reverse_generator, reverse_discriminator = _translator_networks(config, shapes["b"], shapes["a"], False,
+                                                                    config.seed + 2)
+    identity_weight = config.identity_weight
+    if identity_weight and shapes["a"][-1] != shapes["b"][-1]:
+        logging.info("CycleGAN's identity loss is off: the domains have %d and %d channels, and G(b) cannot be "
+                     "compared with b.", shapes["a"][-1], shapes["b"][-1])
+        identity_weight = 0.0
+    return ({"generator": generator, "discriminator": discriminator, "reverse_generator": reverse_generator,
+             "reverse_discriminator": reverse_discriminator},
+            {"cycle_weight": config.cycle_weight, "identity_weight": identity_weight, "pool_size": config.pool_size})
+
+
 VARIANTS = {
     "plain": Variant(gan.GAN, "unconditional", _plain_options),
     "conditional": Variant(conditional.ConditionalGAN, "conditional", _conditional_options),
     "infogan": Variant(infogan.InfoGAN, "infogan", _infogan_options),
     "began": Variant(began.BEGAN, "unconditional", _began_options, loss="began"),
+    "pix2pix": Variant(pix2pix.Pix2Pix, "translator", _pix2pix_options, data_kinds=("paired",)),
+    "cyclegan": Variant(cyclegan.CycleGAN, "translator", _cyclegan_options, data_kinds=("unpaired",),
+                        default_loss="least_squares"),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
+_TRANSLATORS = ("pix2pix", "cyclegan")
+# Options only some variants take: option -> those variants.
+_ONLY_FOR = {
+    "l1_weight": ("pix2pix",),
+    **{option: ("cyclegan",) for option in ("cycle_weight", "identity_weight", "pool_size")},
+    **{option: _TRANSLATORS for option in ("patch_size", "unet_depth", "resnet_blocks")},
+}
+# Options some variants do not take: option -> those variants. A translator has no latent, nor the
+# networks' options of the latent families; CycleGAN's own step has none of D's regularisers, nor an
+# EMA of its two generators, and its history pools are one per device.
+_NOT_FOR = {
+    **{option: _TRANSLATORS for option in ("d_steps", "unrolled_steps", "latent_dim", "latent_distribution",
+                                           "d_norm", "g_upsample", "g_depth", "d_depth")},
+    **{option: ("cyclegan",) for option in ("penalty", "clip_value", "label_smoothing", "instance_noise",
+                                            "d_weight_decay", "g_ema_decay", "distribute")},
+}
 
 
-def variant_name(config: config_lib.Config) -> str:
-    """The variant `config` trains: --variant, or for auto the family's own (BEGAN for --loss=began)."""
+def _candidates(config: config_lib.Config, data_kind: str | None) -> list:
+    """The variants `config` may train, the one it trains first: several only while a translator's data is unknown."""
     if config.variant != "auto":
-        return config.variant
+        return [config.variant]
     if config.loss == VARIANTS["began"].loss:
-        return "began"
+        return ["began"]
     kind = models.MODELS[config.model].KIND
-    return next(name for name, variant in VARIANTS.items() if variant.family_kind == kind and not variant.loss)
+    names = [name for name, variant in VARIANTS.items() if variant.family_kind == kind and not variant.loss]
+    if data_kind is None:
+        return names  # The data decides, once loaded.
+    return [name for name in names if data_kind in VARIANTS[name].data_kinds][:1] or names[:1]
 
 
-def validate(config: config_lib.Config) -> config_lib.Config:
+def variant_name(config: config_lib.Config, data_kind: str | None = None) -> str:
+    """The variant `config` trains: --variant, or for auto the family's own (BEGAN for --loss=began).
+
+    A family with several variants (a translator's pix2pix and CycleGAN) picks the one for
+    `data_kind` (a `data.DataInfo.kind`), the first one while the data is not known.
+    """
+    return _candidates(config, data_kind)[0]
+
+
+def loss_name(config: config_lib.Config, data_kind: str | None = None) -> str:
+    """The loss the variant trains with: its own, its default while --loss is the default, or --loss."""
+    variant = VARIANTS[variant_name(config, data_kind)]
+    if variant.loss:
+        return variant.loss
+    return variant.default_loss if variant.default_loss and config.loss == _DEFAULT_LOSS else config.loss
+
+
+def _check_data_kind(config, name, data_kind):
+    """A ValueError naming the fix when variant `name` does not train on `data_kind` data."""
+    variant = VARIANTS[name]
+    if data_kind is None or data_kind in variant.data_kinds:
+        return
+    translators = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "translator")
+    if variant.family_kind != "translator":
+        raise ValueError(f"--dataset={config.dataset} gives {data_kind} images for an image-to-image translator: use "
+                         f"{translators} (pix2pix on paired data, CycleGAN on unpaired data).")
+    if data_kind in ("images", "vectors"):
+        raise ValueError(f"--model={config.model} translates images: it needs a paired --dataset (pix2pix, e.g. "
+                         f"pair:edges:fashion_mnist) or an unpaired one (CycleGAN, e.g. unpaired:SPEC_A|SPEC_B); "
+                         f"--dataset={config.dataset} gives {data_kind}.")
+    other = next(n for n, v in VARIANTS.items() if v.family_kind == "translator" and data_kind in v.data_kinds)
+    raise ValueError(f"The {name} variant trains on {' or '.join(variant.data_kinds)} data; --dataset="
+                     f"{config.dataset} is {data_kind}: use --variant={other} (or auto).")
+
+
+def _check_variant_options(config, names):
+    """A ValueError for an option none of the variants `names` takes set to anything but its default."""
+    for option in dict.fromkeys([*_ONLY_FOR, *_NOT_FOR]):
+        value = getattr(config, option)
+        if value == config_lib.Config.__dataclass_fields__[option].default:
+            continue
+        takers = _ONLY_FOR.get(option, names)
+        refusing = [name for name in names if name not in takers or name in _NOT_FOR.get(option, ())]
+        if len(refusing) < len(names):
+            continue
+        if option in _ONLY_FOR:
+            raise ValueError(f"--{option}={value} is for the {' or '.join(takers)} variant"
+                             f"{'s' if len(takers) > 1 else ''}, not the {refusing[0]} variant (--model={config.model}).")
+        raise ValueError(f"--{option}={value} does not apply to the {refusing[0]} variant: drop it.")
+
+
+def validate(config: config_lib.Config, data_kind: str | None = None) -> config_lib.Config:
     """`config.validate` plus every choice checked against its registry; returns `config`.
+
+    With `data_kind` (the data's `DataInfo.kind`, once loaded) it also checks that the
+    variant trains on such data.
 
     Raises:
       ValueError: naming the bad option and its valid values, or the two options that do not go together.
@@ -98,13 +212,15 @@ def validate(config: config_lib.Config) -> config_lib.Config:
         "model": models.MODELS, "loss": losses.LOSSES, "penalty": losses.PENALTIES,
         "optimizer": optimizers.OPTIMIZERS, "variant": ("auto", *VARIANTS),
         "d_norm": models.D_NORMS, "g_upsample": models.G_UPSAMPLES,
-        "latent_distribution": spec.LATENT_DISTRIBUTIONS})
-    name = variant_name(config)
+        "latent_distribution": spec.LATENT_DISTRIBUTIONS, "patch_size": models.PATCH_SIZES})
+    name = variant_name(config, data_kind)
     variant = VARIANTS[name]
     kind = models.MODELS[config.model].KIND
     if kind != variant.family_kind:
         raise ValueError(f"The {name} variant trains {variant.family_kind} model families; --model={config.model} "
                          f"is {kind}.")
+    _check_data_kind(config, name, data_kind)
+    _check_variant_options(config, _candidates(config, data_kind))
     if variant.loss and config.loss not in (variant.loss, _DEFAULT_LOSS):
         raise ValueError(f"The {name} variant trains with --loss={variant.loss}, not --loss={config.loss}.")
     if not variant.loss and losses.get(config.loss).d_outputs != "logits":
@@ -120,35 +236,37 @@ def validate(config: config_lib.Config) -> config_lib.Config:
 
 
 def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_steps: int = 1,
-          steps_per_execution: int = 1) -> gan.GAN:
+          steps_per_execution: int = 1, *, data_kind: str | None = None, shapes: dict | None = None,
+          steps_per_epoch: int = 0) -> gan.GAN:
     """The compiled GAN of `config`, with its `spec` (a `spec.GeneratorSpec`); call inside the strategy's scope.
 
     Its layers compute under --mixed_precision's policy (weights, G's images and
     D's logits stay float32); `steps_per_execution` and --jit_compile go to
     Keras' `compile`. `total_steps` (the run's generator steps) is what
-    --instance_noise anneals over unless --instance_noise_steps says otherwise.
+    --instance_noise anneals over unless --instance_noise_steps says otherwise;
+    `steps_per_epoch` is what --lr_decay_epochs counts in (0: no decay).
 
     Args:
       config: the experiment (validated or not).
       image_shape: (H, W, C) of the data ((dim,) for toy vectors).
       num_classes: the data's classes (a conditional variant needs >= 2).
-      total_steps, steps_per_execution: as above.
+      total_steps, steps_per_execution, steps_per_epoch: as above.
+      data_kind: the data's `DataInfo.kind` ("images", "vectors", "paired", "unpaired"); None = images
+        or vectors, or a translator's first variant (pix2pix).
+      shapes: a translator's image shapes by key, the data's `DataInfo.shapes`: {"input": (H, W, Cin),
+        "target": (H, W, Cout)} for pix2pix, {"a": ..., "b": ...} for CycleGAN.
     """
-    validate(config)
-    variant = VARIANTS[variant_name(config)]
-    network_options, model_options = variant.options(config, num_classes)
-    network_options = {"latent_dim": config.latent_dim, **network_options}
+    validate(config, data_kind)
+    variant = VARIANTS[variant_name(config, data_kind)]
     with dtype_policy(config.mixed_precision):
-        generator, discriminator = models.build(
-            config.model, image_shape=image_shape, g_width=config.g_width, d_width=config.d_width,
-            seed=config.seed, d_norm=config.d_norm, g_upsample=config.g_upsample, g_depth=config.g_depth,
-            d_depth=config.d_depth, **network_options)
-        model = variant.model_class(
-            generator, discriminator, latent_dim=config.latent_dim, d_steps=config.d_steps, seed=config.seed,
-            ema_decay=config.g_ema_decay, latent_distribution=config.latent_distribution,
-            unrolled_steps=config.unrolled_steps, **model_options)
-    model.compile(d_optimizer=optimizers.make(config, "d"), g_optimizer=optimizers.make(config, "g"),
-                  loss=variant.loss or config.loss, penalty=config.penalty, penalty_weight=config.penalty_weight,
+        if variant.family_kind == "translator":
+            networks, model_options = variant.options(config, shapes)
+            model = variant.model_class(**networks, seed=config.seed, **model_options)
+        else:
+            model = _gan(config, variant, image_shape, num_classes)
+    model.compile(d_optimizer=optimizers.make(config, "d", steps_per_epoch),
+                  g_optimizer=optimizers.make(config, "g", steps_per_epoch),
+                  loss=loss_name(config, data_kind), penalty=config.penalty, penalty_weight=config.penalty_weight,
                   clip_value=config.clip_value, label_smoothing=config.label_smoothing,
                   instance_noise=config.instance_noise,
                   instance_noise_steps=config.instance_noise_steps or max(total_steps, 1),
@@ -156,3 +274,17 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
                   jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile])
     model.spec = model.generator_spec(family=config.model, dataset=config.dataset)
     return model
+
+
+def _gan(config, variant, image_shape, num_classes):
+    """The (uncompiled) model of a GAN variant whose G maps latents: its networks by `models.build`."""
+    network_options, model_options = variant.options(config, num_classes)
+    network_options = {"latent_dim": config.latent_dim, **network_options}
+    generator, discriminator = models.build(
+        config.model, image_shape=image_shape, g_width=config.g_width, d_width=config.d_width,
+        seed=config.seed, d_norm=config.d_norm, g_upsample=config.g_upsample, g_depth=config.g_depth,
+        d_depth=config.d_depth, **network_options)
+    return variant.model_class(
+        generator, discriminator, latent_dim=config.latent_dim, d_steps=config.d_steps, seed=config.seed,
+        ema_decay=config.g_ema_decay, latent_distribution=config.latent_distribution,
+        unrolled_steps=config.unrolled_steps, **model_options)

@@ -33,8 +33,9 @@ class ConditionalGAN(gan.GAN):
     def input_specs(self):
         return (*super().input_specs(), spec_lib.label_input(self.num_classes))
 
-    def fixed_inputs(self, z):
+    def fixed_inputs(self, z, examples=None):
         """One row per class, the same noise in each column (the textbook's grid of digits)."""
+        del examples
         z = np.asarray(z, np.float32)
         columns = max(1, len(z) // self.num_classes)
         labels = np.repeat(np.arange(self.num_classes, dtype=np.int32), columns)

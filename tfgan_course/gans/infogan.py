@@ -53,8 +53,9 @@ class InfoGAN(gan.GAN):
         continuous = keras.random.uniform((rows, self.num_continuous), -1.0, 1.0, seed=self.seed_generator)
         return replicas.global_slice(categories, batch_size), replicas.global_slice(continuous, batch_size)
 
-    def fixed_inputs(self, z):
+    def fixed_inputs(self, z, examples=None):
         """One row per categorical value, the same noise in each column, continuous codes at 0."""
+        del examples
         z = np.asarray(z, np.float32)
         rows = self.num_categories or 8
         columns = max(1, len(z) // rows)

@@ -13,6 +13,10 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   latent_dim counts the codes: `gans.infogan.InfoGAN.input_specs`); D maps
   images to [logits [B, 1], code_logits [B, num_categories], code_mean
   [B, num_continuous]].
+- "translator" (unet, resnet): image-to-image, built by `build_translator`: G maps
+  images float32 [B, H, W, Cin] in [-1, 1] to images [B, H, W, Cout] in [-1, 1]
+  (tanh), D is a PatchGAN: images [B, H, W, C] -> logits float32 [B, h, w, 1],
+  one per patch (pix2pix's conditional D takes C = Cin + Cout).
 
 With `autoencoder=True` the discriminator is BEGAN's instead (`began`): images
 -> energies float32 [B, 1], the per-example L1 reconstruction error. With
@@ -21,7 +25,7 @@ along the last axis: [B / m, H, W, m * C] (vectors [B / m, m * dim]) -> [B / m, 
 A family with `DEFAULT_DEPTH` (toy) also takes a number of hidden layers.
 """
 
-from tfgan_course.models import began, cdcgan, cmlp, dcgan, infogan, mlp, mlp2, selu, toy
+from tfgan_course.models import began, cdcgan, cmlp, dcgan, infogan, mlp, mlp2, patchgan, resnet, selu, toy, unet
 
 MODELS = {
     "mlp": mlp,
@@ -32,8 +36,12 @@ MODELS = {
     "infogan": infogan,
     "selu": selu,
     "toy": toy,
+    "unet": unet,
+    "resnet": resnet,
 }
-KINDS = ("unconditional", "conditional", "infogan")
+KINDS = ("unconditional", "conditional", "infogan", "translator")
+# Valid values of build_translator's discriminator option.
+PATCH_SIZES = tuple(patchgan.RECEPTIVE_FIELDS)
 # Valid values of build's dcgan-only options.
 D_NORMS = dcgan.NORMS
 G_UPSAMPLES = dcgan.UPSAMPLINGS
@@ -115,6 +123,8 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}.")
     family = MODELS[name]
+    if family.KIND == "translator":
+        raise ValueError(f"--model={name} is an image-to-image translator: build_translator builds it.")
     g_kwargs, d_kwargs = _dcgan_options(name, d_norm, g_upsample, autoencoder)
     g_depth_kwargs, d_depth_kwargs = _depth_options(name, g_depth, d_depth)
     g_kwargs.update(g_depth_kwargs)
@@ -146,4 +156,51 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
     else:
         d_shape = image_shape[:-1] + (image_shape[-1] * pack,)
         discriminator = family.discriminator(d_shape, d_width, seed=d_seed, **d_kwargs)
+    return generator, discriminator
+
+
+def build_translator(name: str, *, input_shape, output_shape, conditional: bool, g_width: int = 0,
+                     d_width: int = 0, seed=None, patch_size: int = 70, **options):
+    """Builds the image-to-image generator registered as `name` and a PatchGAN discriminator.
+
+    Args:
+      name: a key of `MODELS` of KIND "translator" (unet, resnet).
+      input_shape, output_shape: (H, W, Cin) and (H, W, Cout): G's input and output images.
+      conditional: D judges concat(input, output) (pix2pix) rather than an output alone (CycleGAN).
+      g_width, d_width: ngf and ndf; 0 = the family's (64).
+      seed: int seed of the initialisers (D's is seed + 1), or None.
+      patch_size: D's receptive field, a value of PATCH_SIZES.
+      **options: the families' own generator options by flag name (unet_depth, resnet_blocks; a
+        family's `OPTIONS` maps them to its generator's arguments); 0 = the family's default, any
+        other value for another family is an error.
+
+    Returns:
+      (generator, discriminator) keras.Models; see the module docstring.
+
+    Raises:
+      ValueError: an unknown or non-translator family, an option it does not take, sizes it cannot take.
+    """
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}.")
+    family = MODELS[name]
+    if family.KIND != "translator":
+        translators = " or ".join(f"--model={n}" for n, f in MODELS.items() if f.KIND == "translator")
+        raise ValueError(f"--model={name} is {family.KIND}, not an image-to-image translator: use {translators}.")
+    g_kwargs = {}
+    for option, value in options.items():
+        if not value:
+            continue
+        if option not in family.OPTIONS:
+            owners = [n for n, f in MODELS.items() if option in getattr(f, "OPTIONS", {})]
+            raise ValueError(f"--{option}={value} is only for --model={' or '.join(owners)}, not --model={name}.")
+        g_kwargs[family.OPTIONS[option]] = value
+    input_shape, output_shape = (tuple(int(d) for d in shape) for shape in (input_shape, output_shape))
+    if input_shape[:2] != output_shape[:2]:
+        raise ValueError(f"A translator keeps the image size: input {input_shape} and output {output_shape} differ "
+                         "in H, W.")
+    d_shape = output_shape[:2] + (output_shape[2] + (input_shape[2] if conditional else 0),)
+    generator = family.generator(input_shape, output_shape[2], g_width or family.DEFAULT_WIDTH, seed=seed,
+                                 **g_kwargs)
+    discriminator = family.discriminator(d_shape, d_width or family.DEFAULT_WIDTH,
+                                         seed=None if seed is None else seed + 1, receptive_field=patch_size)
     return generator, discriminator

@@ -1,0 +1,44 @@
+"""The layers the image-to-image networks share: instance normalisation and reflection padding.
+
+Both act on one image at a time, so a translator's output for an image never
+depends on the other images of its batch (a served image on other users').
+"""
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+
+def instance_norm(name):
+    """Instance normalisation (Ulyanov et al., 2016): each image's channels to mean 0, variance 1 over H, W.
+
+    Keras 3 has no InstanceNormalization; GroupNormalization with one group per
+    channel is it. No affine part, as PyTorch's InstanceNorm2d(affine=False)
+    that pix2pix and CycleGAN use.
+    """
+    return layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_course")
+class ReflectionPadding2D(layers.Layer):
+    """Pads H and W by mirroring the image ([B, H, W, C] -> [B, H + 2p, W + 2p, C]); p < H, W.
+
+    CycleGAN pads this way before its 7x7 and residual convolutions: zeros
+    would draw a dark frame that the generator learns to paint over.
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, inputs):
+        p = self.padding
+        return tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        grow = lambda side: None if side is None else side + 2 * self.padding  # noqa: E731
+        return batch, grow(height), grow(width), channels
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}

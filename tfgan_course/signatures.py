@@ -1,0 +1,282 @@
+"""What an export answers: the SavedModel signatures of a trained generator, by what its spec says it takes.
+
+Every signature uses TF Serving's Predict method and batches every input and output on a dynamic
+first dimension. A generator of latent vectors (`spec.latent`; a conditional one's signatures also
+take `label` int32 [-1]):
+
+  serving_default  `z` float32 [-1, input_dim] -> `images` float32 [-1, H, W, C] in [-1, 1]
+  sample           `seed` int64 [-1] -> `images_uint8` uint8 [-1, H, W, C],
+                   `images_png_bytes` string [-1] (PNG; TF Serving's REST answers `_bytes`
+                   outputs as base64) and `z` float32 [-1, input_dim], the generator input
+                   the seed names (`seeded_inputs(seed)`, whatever its distribution), so a
+                   client can start an interpolation at a seed's sample without redrawing
+                   it. One image per seed, the same image for the same seed.
+  interpolate      `z_start`, `z_end` float32 [-1, input_dim], `num_steps` int32 [-1] (the
+                   same S >= 2 in every row) -> `images` float32 [-1, S, H, W, C] and
+                   `images_png_bytes` string [-1, S]: the path between the two points, both
+                   ends included (slerp for Gaussian z, lerp for uniform z).
+A toy generator's points [B, dim] are answered as `images` float32 by all three (and `sample`
+still answers `z`).
+
+An image-to-image translator (`spec.translates`: pix2pix, CycleGAN), H x W its trained size:
+
+  serving_default  `images` float32 [-1, H, W, Cin] in [-1, 1] -> `images` float32 [-1, H, W, Cout]
+  translate_png    `images_png_bytes` string [-1] (PNG files of any size, grey, RGB or RGBA)
+                   -> `images_png_bytes` string [-1] and `images_uint8` uint8 [-1, H, W, Cout]:
+                   each file composited over white (a transparent background is paper, as the
+                   emoji data is drawn), made Cin-channel (grey as ITU-R 601 luma), resized to
+                   H x W (antialiased bilinear; a file of the trained size is taken as it is)
+  reverse, reverse_png   the same from Cout back to Cin, for a CycleGAN (its F: B -> A)
+
+No signature's output for one image depends on the other images of its batch: generators run
+in inference mode (BatchNorm's moving statistics; instance normalisation is per image).
+
+`SIGNATURES` maps each kind to its (check, archive, warmups) triple; `kind_of(spec)` picks one.
+"""
+
+import dataclasses
+import functools
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from tfgan_course import latent
+from tfgan_course import spec as spec_lib
+
+MAX_INTERPOLATION_STEPS = 256
+_LABEL_RANGE = "label must be a class in [0, %d)"
+_LUMA = tf.constant([0.299, 0.587, 0.114])
+
+
+def to_uint8(images):
+    """float [B, H, W, C] in [-1, 1] -> uint8 [B, H, W, C] in [0, 255] (rounded, clipped)."""
+    return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+
+
+def encode_png(images):
+    """uint8 [N, H, W, C] -> string [N] of PNG files."""
+    return tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
+
+
+# ----------------------------------------------------------------------------- Generators of latent vectors.
+
+
+def _check_generator(generator, spec, reverse):
+    """A ValueError unless `spec` names the generator's inputs and its latent has z's width."""
+    if reverse is not None:
+        raise ValueError("Only a translator has a reverse direction; this generator takes a latent vector.")
+    names = [tensor.name for tensor in generator.inputs]
+    if [i.name for i in spec.inputs] != names:
+        raise ValueError(f"The spec's inputs {[i.name for i in spec.inputs]} are not the generator's {names}.")
+    if "z" not in names or spec.latent is None or spec.latent.name != "z":
+        raise ValueError(f"The generator's inputs are named {names}; name its latent input 'z' "
+                         "(keras.Input(..., name='z')): the signatures take inputs by name.")
+    width = int(generator.inputs[names.index("z")].shape[-1])
+    if spec.latent.size != width:
+        raise ValueError(f"The spec's latent has {spec.latent.size} entries; the generator's z has {width}.")
+
+
+def _generator_archive(generator, spec, reverse) -> keras.export.ExportArchive:
+    """The three signatures of `generator` (inputs named as `_check_generator` checked), drawn as `spec` says."""
+    del reverse
+    input_names = [tensor.name for tensor in generator.inputs]
+    seeded_inputs = functools.partial(latent.seeded_latents, spec.latent)
+    interpolation, num_classes = spec.interpolation, spec.num_classes
+    z_spec = next(tf.TensorSpec([None, *t.shape[1:]], t.dtype, name="z") for t in generator.inputs if t.name == "z")
+    extra_specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name) for t in generator.inputs
+                   if t.name != "z"]
+
+    def generate(z, extras):
+        # Inputs in the generator's own order; outputs float32 (a mixed-precision G computes in half).
+        by_name = dict(zip([spec.name for spec in extra_specs], extras), z=z)
+        if "label" in by_name:
+            # A one-hot of an out-of-range label is all zeros: an image of no class, not an error.
+            label = by_name["label"]
+            with tf.control_dependencies([tf.debugging.assert_non_negative(label, message=_LABEL_RANGE % num_classes),
+                                          tf.debugging.assert_less(label, num_classes,
+                                                                   message=_LABEL_RANGE % num_classes)]):
+                by_name["label"] = tf.identity(label)
+        inputs = [by_name[name] for name in input_names]
+        images = generator(inputs[0] if len(inputs) == 1 else inputs, training=False)
+        return tf.cast(images, tf.float32)
+
+    def serving_default(z, *extras):
+        return {"images": generate(z, extras)}
+
+    # A toy generator makes points [B, dim], not pictures: its signatures answer them as floats.
+    is_image = spec.makes_images
+
+    def sample(seed, *extras):
+        # The z the seed names is an output too: a client interpolating from a seed's sample
+        # takes it from here instead of redrawing it (and knowing the latent distribution).
+        z = tf.ensure_shape(tf.cast(seeded_inputs(seed), tf.float32), z_spec.shape)
+        images = generate(z, extras)
+        if not is_image:
+            return {"images": images, "z": z}
+        images = to_uint8(images)
+        return {"images_uint8": images, "images_png_bytes": encode_png(images), "z": z}
+
+    def interpolate(z_start, z_end, num_steps, *extras):
+        steps = num_steps[0]
+        checks = [
+            tf.debugging.assert_equal(num_steps, steps, message="interpolate: num_steps must be the same in every "
+                                      "row of a request; send one request per step count"),
+            tf.debugging.assert_greater_equal(steps, 2, message="interpolate: num_steps must be at least 2"),
+            tf.debugging.assert_less_equal(steps, MAX_INTERPOLATION_STEPS,
+                                           message=f"interpolate: num_steps must be at most {MAX_INTERPOLATION_STEPS}"),
+        ]
+        with tf.control_dependencies(checks):
+            t = tf.linspace(0.0, 1.0, steps)
+        path = latent.interpolate(interpolation, z_start, z_end, t)  # [B, S, D]
+        rows = tf.shape(path)[0]
+        flat_extras = [tf.repeat(extra, steps, axis=0) for extra in extras]  # row b's label for its S images
+        images = generate(tf.reshape(path, [rows * steps, -1]), flat_extras)
+        outputs = {"images": tf.reshape(images, tf.concat([[rows, steps], tf.shape(images)[1:]], 0))}
+        if is_image:
+            outputs["images_png_bytes"] = tf.reshape(encode_png(to_uint8(images)), [rows, steps])
+        return outputs
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(name="serving_default", fn=serving_default, input_signature=[z_spec, *extra_specs])
+    archive.add_endpoint(name="sample", fn=sample,
+                         input_signature=[tf.TensorSpec([None], tf.int64, name="seed"), *extra_specs])
+    archive.add_endpoint(name="interpolate", fn=interpolate, input_signature=[
+        tf.TensorSpec(z_spec.shape, tf.float32, name="z_start"), tf.TensorSpec(z_spec.shape, tf.float32, name="z_end"),
+        tf.TensorSpec([None], tf.int32, name="num_steps"), *extra_specs])
+    return archive
+
+
+def _generator_warmups(generator, spec, reverse):
+    """[(signature, {input: value}, output_filter)], batch 1, for the warmup records.
+
+    One request per signature with every output, plus the output filters `serving.client`
+    sends (`sample`'s `z` of two seeds to start an interpolation, the PNG files): TF Serving
+    runs a filtered request as its own subgraph, whose first run would otherwise be slow.
+    """
+    del spec, reverse
+    extras = {t.name: tf.zeros([1, *t.shape[1:]], t.dtype) for t in generator.inputs if t.name != "z"}
+    z_shape = next([1, *t.shape[1:]] for t in generator.inputs if t.name == "z")
+    is_image = len(generator.outputs[0].shape) == 4
+    sample = {"seed": tf.constant([0], tf.int64), **extras}
+    interpolate = {"z_start": tf.zeros(z_shape), "z_end": tf.ones(z_shape), "num_steps": tf.constant([2], tf.int32),
+                   **extras}
+    requests = [("serving_default", {"z": tf.zeros(z_shape), **extras}, []), ("sample", sample, []),
+                ("sample", sample, ["z"]), ("interpolate", interpolate, [])]
+    if is_image:
+        requests += [("sample", sample, ["images_png_bytes"]), ("interpolate", interpolate, ["images_png_bytes"])]
+    return requests
+
+
+# ----------------------------------------------------------------------------- Image-to-image translators.
+
+
+def _check_translator(generator, spec, reverse):
+    """A ValueError unless `generator` takes one image of the spec's input shape (and `reverse` maps back)."""
+    image = spec.input("image")
+    if len(generator.inputs) != 1 or tuple(generator.inputs[0].shape[1:]) != image.shape:
+        raise ValueError(f"A translator takes one image input of shape {image.shape}; the generator takes "
+                         f"{[tuple(t.shape[1:]) for t in generator.inputs]}.")
+    wants_reverse = "reverse" in spec.state
+    if wants_reverse != (reverse is not None):
+        raise ValueError("The spec records a reverse direction (a CycleGAN): pass its reverse generator."
+                         if wants_reverse else "The spec records no reverse direction; pass reverse=None.")
+    if reverse is not None:
+        forward_out = tuple(generator.outputs[0].shape[1:])
+        if tuple(reverse.inputs[0].shape[1:]) != forward_out or tuple(reverse.outputs[0].shape[1:]) != image.shape:
+            raise ValueError(f"The reverse generator must map {forward_out} back to {image.shape}.")
+
+
+def decode_png_images(png_bytes, shape):
+    """string [N] of PNG files -> float32 [N, H, W, C] in [-1, 1], as `translate_png` reads them.
+
+    Each file (grey, grey+alpha, RGB or RGBA, 8 or 16 bit) is composited over white, converted to
+    C channels (C = 1: ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B) and resized to `shape`'s H x W (antialiased bilinear; the
+    same size is left as it is).
+    """
+    height, width, channels = (int(d) for d in shape)
+
+    def one(png):
+        rgba = tf.io.decode_png(png, channels=4, dtype=tf.uint16)
+        rgba = tf.cast(rgba, tf.float32) / 65535.0
+        rgb = rgba[..., :3] * rgba[..., 3:] + (1.0 - rgba[..., 3:])  # Over white.
+        # ITU-R 601 luma, weights summing to exactly 1 so a grey file keeps its values (TF's
+        # rgb_to_grayscale sums to 0.9999).
+        pixels = tf.tensordot(rgb, _LUMA, axes=[[2], [0]])[..., None] if channels == 1 else rgb
+        same_size = tf.reduce_all(tf.equal(tf.shape(pixels)[:2], [height, width]))
+        pixels = tf.cond(same_size, lambda: pixels,
+                         lambda: tf.image.resize(pixels, (height, width), antialias=True))
+        return tf.ensure_shape(pixels, (height, width, channels)) * 2.0 - 1.0
+
+    return tf.map_fn(one, png_bytes, fn_output_signature=tf.TensorSpec((height, width, channels), tf.float32))
+
+
+def _translator_archive(generator, spec, reverse) -> keras.export.ExportArchive:
+    """serving_default and translate_png of `generator`; reverse and reverse_png of `reverse` if given."""
+    del spec
+    archive = keras.export.ExportArchive()
+    for prefix, network in (("", generator), ("reverse", reverse)):
+        if network is not None:
+            archive.track(network)
+            _add_translator_endpoints(archive, network, prefix or "serving_default", f"{prefix or 'translate'}_png")
+    return archive
+
+
+def _add_translator_endpoints(archive, network, name, png_name):
+    """`name`: images -> images, and `png_name`: PNG files -> PNG files and uint8 images, of `network`."""
+    in_shape = tuple(int(d) for d in network.inputs[0].shape[1:])
+
+    def translate(images):
+        return {"images": tf.cast(network(images, training=False), tf.float32)}
+
+    def translate_png(png_bytes):
+        images = to_uint8(translate(decode_png_images(png_bytes, in_shape))["images"])
+        return {"images_png_bytes": encode_png(images), "images_uint8": images}
+
+    archive.add_endpoint(name=name, fn=translate,
+                         input_signature=[tf.TensorSpec([None, *in_shape], tf.float32, name="images")])
+    archive.add_endpoint(name=png_name, fn=translate_png,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="images_png_bytes")])
+
+
+def _translator_warmups(generator, spec, reverse):
+    """One batch-1 request per signature, every output, plus `translate_png`'s PNG-only filter."""
+    del spec
+    requests = []
+    for prefix, network in (("", generator), ("reverse", reverse)):
+        if network is None:
+            continue
+        shape = [1, *network.inputs[0].shape[1:]]
+        png = encode_png(tf.fill(shape, tf.constant(255, tf.uint8)))  # A white page.
+        png_signature = f"{prefix or 'translate'}_png"
+        requests += [(prefix or "serving_default", {"images": tf.zeros(shape)}, []),
+                     (png_signature, {"images_png_bytes": png}, []),
+                     (png_signature, {"images_png_bytes": png}, ["images_png_bytes"])]
+    return requests
+
+
+@dataclasses.dataclass(frozen=True)
+class Signatures:
+    """How to export one kind of generator.
+
+    Attributes:
+      check: fn(generator, spec, reverse) -> None, a ValueError when they do not fit together.
+      archive: fn(generator, spec, reverse) -> keras.export.ExportArchive of every signature.
+      warmups: fn(generator, spec, reverse) -> [(signature, {input: tensor}, output_filter)].
+    """
+
+    check: Callable
+    archive: Callable
+    warmups: Callable
+
+
+SIGNATURES = {
+    "generator": Signatures(_check_generator, _generator_archive, _generator_warmups),
+    "translator": Signatures(_check_translator, _translator_archive, _translator_warmups),
+}
+
+
+def kind_of(spec: spec_lib.GeneratorSpec) -> str:
+    """The SIGNATURES key of a spec: "translator" for an image input, else "generator"."""
+    return "translator" if spec.translates else "generator"
