@@ -1,6 +1,7 @@
 """A translator's export: images in and out, PNG files in and out, a CycleGAN's reverse direction."""
 
 import io
+import json
 import os
 
 import numpy as np
@@ -27,7 +28,7 @@ class TranslatorExportTest(tf.test.TestCase):
                                                   patch_size=1)
         forward_spec = export.spec_of(cls.forward)
         cls.spec = spec.GeneratorSpec(forward_spec.inputs, forward_spec.outputs, family="unet", variant="cyclegan",
-                                      state={"reverse": {"note": "F: B -> A"}})
+                                      state={"reverse": json.loads(export.spec_of(cls.backward).to_json())})
         cls.images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
 
     def setUp(self):

@@ -32,7 +32,7 @@ class TranslateTest(tf.test.TestCase):
         cls.backward, _ = models.build_translator("resnet", input_shape=(8, 8, 3), output_shape=(8, 8, 1),
                                                   conditional=False, g_width=4, seed=1, resnet_blocks=1, patch_size=1)
         plain = export.spec_of(cls.forward)
-        cyclegan_spec = spec.GeneratorSpec(plain.inputs, plain.outputs, variant="cyclegan", state={"reverse": {}})
+        cyclegan_spec = spec.GeneratorSpec(plain.inputs, plain.outputs, variant="cyclegan", state={"reverse": json.loads(export.spec_of(cls.backward).to_json())})
         export.export_generator(cls.forward, cls.base, "t", spec=cyclegan_spec, reverse=cls.backward)
         cls.server, cls.clients = serving_fixtures.serve_exports(cls.base)
         pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 8), dtype=np.uint8)

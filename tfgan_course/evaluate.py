@@ -6,7 +6,10 @@ r"""Scores a generator against real data in a domain classifier's feature space.
 Writes eval.json and report.md (with nearest_neighbours.png and class_histogram.png) to
 --output_dir (default <workdir>/eval, or <export_dir>/eval). Every score is printed beside
 its real-vs-real baseline: the train split against the test split at the same N, so "FID 12"
-means something. FID is biased at small N: compare scores at equal N only.
+means something. FID is biased at small N: compare scores at equal N only. An image-to-image
+translator (pix2pix, CycleGAN: its spec takes an image) is scored on its spec's test split by
+`evaluate_translation` instead: L1, PSNR and SSIM, the classifier's accuracy on its outputs,
+target-class rate, labels kept, FID/KID, cycle and identity error, beside its baselines.
 
 The features are those of a small CNN trained on the dataset's labelled train split
 (`classifier.py`), cached and reused, never Inception's: see the README's "Evaluation". A
@@ -62,6 +65,9 @@ def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_N
     from tfgan_course import data, metrics, plots, trained
 
     image_shape = tuple(generated.spec.output.shape)
+    if generated.spec.translates:
+        raise ValueError(f"{generated.description} is an image-to-image translator: score it with "
+                         "evaluate_translation.evaluate (`python -m tfgan_course.evaluate` does).")
     if not generated.spec.makes_images:
         raise ValueError(f"Evaluation scores images; {generated.description} makes toy vectors (mode coverage "
                          "scores those: benchmarks/mode_collapse.py).")
@@ -171,6 +177,23 @@ def report(result: dict) -> str:
 FLAGS = flags.FLAGS
 
 
+def _translator_scorer():
+    """(score, report) for an image-to-image translator: `evaluate_translation` on the spec's test split."""
+    from tfgan_course import evaluate_translation  # pylint: disable=import-outside-toplevel
+
+    def score(generated, spec, output_dir, num_samples, **options):
+        # The data is fetched as the run fetched it: at the larger channel count of its two sides
+        # (edges and grey specs make their side 1-channel themselves).
+        size, channels = generated.spec.output.shape[0], max(generated.spec.input("image").shape[-1],
+                                                             generated.spec.output.shape[-1])
+        back = generated.reverse.translate if generated.reverse else None
+        return evaluate_translation.evaluate(generated.translate, spec, output_dir, image_size=size, channels=channels,
+                                             translate_back=back, description=generated.description,
+                                             num_samples=num_samples, **options)
+
+    return score, evaluate_translation.report
+
+
 def define_flags():
     """The command line's flags; defined only when run as a program (train.py owns --workdir otherwise)."""
     flags.DEFINE_string("workdir", None, "A training run's directory: its last checkpoint is scored.")
@@ -210,12 +233,13 @@ def main(argv):
             from tfgan_course import data  # pylint: disable=import-outside-toplevel
 
             data.prepare(spec, FLAGS.data_dir)
-        result = evaluate(generated, spec, output_dir, FLAGS.num_samples, data_dir=FLAGS.data_dir,
-                          cache_dir=FLAGS.cache_dir, classifier_epochs=FLAGS.classifier_epochs, seed=FLAGS.seed)
+        score, write_report = _translator_scorer() if generated.spec.translates else (evaluate, report)
+        result = score(generated, spec, output_dir, FLAGS.num_samples, data_dir=FLAGS.data_dir,
+                       cache_dir=FLAGS.cache_dir, classifier_epochs=FLAGS.classifier_epochs, seed=FLAGS.seed)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(report(result))
+    print(write_report(result))
     print(f"Wrote {os.path.join(output_dir, 'eval.json')} and report.md")
     return 0
 

@@ -40,11 +40,21 @@ class TrainedGenerator:
       spec: what it takes and gives.
       description: what it is, for messages and reports ("checkpoint runs/x/checkpoints/ckpt-9").
       run: fn({input name: array}) -> its main output, numpy float32 [N, ...].
+      reverse: a CycleGAN's other direction (F: B -> A) as a TrainedGenerator, else None.
     """
 
     spec: spec_lib.GeneratorSpec
     description: str
     run: Callable[[dict], np.ndarray]
+    reverse: "TrainedGenerator | None" = None
+
+    def translate(self, images) -> np.ndarray:
+        """A translator's images float32 [N, H, W, Cin] in [-1, 1] -> float32 [N, H, W, Cout] in [-1, 1]."""
+        image_input = self.spec.input("image")
+        if image_input is None:
+            raise ValueError(f"{self.description} is no image-to-image translator: it takes "
+                             f"{[i.name for i in self.spec.inputs]}.")
+        return self.images({image_input.name: images})
 
     def images(self, inputs: dict) -> np.ndarray:
         """{input name: array [N, ...]} (every input of the spec) -> float32 [N, ...] (images in [-1, 1])."""
@@ -71,8 +81,14 @@ class TrainedGenerator:
 
 
 def from_model(model, description: str = "the model in training") -> TrainedGenerator:
-    """A `gan.GAN` built by `variants.build` (its `spec`), sampled from its `sampler` (the EMA generator if any)."""
-    return TrainedGenerator(model.spec, description, model.images)
+    """A `gan.GAN` built by `variants.build` (its `spec`), sampled from its `sampler` (the EMA generator if any),
+    with a CycleGAN's `reverse_sampler` as `reverse`."""
+    reverse = None
+    if model.reverse_sampler is not None:
+        reverse_spec = spec_lib.GeneratorSpec.from_json(json.dumps(model.spec.state["reverse"]))
+        reverse = TrainedGenerator(reverse_spec, f"{description}, reverse direction",
+                                   lambda inputs: model.reverse_sampler(inputs["images"], training=False).numpy())
+    return TrainedGenerator(model.spec, description, model.images, reverse)
 
 
 def sample_batches(generator: TrainedGenerator, num_samples: int, seed: int, labels=None,
@@ -175,7 +191,14 @@ def from_export(export_dir: str, num_classes: int = 0) -> TrainedGenerator:
         feed = {i.name: tf.constant(inputs[i.name], tf.as_dtype(i.dtype)) for i in generator_spec.inputs}
         return serve(**feed)[output].numpy()
 
-    return TrainedGenerator(generator_spec, f"export {version_dir}", run)
+    reverse = None
+    if "reverse" in generator_spec.state:
+        serve_reverse = tf.saved_model.load(version_dir).signatures["reverse"]
+        reverse = TrainedGenerator(
+            spec_lib.GeneratorSpec.from_json(json.dumps(generator_spec.state["reverse"])),
+            f"export {version_dir}, reverse direction",
+            lambda inputs: serve_reverse(images=tf.constant(inputs["images"], tf.float32))["images"].numpy())
+    return TrainedGenerator(generator_spec, f"export {version_dir}", run, reverse)
 
 
 def read_export_spec(version_dir: str, serve=None, num_classes: int = 0) -> spec_lib.GeneratorSpec:
