@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tests import fixtures
 from tfgan_course import config as config_lib
-from tfgan_course import experiment, optimizers, variants
+from tfgan_course import experiment, optimizers, trained, variants
 from tfgan_course.gans import cyclegan, history_pool, pix2pix
 from tfgan_course.models import patchgan
 
@@ -197,6 +197,9 @@ class TrainingTest(tf.test.TestCase):
         self.assertAllEqual(first.model.seed_generator.state, again.model.seed_generator.state)
         self.assertAllClose(again.model.g_optimizer.learning_rate, 0.0)  # decayed to 0 at the run's end
         self.assertEqual(int(again.model.d_optimizer.iterations), 2)
+        with self.assertRaisesRegex(ValueError, r"trained an image-to-image translator \(cyclegan\): loading, "
+                                                "evaluating and exporting translators is not supported yet"):
+            trained.load(workdir=self.workdir)
 
     def test_pix2pix_trains_through_fit_with_a_grid_per_epoch(self):
         config = config_lib.Config(model="unet", dataset=f"pair:edges:idx:{self.data}", **TINY)
