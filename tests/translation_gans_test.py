@@ -117,6 +117,18 @@ class LossAlgebraTest(tf.test.TestCase):
         self.assertAllClose({name: float(terms[name]) for name in expected}, expected, atol=1e-6)
         self.assertAllClose(total, terms["gan_ab_loss"] + terms["gan_ba_loss"] + 10.0 * 1.0 + 0.5 * 10.0 * 0.5)
 
+    def test_get_config_round_trips(self):
+        model = self._cyclegan(cycle_weight=5.0, identity_weight=0.25, pool_size=7, seed=3)
+        config = model.get_config()
+        clone = cyclegan.CycleGAN.from_config(config)
+        self.assertEqual(clone.get_config(), config)
+        self.assertEqual((clone.pool_size, clone.pool_a.size, clone.identity_weight), (7, 7, 0.25))
+        model = pix2pix.Pix2Pix(_shift((8, 8, 1)), patchgan.discriminator((8, 8, 2), 2, receptive_field=1),
+                                l1_weight=3.0, ema_decay=0.5)
+        clone = pix2pix.Pix2Pix.from_config(model.get_config())
+        self.assertEqual(clone.get_config(), model.get_config())
+        self.assertEqual((clone.l1_weight, clone.ema_decay), (3.0, 0.5))
+
     def test_identity_needs_equal_channels(self):
         with self.assertRaisesRegex(ValueError, "needs domains with the same channels, got 1 and 3"):
             generator = keras.Model(*(lambda x: (x, keras.layers.Conv2D(3, 1)(x)))(keras.Input((8, 8, 1))))
