@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_course import gan, latent, losses, replicas
@@ -100,8 +101,8 @@ class CycleGAN(gan.GAN):
 
         fake_b = translate(self.generator, inputs["a"])
         fake_a = translate(self.reverse_generator, inputs["b"])
-        return tf.concat([translation.panels([inputs["a"], fake_b, translate(self.reverse_generator, fake_b)]),
-                          translation.panels([inputs["b"], fake_a, translate(self.generator, fake_a)])], 0).numpy()
+        return np.concatenate([translation.panels([inputs["a"], fake_b, translate(self.reverse_generator, fake_b)]),
+                               translation.panels([inputs["b"], fake_a, translate(self.generator, fake_a)])])
 
     def _generator_losses(self, real_a, real_b):
         """G's and F's forward passes -> ({term name: loss}, total loss, fake_a, fake_b)."""
