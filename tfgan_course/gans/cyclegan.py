@@ -24,7 +24,8 @@ class CycleGAN(gan.GAN):
 
     gan and d are --loss's pair (least squares by default, the paper's; here
     Mao et al.'s form with its factor 1/2, so G's adversarial term weighs half the
-    reference's MSELoss against lambda); D sees fakes through a history pool of
+    paper's E[(D(G(a)) - 1)^2] against lambda: cycle_weight 5 is the paper's balance
+    of lambda = 10); D sees fakes through a history pool of
     `pool_size` (`history_pool.py`). The identity term keeps colours (the paper's
     Monet -> photo); it needs Ca = Cb. Every term is logged.
 
