@@ -91,10 +91,11 @@ class ExperimentTest(tf.test.TestCase):
 
     def test_cli_rejects_bad_flags_with_the_valid_names(self):
         result = subprocess.run(
-            [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", "--model=resnet"],
+            [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", "--model=vgg"],
             capture_output=True, text=True, timeout=120, check=False)
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn("Unknown --model='resnet'; valid values: cdcgan, cmlp, dcgan, infogan, mlp, mlp2, selu, toy", result.stderr)
+        self.assertIn("Unknown --model='vgg'; valid values: cdcgan, cmlp, dcgan, infogan, mlp, mlp2, resnet, selu, toy, "
+                      "unet", result.stderr)
         self.assertFalse(os.path.exists(self.workdir))
 
     def test_flags_cfg_reproduces_the_config(self):

@@ -53,6 +53,8 @@ class ResNetTest(tf.test.TestCase):
                        2 + 2 * 2)
         self.assertEqual(generator.get_layer("conv2").output.shape[1:], (4, 4, 16))  # two downsamplings, 4w
         self.assertAllInRange(generator(_images((2, 16, 16, 1))), -1.0, 1.0)
+        batch = _images((3, 16, 16, 1))
+        self.assertAllClose(generator(batch, training=False)[1:2], generator(batch[1:2], training=False), atol=1e-5)
 
     def test_sizes_it_cannot_take_name_the_fix(self):
         for shape, fix in (((30, 30, 1), "got 30x30: use --image_size=32"), ((4, 4, 1), "got 4x4: use --image_size=8")):

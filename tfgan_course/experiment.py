@@ -73,7 +73,7 @@ class _State:
 
 
 def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=(), stop=None) -> RunResult:
-    """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G.
+    """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G (not yet a translator's).
 
     Args:
       config: the experiment.

@@ -15,7 +15,12 @@ and comes out of the networks, through the hooks of `GAN`: `input_specs`,
 `generator_inputs`, `real_condition`, `discriminate`, `adversarial_logits`,
 `discriminator_loss`, `generator_loss` and `finish_step`. The unrolled GAN
 (`gans/unrolled.py`) is a lookahead any of them can use (`unrolled_steps`);
-PacGAN's packing (`pack`) is the base `discriminate`'s.
+PacGAN's packing (`pack`) is the base `discriminate`'s. The translators
+(`gans/pix2pix.py`, `gans/cyclegan.py`) have their own `train_step` on batches
+of images, reusing D's update, the logging and the checkpoint; their sample
+grids come from `fixed_inputs(z, examples)` and `grid_images`, and CycleGAN's
+two generators and two discriminators are its optimizers' `g_variables` and
+`d_variables`.
 Distribution plumbing is in `replicas.py`, the per-step log in `step_record.py`.
 """
 

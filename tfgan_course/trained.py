@@ -136,6 +136,9 @@ def restore_gan(workdir: str):
         raise ValueError(f"{workdir}/{CHECKPOINTS} holds no checkpoint yet: train first (or wait for the first "
                          "epoch to end), or use an export with --export_dir.")
     saved = spec_lib.read(os.path.join(workdir, CHECKPOINTS))
+    if saved is not None and saved.translates:
+        raise ValueError(f"{workdir} trained an image-to-image translator ({saved.variant}): loading, evaluating and "
+                         "exporting translators is not supported yet; its samples are in samples/.")
     if saved is not None:
         shape, num_classes = saved.output.shape, saved.num_classes
     else:

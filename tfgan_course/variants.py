@@ -116,6 +116,7 @@ VARIANTS = {
                         default_loss="least_squares"),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
+_DEFAULTS = config_lib.Config()
 _TRANSLATORS = ("pix2pix", "cyclegan")
 # Options only some variants take: option -> those variants.
 _ONLY_FOR = {
@@ -186,7 +187,7 @@ def _check_variant_options(config, names):
     """A ValueError for an option none of the variants `names` takes set to anything but its default."""
     for option in dict.fromkeys([*_ONLY_FOR, *_NOT_FOR]):
         value = getattr(config, option)
-        if value == config_lib.Config.__dataclass_fields__[option].default:
+        if value == getattr(_DEFAULTS, option):
             continue
         takers = _ONLY_FOR.get(option, names)
         refusing = [name for name in names if name not in takers or name in _NOT_FOR.get(option, ())]

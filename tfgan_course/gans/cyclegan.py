@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_course import gan, latent, losses, replicas
@@ -23,7 +24,8 @@ class CycleGAN(gan.GAN):
 
     gan and d are --loss's pair (least squares by default, the paper's; here
     Mao et al.'s form with its factor 1/2, so G's adversarial term weighs half the
-    reference's MSELoss against lambda); D sees fakes through a history pool of
+    paper's E[(D(G(a)) - 1)^2] against lambda: cycle_weight 5 is the paper's balance
+    of lambda = 10); D sees fakes through a history pool of
     `pool_size` (`history_pool.py`). The identity term keeps colours (the paper's
     Monet -> photo); it needs Ca = Cb. Every term is logged.
 
@@ -105,8 +107,8 @@ class CycleGAN(gan.GAN):
 
         fake_b = translate(self.generator, inputs["a"])
         fake_a = translate(self.reverse_generator, inputs["b"])
-        return tf.concat([translation.panels([inputs["a"], fake_b, translate(self.reverse_generator, fake_b)]),
-                          translation.panels([inputs["b"], fake_a, translate(self.generator, fake_a)])], 0).numpy()
+        return np.concatenate([translation.panels([inputs["a"], fake_b, translate(self.reverse_generator, fake_b)]),
+                               translation.panels([inputs["b"], fake_a, translate(self.generator, fake_a)])])
 
     def _generator_losses(self, real_a, real_b):
         """G's and F's forward passes -> ({term name: loss}, total loss, fake_a, fake_b)."""

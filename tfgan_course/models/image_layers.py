@@ -37,8 +37,8 @@ class ReflectionPadding2D(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
-        grow = lambda side: None if side is None else side + 2 * self.padding  # noqa: E731
-        return batch, grow(height), grow(width), channels
+        height, width = (None if side is None else side + 2 * self.padding for side in (height, width))
+        return batch, height, width, channels
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding}
