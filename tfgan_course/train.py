@@ -131,8 +131,8 @@ def main(argv):
         return 128 + (received[0] if received else signal.SIGTERM)
     finally:
         restore()
-    exported = f"exported to {result.export_dir}" if result.export_dir else "not exported (translators: not yet)"
-    print(f"Trained {result.steps} steps; samples in {os.path.join(FLAGS.workdir, 'samples')}; {exported}")
+    print(f"Trained {result.steps} steps; samples in {os.path.join(FLAGS.workdir, 'samples')}; "
+          f"exported to {result.export_dir}")
     return 0
 
 

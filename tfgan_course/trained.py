@@ -136,16 +136,26 @@ def restore_gan(workdir: str):
         raise ValueError(f"{workdir}/{CHECKPOINTS} holds no checkpoint yet: train first (or wait for the first "
                          "epoch to end), or use an export with --export_dir.")
     saved = spec_lib.read(os.path.join(workdir, CHECKPOINTS))
-    if saved is not None and saved.translates:
-        raise ValueError(f"{workdir} trained an image-to-image translator ({saved.variant}): loading, evaluating and "
-                         "exporting translators is not supported yet; its samples are in samples/.")
     if saved is not None:
         shape, num_classes = saved.output.shape, saved.num_classes
     else:
         shape, num_classes = _legacy_run_shapes(config)
-    model = variants.build(config, shape, num_classes=num_classes)
+    # steps_per_epoch only gives the optimizers the checkpoint's structure (with --lr_decay_epochs, a
+    # schedule instead of a learning-rate variable); its value does not matter for sampling.
+    model = variants.build(config, shape, num_classes=num_classes, steps_per_epoch=1, **_translator_data(saved))
     model.checkpoint().restore(latest).expect_partial()
     return model, latest
+
+
+def _translator_data(saved):
+    """variants.build's data_kind and shapes for a translator's spec ({} for other generators): a spec
+    with a reverse direction is a CycleGAN's (unpaired domains a and b), else a pix2pix's (pairs)."""
+    if saved is None or not saved.translates:
+        return {}
+    source, target = saved.input("image").shape, saved.output.shape
+    if "reverse" in saved.state:
+        return {"data_kind": "unpaired", "shapes": {"a": source, "b": target}}
+    return {"data_kind": "paired", "shapes": {"input": source, "target": target}}
 
 
 def _legacy_run_shapes(config):
