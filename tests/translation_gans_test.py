@@ -6,6 +6,7 @@ import tempfile
 import keras
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from tests import fixtures
 from tfgan_course import config as config_lib
@@ -176,6 +177,9 @@ class VariantChoiceTest(tf.test.TestCase):
 
     def test_identity_is_off_with_a_log_line_when_channels_differ(self):
         config = config_lib.Config(model="resnet", **TINY)
+        # absl drops INFO lines below its verbosity, which an earlier test in this process may have raised.
+        self.addCleanup(logging.set_verbosity, logging.get_verbosity())
+        logging.set_verbosity(logging.INFO)
         with self.assertLogs(level="INFO") as logs:
             model = variants.build(config, (8, 8, 1), data_kind="unpaired", shapes={"a": (8, 8, 1), "b": (8, 8, 3)})
         self.assertEqual(model.identity_weight, 0.0)

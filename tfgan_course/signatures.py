@@ -46,7 +46,9 @@ from tfgan_course import spec as spec_lib
 
 MAX_INTERPOLATION_STEPS = 256
 _LABEL_RANGE = "label must be a class in [0, %d)"
-_LUMA = tf.constant([0.299, 0.587, 0.114])
+# Not a tf.constant: creating a tensor at import would start TensorFlow's runtime before a
+# MultiWorkerMirroredStrategy can configure it.
+_LUMA = (0.299, 0.587, 0.114)
 
 
 def to_uint8(images):
