@@ -29,7 +29,11 @@ class TranslatorExportTest(tf.test.TestCase):
         forward_spec = export.spec_of(cls.forward)
         cls.spec = spec.GeneratorSpec(forward_spec.inputs, forward_spec.outputs, family="unet", variant="cyclegan",
                                       state={"reverse": json.loads(export.spec_of(cls.backward).to_json())})
-        cls.images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
+        rng = np.random.default_rng(0)
+        cls.images = rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
+        # Held-out inputs of each direction: uint8 ones forward, floats in [-1, 1] back.
+        cls.examples = rng.integers(0, 256, (3, 16, 16, 1), dtype=np.uint8)
+        cls.reverse_examples = rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)
 
     def setUp(self):
         super().setUp()
@@ -38,7 +42,9 @@ class TranslatorExportTest(tf.test.TestCase):
     def _export(self):
         if not hasattr(type(self), "path"):
             type(self).path = export.export_generator(self.forward, os.path.join(self.get_temp_dir(), "once"),
-                                                      "translator", spec=self.spec, reverse=self.backward)
+                                                      "translator", spec=self.spec, reverse=self.backward,
+                                                      examples=self.examples,
+                                                      reverse_examples=self.reverse_examples)
         return tf.saved_model.load(self.path).signatures, self.path
 
     def test_images_in_images_out_and_a_batch_changes_no_image(self):
@@ -91,10 +97,29 @@ class TranslatorExportTest(tf.test.TestCase):
         records = list(tf.data.TFRecordDataset(os.path.join(path, export.WARMUP_FILE)).as_numpy_iterator())
         requests = [prediction_log_pb2.PredictionLog.FromString(r).predict_log.request for r in records]
         self.assertEqual(sorted((r.model_spec.signature_name, tuple(r.output_filter)) for r in requests), [
-            ("reverse", ()), ("reverse_png", ()), ("reverse_png", ("images_png_bytes",)), ("serving_default", ()),
-            ("translate_png", ()), ("translate_png", ("images_png_bytes",))])
+            ("examples", ()), ("reverse", ()), ("reverse_examples", ()), ("reverse_png", ()),
+            ("reverse_png", ("images_png_bytes",)), ("serving_default", ()), ("translate_png", ()),
+            ("translate_png", ("images_png_bytes",))])
         # The server replays every one of them at load.
-        self.assertEqual(warmup.replay(servable.load("translator", 1, path)), 6)
+        self.assertEqual(warmup.replay(servable.load("translator", 1, path)), 8)
+
+    def test_examples_are_the_stored_images_as_png_files(self):
+        serve, _ = self._export()
+        for name, expected in (("examples", self.examples),
+                               ("reverse_examples", signatures.to_uint8(self.reverse_examples).numpy())):
+            with self.subTest(name):
+                answer = serve[name](index=tf.constant([1, 0, 1]))
+                decoded = np.stack([np.asarray(Image.open(io.BytesIO(png)))
+                                    for png in answer["images_png_bytes"].numpy()])
+                self.assertAllEqual(decoded.reshape(3, *expected.shape[1:]), expected[[1, 0, 1]])
+                self.assertAllEqual(answer["num_examples"], [len(expected)] * 3)
+
+    def test_an_index_out_of_range_names_the_range(self):
+        serve, _ = self._export()
+        for index in (3, -1):
+            with self.subTest(index), self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                                             r"examples: index must be in \[0, 3\)"):
+                serve["examples"](index=tf.constant([0, index]))
 
     def test_clear_errors(self):
         with self.assertRaisesRegex(ValueError, "pass its reverse generator"):
@@ -104,6 +129,11 @@ class TranslatorExportTest(tf.test.TestCase):
             export.export_generator(self.forward, self.base, "t", spec=plain, reverse=self.backward)
         with self.assertRaisesRegex(ValueError, "must map"):
             export.export_generator(self.forward, self.base, "t", spec=self.spec, reverse=self.forward)
+        with self.assertRaisesRegex(ValueError, r"The examples must be images \[N >= 1, 16, 16, 1\]"):
+            export.export_generator(self.forward, self.base, "t", spec=self.spec, reverse=self.backward,
+                                    examples=self.reverse_examples)
+        with self.assertRaisesRegex(ValueError, "reverse_examples need a reverse direction"):
+            export.export_generator(self.forward, self.base, "t", spec=plain, reverse_examples=self.reverse_examples)
         self.assertEqual(os.listdir(self.base), [])  # Nothing half-written.
 
 

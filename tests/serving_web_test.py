@@ -21,8 +21,10 @@ from PIL import Image
 
 from serving import model_config
 from serving.server import Server
+from tests import fixtures
 from tests.serving_fixtures import add_version, config_text
 from tfgan_course import export, models
+from tfgan_course import spec as spec_lib
 
 try:
     from playwright.sync_api import sync_playwright
@@ -57,12 +59,32 @@ def brighten(generator, factor):
 
 def decode_png(data_url: str) -> np.ndarray:
     """A `data:image/png;base64,...` URL -> uint8 [H, W, C]."""
-    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+    return decode_png_bytes(base64.b64decode(data_url.split(",", 1)[1]))
+
+
+def decode_png_bytes(png: bytes) -> np.ndarray:
+    """A PNG file -> uint8 [H, W, C]."""
+    image = np.asarray(Image.open(io.BytesIO(png)))
     return image[..., None] if image.ndim == 2 else image
 
 
+def export_cyclegan(base):
+    """A tiny grey -> colour CycleGAN "t" with 3 test images forward and 2 back; its version's path."""
+    forward, _ = models.build_translator("resnet", input_shape=(8, 8, 1), output_shape=(8, 8, 3), conditional=False,
+                                        g_width=4, seed=0, resnet_blocks=1, patch_size=1)
+    backward, _ = models.build_translator("resnet", input_shape=(8, 8, 3), output_shape=(8, 8, 1), conditional=False,
+                                         g_width=4, seed=1, resnet_blocks=1, patch_size=1)
+    plain = export.spec_of(forward)
+    cyclegan = spec_lib.GeneratorSpec(plain.inputs, plain.outputs, variant="cyclegan",
+                                      state={"reverse": json.loads(export.spec_of(backward).to_json())})
+    rng = np.random.default_rng(0)
+    return export.export_generator(forward, base, "t", spec=cyclegan, reverse=backward,
+                                   examples=rng.integers(0, 256, (3, 8, 8, 1), dtype=np.uint8),
+                                   reverse_examples=rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8))
+
+
 class DemoPageTest(tf.test.TestCase):
-    """One server (an unconditional model with versions 1 and 2, a conditional one) and one browser."""
+    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN) and one browser."""
 
     @classmethod
     def setUpClass(cls):
@@ -83,10 +105,12 @@ class DemoPageTest(tf.test.TestCase):
         g_path = export.export_generator(generator, cls.base, "g")
         add_version(g_path, os.path.dirname(g_path), 2)
         export.export_generator(conditional, cls.base, "c", num_classes=NUM_CLASSES)
-        cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1"))}
+        cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1")),
+                      "t": tf.saved_model.load(export_cyclegan(cls.base))}
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "g" base_path: "{cls.base}/g" model_version_policy {{ all {{}} }} }}
-            config {{ name: "c" base_path: "{cls.base}/c" }} }}"""),
+            config {{ name: "c" base_path: "{cls.base}/c" }}
+            config {{ name: "t" base_path: "{cls.base}/t" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0, demo_page=True).start()
         # Class cleanups run, last first, even when a later step of setUpClass fails.
         cls.addClassCleanup(cls.server.stop)
@@ -102,6 +126,9 @@ class DemoPageTest(tf.test.TestCase):
         self.page.set_default_timeout(TIMEOUT_MS)
         self.requests = []
         self.page.on("request", lambda request: self.requests.append(request.url))
+        self.signatures = []  # of the predict requests, in order
+        self.page.on("request", lambda request: request.method == "POST" and self.signatures.append(
+            json.loads(request.post_data)["signature_name"]))
         self.page_errors = []
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
@@ -115,10 +142,11 @@ class DemoPageTest(tf.test.TestCase):
     # ------------------------------------------------------------------ helpers
 
     def open(self, query: str, url: str | None = None, path: str = "/demo/") -> None:
-        """Opens the page with `query` and waits until every panel is drawn, or the error shown."""
+        """Opens the page with `query` and waits until every panel shown is drawn, or the error shown."""
         self.page.goto(f"{url or self.url}{path}?{query}")
         self.page.wait_for_function("""() => !document.getElementById("error").hidden ||
-            ["grid-panel", "latent-panel", "interp-panel"].every(id => document.getElementById(id).dataset.renders)""")
+            !document.getElementById("panels").hidden &&
+            [...document.querySelectorAll("#panels > section:not([hidden])")].every(p => p.dataset.renders)""")
 
     def wait_for_redraw(self, panel: str, renders_before: int) -> None:
         self.page.wait_for_function(
@@ -156,6 +184,16 @@ class DemoPageTest(tf.test.TestCase):
         extra = {} if label is None else {"label": tf.fill([16], label)}
         return self.loaded[model].signatures["sample"](seed=seeds, **extra)["images_uint8"].numpy()
 
+    def translate_png(self, png: bytes, signature: str = "translate_png") -> np.ndarray:
+        """What model t's `signature` answers for one PNG file: uint8 [H, W, C]."""
+        answer = self.loaded["t"].signatures[signature](images_png_bytes=tf.constant([png]))
+        return answer["images_uint8"].numpy()[0]
+
+    def stored_examples(self, signature: str = "examples") -> list[bytes]:
+        """Model t's test images of a direction, its PNG files."""
+        count = int(self.loaded["t"].signatures[signature](index=tf.constant([0]))["num_examples"][0])
+        return list(self.loaded["t"].signatures[signature](index=tf.range(count))["images_png_bytes"].numpy())
+
     def banner(self) -> str:
         return self.page.inner_text("#error") if self.page.is_visible("#error") else ""
 
@@ -177,6 +215,7 @@ class DemoPageTest(tf.test.TestCase):
         self.assertEqual(self.page.eval_on_selector_all("#version option", "os => os.map(o => o.value)"),
                          ["", "2", "1"])
         self.assertTrue(self.page.is_hidden("#class-controls"))
+        self.assertTrue(self.page.is_hidden("#translate-panel"))  # A translator's panel.
         # Offline-safe: everything the page loaded came from the server that served it.
         self.assertEqual({url for url in self.requests if not url.startswith(self.url + "/")}, set())
 
@@ -267,14 +306,89 @@ class DemoPageTest(tf.test.TestCase):
         self.open("model=nope", path="/demo")
         self.screenshot("missing_model")
         self.assertEqual(self.banner(), "The model server answered HTTP 404: Could not find any versions of model "
-                         "nope. This server serves: g, c.")
+                         "nope. This server serves: g, c, t.")
         self.assertTrue(self.page.is_hidden("#panels"))
         self.assertEqual(urllib.parse.urlsplit(self.page.url).path, "/demo/")  # relative URLs need the slash
         # The embedded server's config.json offers the models it serves.
         self.assertEqual(self.page.eval_on_selector_all("#model-names option", "os => os.map(o => o.value)"),
-                         ["g", "c"])  # in the config's order
+                         ["g", "c", "t"])  # in the config's order
         with urllib.request.urlopen(f"{self.url}/demo/config.json", timeout=60) as response:
-            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2]}})
+            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "t": [1]}})
+
+    def test_a_translator_gets_the_translate_panel_and_its_test_images(self):
+        self.open("model=t")
+        self.assertEqual(self.banner(), "")
+        self.assertEqual([self.page.is_visible(f"#{panel}-panel") for panel in ("translate", "grid", "latent", "interp")],
+                         [True, False, False, False])
+        self.assertIn("t · latest version · images 8×8×1 → 8×8×3 · translator, both directions",
+                      self.page.inner_text("#model-info"))
+        examples = self.stored_examples()
+        self.assertAllEqual(self.images("#examples img"), np.stack([decode_png_bytes(png) for png in examples]))
+        # The first test image is translated as the page opens; another when it is picked.
+        self.assertAllEqual(self.images("#translate-output"), [self.translate_png(examples[0])])
+        renders = self.renders("translate-panel")
+        self.page.click("#examples button:nth-child(2)")
+        self.wait_for_redraw("translate-panel", renders)
+        self.screenshot("translate")
+        self.assertAllEqual(self.images("#translate-output"), [self.translate_png(examples[1])])
+        self.assertEqual(self.page.get_attribute("#examples button:nth-child(2)", "aria-pressed"), "true")
+        self.assertRegex(self.page.inner_text("#translate-latency"), r"^1 image in \d+ ms$")
+        self.assertEqual(self.signatures, ["examples", "examples", "translate_png", "translate_png"])
+
+    def test_a_stroke_on_the_canvas_is_translated(self):
+        self.open("model=t")
+        box = self.page.locator("#draw-canvas").bounding_box()
+        self.assertGreaterEqual(box["width"], 8 * 8)  # 8 x 8 pixels, shown scaled up
+        renders = self.renders("translate-panel")
+        self.page.mouse.move(box["x"] + 5, box["y"] + 5)
+        self.page.mouse.down()
+        self.page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] - 5, steps=8)
+        self.page.mouse.up()
+        self.wait_for_redraw("translate-panel", renders)
+        drawing = decode_png(self.page.evaluate("() => document.getElementById('draw-canvas').toDataURL('image/png')"))
+        self.assertEqual(drawing.min(), 0)  # a black stroke on the test image
+        output = self.images("#translate-output")[0]
+        self.assertEqual(output.shape, (8, 8, 3))
+        self.assertAllEqual(output, self.translate_png(base64.b64decode(self.page.evaluate(
+            "() => document.getElementById('draw-canvas').toDataURL('image/png').split(',')[1]"))))
+        self.assertEqual(self.page.get_attribute("#examples button:nth-child(1)", "aria-pressed"), "false")
+
+        renders = self.renders("translate-panel")
+        self.page.click("#clear-drawing")
+        self.wait_for_redraw("translate-panel", renders)
+        self.assertAllEqual(self.images("#translate-output")[0],
+                            self.translate_png(fixtures.png_bytes(np.full((8, 8), 255, np.uint8))))
+
+    def test_an_image_file_is_translated_and_a_file_that_is_none_says_so(self):
+        self.open("model=t")
+        picture = np.random.default_rng(1).integers(0, 256, (12, 20), dtype=np.uint8)  # resized by the export
+        renders = self.renders("translate-panel")
+        self.page.set_input_files("#upload", files=[{"name": "in.png", "mimeType": "image/png",
+                                                     "buffer": fixtures.png_bytes(picture)}])
+        self.wait_for_redraw("translate-panel", renders)
+        # Sent as the browser re-encodes it (RGBA): a grey's luma may round 1 apart.
+        expected = self.translate_png(fixtures.png_bytes(picture)).astype(int)
+        self.assertAllClose(self.images("#translate-output")[0].astype(int), expected, atol=2)
+        self.assertEqual(self.page.get_attribute("#translate-output", "alt"), "The model's translation of in.png")
+        self.page.set_input_files("#upload", files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                                     "buffer": b"not a picture"}])
+        self.page.wait_for_selector("#error:not([hidden])")
+        self.assertEqual(self.banner(), "notes.txt is not an image this browser can read.")
+
+    def test_the_reverse_direction_uses_reverse_png_and_its_test_images(self):
+        self.open("model=t")
+        renders = self.renders("translate-panel")
+        self.page.click("#reverse")
+        self.wait_for_redraw("translate-panel", renders)
+        self.screenshot("translate_reverse")
+        self.assertEqual(self.page.get_attribute("#reverse", "aria-pressed"), "true")
+        self.assertEqual(self.page.inner_text("#translate-signature"), "reverse_png")
+        examples = self.stored_examples("reverse_examples")
+        self.assertAllEqual(self.images("#examples img"), np.stack([decode_png_bytes(png) for png in examples]))
+        output = self.images("#translate-output")[0]
+        self.assertEqual(output.shape, (8, 8, 1))
+        self.assertAllEqual(output, self.translate_png(examples[0], "reverse_png"))
+        self.assertEqual(self.signatures[-3:], ["reverse_examples", "reverse_examples", "reverse_png"])
 
     def test_stopped_server_shows_that_it_cannot_be_reached(self):
         with Server(model_config.single_model_config("g", os.path.join(self.base, "g")), port=0, rest_api_port=0,

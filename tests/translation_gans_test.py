@@ -1,5 +1,6 @@
 """pix2pix and CycleGAN: history pool, learning-rate decay, loss algebra, variant choice, training and resume."""
 
+import io
 import os
 import tempfile
 
@@ -7,7 +8,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
+from PIL import Image
 
+from serving import layout
 from tests import fixtures
 from tfgan_course import config as config_lib
 from tfgan_course import experiment, optimizers, trained, variants
@@ -199,6 +202,7 @@ class TrainingTest(tf.test.TestCase):
         self.workdir = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run")
 
     def test_cyclegan_logs_every_term_and_resumes_its_pools_and_schedule(self):
+        fixtures.write_idx(self.data, num_images=10, size=8, split="test", seed=1)
         config = config_lib.Config(model="resnet", dataset=f"unpaired:idx:{self.data}|invert:idx:{self.data}",
                                    resnet_blocks=1, pool_size=3, lr_decay_epochs=1, **TINY)
         first = experiment.run(config, self.workdir, verbose=0)
@@ -208,8 +212,15 @@ class TrainingTest(tf.test.TestCase):
         self.assertEqual(served.spec, first.model.spec)
         images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 1)).astype(np.float32)
         self.assertAllClose(served.images({"images": images}), first.model.generator(images), atol=1e-5)
-        reverse = tf.saved_model.load(first.export_dir).signatures["reverse"]
-        self.assertAllClose(reverse(images=images)["images"], first.model.reverse_generator(images), atol=1e-5)
+        signatures = tf.saved_model.load(first.export_dir).signatures
+        self.assertAllClose(signatures["reverse"](images=images)["images"], first.model.reverse_generator(images),
+                            atol=1e-5)
+        # Examples: the first 8 test images of each domain (b is a's inverse), as the demo page picks them.
+        test_images = np.random.RandomState(1).randint(0, 256, size=(10, 8, 8), dtype=np.uint8)[:8, ..., None]
+        for name, expected in (("examples", test_images), ("reverse_examples", 255 - test_images)):
+            files = signatures[name](index=tf.range(8))["images_png_bytes"].numpy()
+            decoded = np.stack([np.asarray(Image.open(io.BytesIO(png))) for png in files])
+            self.assertAllClose(decoded[..., None].astype(int), expected.astype(int), atol=1, msg=name)
         with open(os.path.join(self.workdir, "losses.csv")) as f:
             self.assertEqual(f.readline().strip().split(",")[2:], list(cyclegan.CycleGAN.metric_names))
         self.assertTrue(os.path.isfile(os.path.join(self.workdir, "samples", "epoch_0001.png")))
@@ -231,6 +242,7 @@ class TrainingTest(tf.test.TestCase):
         result = experiment.run(config, self.workdir, verbose=0)
         self.assertEqual(result.steps, 2)
         self.assertFalse(os.path.exists(os.path.join(self.workdir, "eval.csv")))
+        self.assertNotIn("examples", layout.read_signature_defs(result.export_dir))  # No test split, no examples.
         self.assertEqual(result.model.variant, "pix2pix")
         self.assertTrue(all(np.isfinite(values[-1]) for values in result.history.values()))
         grid = result.model.grid_images(result.model.fixed_inputs(None, {

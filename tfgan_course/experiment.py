@@ -31,6 +31,8 @@ from tfgan_course import callbacks, data, export, gan, latent, plots, preflight,
 from tfgan_course import classifier as classifier_lib
 from tfgan_course import config as config_lib
 
+EXPORT_EXAMPLES = 8  # Held-out inputs a translator's export serves (its `examples` signatures).
+
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or Inf, or diverged finitely; the message names the step and the last good checkpoint."""
@@ -73,7 +75,7 @@ class _State:
 
 
 def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbacks=(), stop=None) -> RunResult:
-    """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G (not yet a translator's).
+    """Trains `config` in `workdir` (resuming from its last checkpoint), then exports G (a translator with examples).
 
     Args:
       config: the experiment.
@@ -104,6 +106,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
     best_manager = _best_manager(config, state, workdir)
     examples = _fixed_examples(config, run_data.info)
+    held_out = _held_out_examples(config, run_data.info, state.model)  # Before training: a data error shows now.
     run_callbacks = _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors, examples)
     history = _fit(config, run_data, state, [*run_callbacks, *([stop] if stop else []), *extra_callbacks], verbose)
     if nan_guard.failure:
@@ -121,7 +124,8 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
         # or reconstruction), written every epoch.
         _save_final_figures(state.model, run_data.dataset, config, state.fixed_z.numpy(), real_vectors, workdir)
     export_dir = export.export_generator(state.model.sampler, config.export_base or os.path.join(workdir, "export"),
-                                        config.serving_name, spec=state.model.spec, reverse=state.model.reverse_sampler)
+                                        config.serving_name, spec=state.model.spec, reverse=state.model.reverse_sampler,
+                                        **held_out)
     logging.info("Exported the generator to %s", export_dir)
     return RunResult(model=state.model, history=history, steps=int(state.model.g_optimizer.iterations.numpy()),
                      export_dir=export_dir)
@@ -227,6 +231,28 @@ def _fixed_examples(config, info):
                                    batch_size=config.num_fixed_samples, data_dir=config.data_dir or None,
                                    shuffle=False, augment=False, drop_remainder=False)
     return {key: value.numpy() for key, value in next(iter(dataset)).items()}
+
+
+def _held_out_examples(config, info, model):
+    """A translator's export's examples: the first EXPORT_EXAMPLES inputs of the test split, unjittered
+    ({"examples": ..., and for a reverse direction "reverse_examples": ...}); {} for other data, or with a
+    logged warning when the data has no readable test split."""
+    if info.shapes is None:
+        return {}
+    try:
+        dataset, _ = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
+                                       batch_size=EXPORT_EXAMPLES, split="test", data_dir=config.data_dir or None,
+                                       shuffle=False, augment=False, drop_remainder=False)
+        batch = next(iter(dataset))
+    except (ValueError, OSError) as e:
+        logging.warning("The export will have no examples signature (the demo page offers drawing and upload "
+                        "only): the test split of %s cannot be read: %s", config.dataset, e)
+        return {}
+    forward, backward = ("input", "target") if info.kind == "paired" else ("a", "b")
+    held_out = {"examples": batch[forward].numpy()}
+    if model.reverse_sampler is not None:
+        held_out["reverse_examples"] = batch[backward].numpy()
+    return held_out
 
 
 def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors, examples):

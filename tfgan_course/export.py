@@ -2,7 +2,8 @@
 
 The signatures depend on what the generator takes (`signatures.py`: `serving_default`, `sample`
 and `interpolate` for a generator of latent vectors; `serving_default` and `translate_png`, plus
-`reverse` and `reverse_png` for a CycleGAN, for an image-to-image translator).
+`reverse` and `reverse_png` for a CycleGAN, and `examples` when given some, for an image-to-image
+translator).
 
 Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
 signature and per output filter `serving.client` sends, e.g. `sample`'s `z` alone, replayed by
@@ -53,7 +54,7 @@ BATCHING_CONFIG = layout.BATCHING_CONFIG
 DIGEST_FILE = os.path.join("assets.extra", "generator.sha256")
 # Part of every digest: raise it when the signatures change, so that an unchanged generator is
 # exported again with the new ones instead of being skipped as equal to its old export.
-_DIGEST_FORMAT = 1
+_DIGEST_FORMAT = 2  # 2: a translator's examples signatures.
 # `.tmp-<version>-<pid>@<host>`; `@<host>` is absent in the temporary directories of older code.
 _TEMP_DIR = re.compile(r"\.tmp-\d+-(?P<pid>\d+)(?:@(?P<host>.*))?")
 _STALE_TEMP_SECONDS = 24 * 3600  # No export takes a day: a temporary directory this old is a crash's.
@@ -70,7 +71,7 @@ def next_version(model_dir: str) -> int:
 def export_generator(generator: keras.Model, export_base: str, model_name: str,
                      spec: spec_lib.GeneratorSpec | None = None, version: int | None = None, num_classes: int = 0,
                      latent_distribution: str = "normal", skip_unchanged: bool = True,
-                     reverse: keras.Model | None = None) -> str:
+                     reverse: keras.Model | None = None, examples=None, reverse_examples=None) -> str:
     """Writes `generator` as version `version` (default: the next one) of `model_name`, with its spec.
 
     With the default version, a generator whose weights and spec equal the latest version's
@@ -93,6 +94,10 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
       skip_unchanged: False writes a new version even when it equals the latest one.
       reverse: a CycleGAN's other direction, [B, H, W, Cout] -> [B, H, W, Cin], served as the
         `reverse` and `reverse_png` signatures; the spec's state records it ("reverse").
+      examples: a translator's held-out inputs, uint8 or float in [-1, 1] [N, H, W, Cin], stored
+        in the export and served by its `examples` signature (index -> PNG files), so a client
+        that talks only REST, such as the demo page, has test images to translate.
+      reverse_examples: the same for the reverse direction ([N, H, W, Cout]; `reverse_examples`).
 
     Returns:
       The path of the new version directory, or of the latest one when that one was equal.
@@ -103,7 +108,8 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     """
     spec = spec or spec_of(generator, num_classes, latent_distribution)
     kind = signatures.SIGNATURES[signatures.kind_of(spec)]
-    kind.check(generator, spec, reverse)
+    examples = (signatures.example_pixels(examples), signatures.example_pixels(reverse_examples))
+    kind.check(generator, spec, reverse, examples)
     try:
         layout.check_model_name(model_name)  # The server's own rule: the name is a directory and a URL part.
     except ValueError as e:
@@ -111,7 +117,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     model_dir = os.path.join(export_base, model_name)
     os.makedirs(model_dir, exist_ok=True)
     _remove_stale_temp_dirs(model_dir)
-    digest = generator_digest(generator, spec, reverse)
+    digest = generator_digest(generator, spec, reverse, examples)
     if version is None and skip_unchanged:
         equal = _latest_if_equal(model_dir, digest)
         if equal is not None:
@@ -128,9 +134,9 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     shutil.rmtree(temp_dir, ignore_errors=True)
     _WRITING.add(temp_dir)
     try:
-        kind.archive(generator, spec, reverse).write_out(temp_dir, verbose=False)
+        kind.archive(generator, spec, reverse, examples).write_out(temp_dir, verbose=False)
         check_signatures(temp_dir)
-        _write_warmup_requests(temp_dir, model_name, kind.warmups(generator, spec, reverse))
+        _write_warmup_requests(temp_dir, model_name, kind.warmups(generator, spec, reverse, examples))
         spec.write(os.path.join(temp_dir, "assets.extra"))
         with open(os.path.join(temp_dir, DIGEST_FILE), "w") as f:
             f.write(digest + "\n")
@@ -142,9 +148,10 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
     return final_dir
 
 
-def generator_digest(generator: keras.Model, spec: spec_lib.GeneratorSpec, reverse: keras.Model | None = None) -> str:
+def generator_digest(generator: keras.Model, spec: spec_lib.GeneratorSpec, reverse: keras.Model | None = None,
+                     examples=(None, None)) -> str:
     """The sha256 (hex) of what an export of `generator` serves: its spec, its layers and all its weights
-    (and those of a translator's `reverse` generator).
+    (and those of a translator's `reverse` generator), and a translator's uint8 examples (forward, reverse).
 
     Layers count by class and configuration and weights by position, shape, dtype and value, never
     by name: Keras numbers layer names by how many a process built before, so two builds of one
@@ -161,6 +168,10 @@ def generator_digest(generator: keras.Model, spec: spec_lib.GeneratorSpec, rever
             value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
             digest.update(f"{value.dtype} {value.shape}\n".encode())
             digest.update(value.tobytes())
+    for name, pixels in zip(("examples", "reverse_examples"), examples):
+        if pixels is not None:
+            digest.update(f"{name} {pixels.shape}\n".encode())
+            digest.update(np.ascontiguousarray(pixels).tobytes())
     return digest.hexdigest()
 
 

@@ -27,11 +27,19 @@ An image-to-image translator (`spec.translates`: pix2pix, CycleGAN), H x W its t
                    emoji data is drawn), made Cin-channel (grey as ITU-R 601 luma), resized to
                    H x W (antialiased bilinear; a file of the trained size is taken as it is)
   reverse, reverse_png   the same from Cout back to Cin, for a CycleGAN (its F: B -> A)
+  examples         `index` int32 [-1] -> `images_png_bytes` string [-1] and `num_examples` int32
+                   [-1] (N in every row): the held-out input images stored in the export (N of
+                   them, index in [0, N)), so a client that talks only REST (the demo page) has
+                   something to translate; a request for [0] tells it N
+  reverse_examples the same for the reverse direction's inputs (a CycleGAN's domain B)
+Only when the export was given examples (`export_generator(examples=..., reverse_examples=...)`).
 
 No signature's output for one image depends on the other images of its batch: generators run
 in inference mode (BatchNorm's moving statistics; instance normalisation is per image).
 
-`SIGNATURES` maps each kind to its (check, archive, warmups) triple; `kind_of(spec)` picks one.
+`SIGNATURES` maps each kind to its (check, archive, warmups) triple, each called with
+(generator, spec, reverse, examples), examples a pair of uint8 arrays or None (forward, reverse);
+`kind_of(spec)` picks one.
 """
 
 import dataclasses
@@ -46,6 +54,7 @@ from tfgan_course import spec as spec_lib
 
 MAX_INTERPOLATION_STEPS = 256
 _LABEL_RANGE = "label must be a class in [0, %d)"
+_EXAMPLE_RANGE = "%s: index must be in [0, %d), the examples this export holds"
 # Not a tf.constant: creating a tensor at import would start TensorFlow's runtime before a
 # MultiWorkerMirroredStrategy can configure it.
 _LUMA = (0.299, 0.587, 0.114)
@@ -61,13 +70,23 @@ def encode_png(images):
     return tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
 
 
+def example_pixels(images):
+    """Examples to store in an export, uint8 or float in [-1, 1] [N, H, W, C] -> uint8 numpy; None stays None."""
+    if images is None:
+        return None
+    images = tf.convert_to_tensor(images)
+    return (images if images.dtype == tf.uint8 else to_uint8(tf.cast(images, tf.float32))).numpy()
+
+
 # ----------------------------------------------------------------------------- Generators of latent vectors.
 
 
-def _check_generator(generator, spec, reverse):
+def _check_generator(generator, spec, reverse, examples):
     """A ValueError unless `spec` names the generator's inputs and its latent has z's width."""
     if reverse is not None:
         raise ValueError("Only a translator has a reverse direction; this generator takes a latent vector.")
+    if any(e is not None for e in examples):
+        raise ValueError("Only a translator exports examples (its test inputs); this generator takes a latent vector.")
     names = [tensor.name for tensor in generator.inputs]
     if [i.name for i in spec.inputs] != names:
         raise ValueError(f"The spec's inputs {[i.name for i in spec.inputs]} are not the generator's {names}.")
@@ -79,9 +98,9 @@ def _check_generator(generator, spec, reverse):
         raise ValueError(f"The spec's latent has {spec.latent.size} entries; the generator's z has {width}.")
 
 
-def _generator_archive(generator, spec, reverse) -> keras.export.ExportArchive:
+def _generator_archive(generator, spec, reverse, examples) -> keras.export.ExportArchive:
     """The three signatures of `generator` (inputs named as `_check_generator` checked), drawn as `spec` says."""
-    del reverse
+    del reverse, examples
     input_names = [tensor.name for tensor in generator.inputs]
     seeded_inputs = functools.partial(latent.seeded_latents, spec.latent)
     interpolation, num_classes = spec.interpolation, spec.num_classes
@@ -150,14 +169,14 @@ def _generator_archive(generator, spec, reverse) -> keras.export.ExportArchive:
     return archive
 
 
-def _generator_warmups(generator, spec, reverse):
+def _generator_warmups(generator, spec, reverse, examples):
     """[(signature, {input: value}, output_filter)], batch 1, for the warmup records.
 
     One request per signature with every output, plus the output filters `serving.client`
     sends (`sample`'s `z` of two seeds to start an interpolation, the PNG files): TF Serving
     runs a filtered request as its own subgraph, whose first run would otherwise be slow.
     """
-    del spec, reverse
+    del spec, reverse, examples
     extras = {t.name: tf.zeros([1, *t.shape[1:]], t.dtype) for t in generator.inputs if t.name != "z"}
     z_shape = next([1, *t.shape[1:]] for t in generator.inputs if t.name == "z")
     is_image = len(generator.outputs[0].shape) == 4
@@ -174,8 +193,9 @@ def _generator_warmups(generator, spec, reverse):
 # ----------------------------------------------------------------------------- Image-to-image translators.
 
 
-def _check_translator(generator, spec, reverse):
-    """A ValueError unless `generator` takes one image of the spec's input shape (and `reverse` maps back)."""
+def _check_translator(generator, spec, reverse, examples):
+    """A ValueError unless `generator` takes one image of the spec's input shape (and `reverse` maps back),
+    and each direction's examples are a few of its input images."""
     image = spec.input("image")
     if len(generator.inputs) != 1 or tuple(generator.inputs[0].shape[1:]) != image.shape:
         raise ValueError(f"A translator takes one image input of shape {image.shape}; the generator takes "
@@ -188,6 +208,15 @@ def _check_translator(generator, spec, reverse):
         forward_out = tuple(generator.outputs[0].shape[1:])
         if tuple(reverse.inputs[0].shape[1:]) != forward_out or tuple(reverse.outputs[0].shape[1:]) != image.shape:
             raise ValueError(f"The reverse generator must map {forward_out} back to {image.shape}.")
+    for name, network, pixels in zip(("examples", "reverse_examples"), (generator, reverse), examples):
+        if pixels is None:
+            continue
+        if network is None:
+            raise ValueError("reverse_examples need a reverse direction (a CycleGAN's reverse generator).")
+        shape = tuple(network.inputs[0].shape[1:])
+        if pixels.ndim != 4 or tuple(pixels.shape[1:]) != shape or not len(pixels):
+            raise ValueError(f"The {name} must be images [N >= 1, {', '.join(map(str, shape))}], the inputs of "
+                             f"that direction; got shape {tuple(pixels.shape)}.")
 
 
 def decode_png_images(png_bytes, shape):
@@ -214,14 +243,17 @@ def decode_png_images(png_bytes, shape):
     return tf.map_fn(one, png_bytes, fn_output_signature=tf.TensorSpec((height, width, channels), tf.float32))
 
 
-def _translator_archive(generator, spec, reverse) -> keras.export.ExportArchive:
-    """serving_default and translate_png of `generator`; reverse and reverse_png of `reverse` if given."""
+def _translator_archive(generator, spec, reverse, examples) -> keras.export.ExportArchive:
+    """serving_default, translate_png and examples of `generator`; reverse, reverse_png and reverse_examples of
+    `reverse` if given (an examples signature only with its examples)."""
     del spec
     archive = keras.export.ExportArchive()
-    for prefix, network in (("", generator), ("reverse", reverse)):
+    for prefix, network, pixels in zip(("", "reverse"), (generator, reverse), examples):
         if network is not None:
             archive.track(network)
             _add_translator_endpoints(archive, network, prefix or "serving_default", f"{prefix or 'translate'}_png")
+        if pixels is not None:
+            _add_examples_endpoint(archive, "_".join(filter(None, (prefix, "examples"))), pixels)
     return archive
 
 
@@ -242,11 +274,27 @@ def _add_translator_endpoints(archive, network, name, png_name):
                          input_signature=[tf.TensorSpec([None], tf.string, name="images_png_bytes")])
 
 
-def _translator_warmups(generator, spec, reverse):
+def _add_examples_endpoint(archive, name, pixels):
+    """`name`: index -> the PNG files of the stored uint8 images `pixels` [N, H, W, C], and N."""
+    count = len(pixels)
+    message = _EXAMPLE_RANGE % (name, count)
+
+    def examples(index):
+        # A graph constant: the examples are part of the export, as its weights are.
+        stored = tf.constant(pixels)
+        with tf.control_dependencies([tf.debugging.assert_non_negative(index, message=message),
+                                      tf.debugging.assert_less(index, count, message=message)]):
+            images = tf.gather(stored, index)
+        return {"images_png_bytes": encode_png(images), "num_examples": tf.fill(tf.shape(index), count)}
+
+    archive.add_endpoint(name=name, fn=examples, input_signature=[tf.TensorSpec([None], tf.int32, name="index")])
+
+
+def _translator_warmups(generator, spec, reverse, examples):
     """One batch-1 request per signature, every output, plus `translate_png`'s PNG-only filter."""
     del spec
     requests = []
-    for prefix, network in (("", generator), ("reverse", reverse)):
+    for prefix, network, pixels in zip(("", "reverse"), (generator, reverse), examples):
         if network is None:
             continue
         shape = [1, *network.inputs[0].shape[1:]]
@@ -255,6 +303,8 @@ def _translator_warmups(generator, spec, reverse):
         requests += [(prefix or "serving_default", {"images": tf.zeros(shape)}, []),
                      (png_signature, {"images_png_bytes": png}, []),
                      (png_signature, {"images_png_bytes": png}, ["images_png_bytes"])]
+        if pixels is not None:
+            requests.append(("_".join(filter(None, (prefix, "examples"))), {"index": tf.constant([0])}, []))
     return requests
 
 

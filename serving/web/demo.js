@@ -10,6 +10,7 @@ const SLIDER_LIMIT = 3;  // z ~ N(0, I): +-3 holds 99.7% of each dimension (U[0,
 const NUM_STEPS = 16;
 const FRAME_MS = 120;
 const MAX_SEED = 2147483647;
+const PEN_WIDTH = 1 / 16;  // of the drawing's width: a digit's stroke on 28 pixels, a marker's on 256
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -31,6 +32,10 @@ const state = {
   // Moving pictures are opt-out for people who asked their system for less motion.
   playing: !matchMedia("(prefers-reduced-motion: reduce)").matches,
   served: [],  // model names from the embedded server's config.json, if any
+  translator: false,  // the model translates images (it has translate_png)
+  reverse: false,  // the Translate panel runs a CycleGAN's other direction
+  examples: [],  // the direction's test images, base64 PNG files
+  pen: null,  // the drawing's last point [x, y] while a pointer is down
 };
 
 // An error whose message is written for the user (the others are bugs); `status` is the
@@ -294,12 +299,18 @@ async function connect() {
   await showModel();
 }
 
-// The panels and the signature each one needs.
-const PANELS = [
+// The panels of a generator of latent vectors, or of a translator, and the signature each one needs.
+const LATENT_PANELS = [
   {panel: "grid-panel", signature: "sample", draw: drawGrid},
   {panel: "latent-panel", signature: "serving_default", draw: drawLatent},
   {panel: "interp-panel", signature: "interpolate", draw: drawInterpolation},
 ];
+const TRANSLATE_PANELS = [{panel: "translate-panel", signature: "translate_png", draw: drawTranslatePanel}];
+const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS];
+
+function panels() {
+  return state.translator ? TRANSLATE_PANELS : LATENT_PANELS;
+}
 
 // Reads the chosen version's metadata, then draws every panel its signatures allow.
 async function showModel() {
@@ -317,10 +328,12 @@ async function showModel() {
 function resetPanels() {
   $("panels").hidden = true;
   $("model-info").textContent = "";
-  for (const id of ["grid", "sliders", "filmstrip"]) $(id).replaceChildren();
-  for (const id of ["grid-latency", "latent-latency", "interp-latency"]) $(id).textContent = "";
-  $("interp-frame").removeAttribute("src");
+  for (const id of ["grid", "sliders", "filmstrip", "examples"]) $(id).replaceChildren();
+  for (const id of ["grid-latency", "latent-latency", "interp-latency", "translate-latency"]) $(id).textContent = "";
+  for (const id of ["interp-frame", "translate-output"]) $(id).removeAttribute("src");
   state.frames = [];
+  state.examples = [];
+  setReverse(false);
 }
 
 // Versions newest first; those not AVAILABLE are listed, disabled, with their state.
@@ -354,24 +367,39 @@ async function loadMetadata() {
   // int64 sizes come as strings in the proto's JSON.
   state.latentDim = z ? Number(z.tensor_shape.dim[1].size) : 0;
   state.sampleZ = Boolean((signatures.sample || {}).outputs?.z);
-  const images = (signatures.serving_default || {}).outputs?.images;
-  const shape = images ? images.tensor_shape.dim.slice(1).map((dim) => dim.size).join("×") : "?";
+  state.translator = Boolean(signatures.translate_png);
+  const shape = (name) => (tensorShape("serving_default", name) || ["?"]).join("×");
+  const kind = state.translator ?
+    [`images ${shape("inputs")} → ${shape("outputs")}`, signatures.reverse_png ? "translator, both directions" :
+      "translator"] :
+    [`images ${shape("outputs")}`, `latent ${state.latentDim || "?"}`,
+      state.conditional ? "conditional" : "unconditional"];
   $("model-info").textContent = [
-    state.model, state.version ? `version ${state.version}` : "latest version", `images ${shape}`,
-    `latent ${state.latentDim || "?"}`, state.conditional ? "conditional" : "unconditional",
+    state.model, state.version ? `version ${state.version}` : "latest version", ...kind,
   ].join(" · ");
   $("class-controls").hidden = !state.conditional;
-  await buildSliders();
+  $("reverse").hidden = !signatures.reverse_png;
+  if (!signatures.reverse_png) setReverse(false);  // a version without the other direction
+  if (!state.translator) await buildSliders();
   updateUrl();
-  // A panel whose signature the model lacks (an older or a foreign export) is left out.
-  for (const {panel, signature} of PANELS) $(panel).hidden = !signatures[signature];
-  return PANELS.filter(({signature}) => !signatures[signature]);
+  // Only the panels of the model's kind show; one whose signature the model lacks (an older or a
+  // foreign export) is left out.
+  const shown = panels();
+  for (const entry of ALL_PANELS) $(entry.panel).hidden = !shown.includes(entry) || !signatures[entry.signature];
+  return shown.filter(({signature}) => !signatures[signature]);
+}
+
+// The shape after the batch dimension of a signature's `images` input or output (int64 sizes come as
+// strings in the proto's JSON); null if it has none.
+function tensorShape(signature, kind) {
+  const images = (state.signatures[signature] || {})[kind]?.images;
+  return images ? images.tensor_shape.dim.slice(1).map((dim) => Number(dim.size)) : null;
 }
 
 // Each panel draws even if another failed; the first failure is reported.
 async function renderAll() {
   const failures = [];
-  for (const {panel, draw} of PANELS) {
+  for (const {panel, draw} of panels()) {
     if ($(panel).hidden) continue;
     try {
       await draw();
@@ -539,6 +567,160 @@ function setPlaying(playing) {
   else stopAnimation();
 }
 
+// ---------------------------------------------------------------- translate
+
+// The signatures of the direction shown: a CycleGAN's reverse runs its other generator.
+function direction() {
+  return state.reverse ?
+    {images: "reverse", png: "reverse_png", examples: "reverse_examples"} :
+    {images: "serving_default", png: "translate_png", examples: "examples"};
+}
+
+function setReverse(reverse) {
+  state.reverse = reverse;
+  $("reverse").setAttribute("aria-pressed", String(reverse));
+  $("translate-signature").textContent = direction().png;
+  $("examples-signature").textContent = direction().examples;
+}
+
+// A fresh white page of the model's input size, then the direction's test images; the first one
+// (or, without examples, the blank page) is translated. Toggling fast: only the latest draws.
+let examplesRequest = 0;
+
+async function drawTranslatePanel() {
+  const ticket = ++examplesRequest;
+  const [height, width] = tensorShape(direction().images, "inputs");
+  $("translate-size").textContent = `${height}×${width}`;
+  clearDrawing();
+  const name = direction().examples;
+  const examples = state.signatures[name] ? await loadExamples(name) : [];
+  if (ticket !== examplesRequest) return;
+  showExamples(examples);
+  await (examples.length ? pickExample(0) : translateDrawing());
+}
+
+// The export holds N examples: a request for the first says N, a second fetches the rest.
+async function loadExamples(name) {
+  const first = (await predict(name, {index: [0]})).outputs;
+  const others = Array.from({length: first.num_examples[0] - 1}, (_, i) => i + 1);
+  const rest = others.length ? (await predict(name, {index: others})).outputs.images_png_bytes : [];
+  return [first.images_png_bytes[0], ...rest].map((tensor) => tensor.b64);
+}
+
+function showExamples(examples) {
+  state.examples = examples;
+  $("examples").replaceChildren(...examples.map((b64, i) => {
+    const button = Object.assign(document.createElement("button"), {type: "button", className: "example"});
+    button.setAttribute("aria-label", `Test image ${i + 1}`);
+    button.setAttribute("aria-pressed", "false");
+    button.append(Object.assign(new Image(), {src: pngUrl({b64}), alt: "", className: "picture"}));
+    return button;
+  }));
+}
+
+function markExample(index) {
+  $("examples").querySelectorAll("button").forEach((button, i) => {
+    button.setAttribute("aria-pressed", String(i === index));
+  });
+}
+
+// The example's own PNG file is sent, so the output is the export's for that test image; the
+// drawing shows it, to draw on.
+async function pickExample(index) {
+  markExample(index);
+  const [image] = await decodedImages([pngUrl({b64: state.examples[index]})], () => "");
+  paint(image);
+  await translate(state.examples[index], `test image ${index + 1}`);
+}
+
+async function translate(b64, source) {
+  await busy("translate-panel", async (current) => {
+    const {outputs, ms} = await predict(direction().png, {images_png_bytes: [{b64}]});
+    const [image] = await decodedImages([pngUrl(outputs.images_png_bytes[0])], () => "");
+    if (!current()) return;
+    $("translate-output").src = image.src;
+    $("translate-output").alt = `The model's translation of ${source}`;
+    $("translate-latency").textContent = latencyText(1, "image", ms);
+  });
+}
+
+function translateDrawing() {
+  markExample(-1);
+  return translate($("draw-canvas").toDataURL("image/png").split(",")[1], "your drawing");
+}
+
+function clearDrawing() {
+  const canvas = $("draw-canvas");
+  [canvas.height, canvas.width] = tensorShape(direction().images, "inputs");
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+}
+
+// An image on the white page, stretched to its size.
+function paint(image) {
+  clearDrawing();
+  const canvas = $("draw-canvas");
+  canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+}
+
+// A pointer's position in the drawing's pixels (the canvas is shown scaled up).
+function penPoint(event) {
+  const canvas = $("draw-canvas");
+  const box = canvas.getBoundingClientRect();
+  return [(event.clientX - box.left) * canvas.width / box.width,
+    (event.clientY - box.top) * canvas.height / box.height];
+}
+
+function strokeTo(point) {
+  const context = $("draw-canvas").getContext("2d");
+  Object.assign(context, {strokeStyle: "#000", lineCap: "round", lineJoin: "round",
+    lineWidth: Math.max(1, context.canvas.width * PEN_WIDTH)});
+  context.beginPath();
+  context.moveTo(...state.pen);
+  context.lineTo(...point);
+  context.stroke();
+  state.pen = point;
+}
+
+function onPenDown(event) {
+  if (event.button !== 0) return;  // the main button, a finger or a pen's tip
+  event.preventDefault();
+  event.target.setPointerCapture(event.pointerId);
+  state.pen = penPoint(event);
+  strokeTo(state.pen);  // a tap leaves a dot
+}
+
+function onPenMove(event) {
+  if (state.pen) strokeTo(penPoint(event));
+}
+
+// Each finished stroke is translated.
+function onPenUp() {
+  if (!state.pen) return;
+  state.pen = null;
+  act(translateDrawing);
+}
+
+// Any image the browser reads, sent at its own size as a PNG file (the export resizes it).
+async function translateFile(file) {
+  const url = URL.createObjectURL(file);
+  try {
+    const image = Object.assign(new Image(), {src: url});
+    await image.decode().catch(() => {
+      throw new PageError(`${file.name} is not an image this browser can read.`);
+    });
+    const canvas = Object.assign(document.createElement("canvas"), {width: image.naturalWidth,
+      height: image.naturalHeight});
+    canvas.getContext("2d").drawImage(image, 0, 0);
+    paint(image);
+    markExample(-1);
+    await translate(canvas.toDataURL("image/png").split(",")[1], file.name);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
 // ---------------------------------------------------------------- wiring
 
 async function init() {
@@ -581,6 +763,28 @@ async function init() {
     setPlaying(false);
     showFrame(Number($("frame").value));
   });
+  $("reverse").addEventListener("click", () => {
+    setReverse(!state.reverse);
+    act(drawTranslatePanel);
+  });
+  $("clear-drawing").addEventListener("click", () => {
+    clearDrawing();
+    act(translateDrawing);
+  });
+  $("upload").addEventListener("change", () => {
+    const [file] = $("upload").files;
+    $("upload").value = "";  // the same file again is a change too
+    if (file) act(() => translateFile(file));
+  });
+  $("examples").addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (button) act(() => pickExample([...$("examples").children].indexOf(button)));
+  });
+  const canvas = $("draw-canvas");
+  canvas.addEventListener("pointerdown", onPenDown);
+  canvas.addEventListener("pointermove", onPenMove);
+  canvas.addEventListener("pointerup", onPenUp);
+  canvas.addEventListener("pointercancel", onPenUp);
   $("filmstrip").addEventListener("click", (event) => {
     const index = [...$("filmstrip").children].indexOf(event.target);
     if (index >= 0) {
