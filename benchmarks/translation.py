@@ -196,7 +196,8 @@ def run_study(study):
             rows.setdefault(name, []).append(record)
             print(f"{study}: {name} seed {seed}: {record['steps']} steps in {record['train_seconds']:.0f} s, "
                   f"L1 {record['eval']['scores']['translator']['l1']:.4f}", flush=True)
-    lines.append(f"Scored on `{spec}`'s test split, N = {FLAGS.num_samples}; mean +- std over {FLAGS.seeds} seeds.")
+    count = record["eval"]["num_examples"]  # --num_samples, or the whole test split when it is smaller
+    lines.append(f"Scored on `{spec}`'s test split, N = {count}; mean +- std over {FLAGS.seeds} seeds.")
     return lines + [""] + table(rows) + [""]
 
 
