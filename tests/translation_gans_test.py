@@ -128,10 +128,10 @@ class LossAlgebraTest(tf.test.TestCase):
         self.assertEqual(clone.get_config(), config)
         self.assertEqual((clone.pool_size, clone.pool_a.size, clone.identity_weight), (7, 7, 0.25))
         model = pix2pix.Pix2Pix(_shift((8, 8, 1)), patchgan.discriminator((8, 8, 2), 2, receptive_field=1),
-                                l1_weight=3.0, ema_decay=0.5)
+                                l1_weight=3.0, gan_weight=0.0, ema_decay=0.5)
         clone = pix2pix.Pix2Pix.from_config(model.get_config())
         self.assertEqual(clone.get_config(), model.get_config())
-        self.assertEqual((clone.l1_weight, clone.ema_decay), (3.0, 0.5))
+        self.assertEqual((clone.l1_weight, clone.gan_weight, clone.ema_decay), (3.0, 0.0, 0.5))
 
     def test_identity_needs_equal_channels(self):
         with self.assertRaisesRegex(ValueError, "needs domains with the same channels, got 1 and 3"):
@@ -149,6 +149,21 @@ class LossAlgebraTest(tf.test.TestCase):
         logs = model.train_step({"input": tf.constant(images), "target": tf.constant(images)})
         self.assertAllClose(logs["l1_loss"], 0.0)  # identity G on input == target
         self.assertAllClose(logs["g_loss"], logs["gan_loss"])
+
+    def test_pix2pix_gan_weight_zero_leaves_only_the_weighted_l1(self):
+        shape = (8, 8, 1)
+        model = pix2pix.Pix2Pix(_shift(shape, offset=0.25), patchgan.discriminator((8, 8, 2), 2, receptive_field=1),
+                                l1_weight=3.0, gan_weight=0.0)
+        model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+        images = np.random.RandomState(2).uniform(-1, 1, (2, 8, 8, 1)).astype(np.float32)
+        logs = model.train_step({"input": tf.constant(images), "target": tf.constant(images)})
+        self.assertAllClose(logs["l1_loss"], 0.25)  # G(x) = x + 0.25, before its update
+        self.assertGreater(logs["gan_loss"], 0.0)  # still computed and logged, but not in G's loss
+        self.assertAllClose(logs["g_loss"], 3.0 * logs["l1_loss"])
+        with self.assertRaisesRegex(ValueError, "gan_weight must be >= 0, got -1"):
+            pix2pix.Pix2Pix(_shift(shape), None, gan_weight=-1.0)
+        with self.assertRaisesRegex(ValueError, "--gan_weight must be >= 0, got -1.0"):
+            config_lib.validate(config_lib.Config(gan_weight=-1.0))
 
 
 class VariantChoiceTest(tf.test.TestCase):

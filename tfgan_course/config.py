@@ -75,6 +75,8 @@ class Config:
 
     # Image-to-image translation (--model=unet or resnet on a paired or unpaired --dataset).
     l1_weight: float = _field(100.0, "pix2pix: weight lambda of the L1 distance ||G(x) - y||_1 in G's loss.")
+    gan_weight: float = _field(1.0, "pix2pix: weight of the adversarial term in G's loss; 0 = an L1-only U-Net "
+                               "(pix2pix's Table 1 row L1: D still trains but no longer moves G).")
     cycle_weight: float = _field(10.0, "CycleGAN: weight lambda of the cycle-consistency losses.")
     identity_weight: float = _field(0.5, "CycleGAN: weight of the identity losses ||G(b) - b||_1, as a fraction of "
                                     "--cycle_weight; 0 = off (off anyway when the domains' channels differ).")
@@ -240,8 +242,8 @@ def validate(config: Config) -> Config:
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width", "g_depth",
                    "d_depth", "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
                    "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight",
-                   "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "cycle_weight",
-                   "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs"):
+                   "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "gan_weight",
+                   "cycle_weight", "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     for option in ("divergence_max_loss", "divergence_pinned_steps"):

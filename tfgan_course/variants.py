@@ -89,7 +89,7 @@ def _translator_networks(config, input_shape, output_shape, conditional, seed):
 def _pix2pix_options(config, shapes):
     generator, discriminator = _translator_networks(config, shapes["input"], shapes["target"], True, config.seed)
     return ({"generator": generator, "discriminator": discriminator},
-            {"l1_weight": config.l1_weight, "ema_decay": config.g_ema_decay})
+            {"l1_weight": config.l1_weight, "gan_weight": config.gan_weight, "ema_decay": config.g_ema_decay})
 
 
 def _cyclegan_options(config, shapes):
@@ -120,7 +120,7 @@ _DEFAULTS = config_lib.Config()
 _TRANSLATORS = ("pix2pix", "cyclegan")
 # Options only some variants take: option -> those variants.
 _ONLY_FOR = {
-    "l1_weight": ("pix2pix",),
+    **{option: ("pix2pix",) for option in ("l1_weight", "gan_weight")},
     **{option: ("cyclegan",) for option in ("cycle_weight", "identity_weight", "pool_size")},
     **{option: _TRANSLATORS for option in ("patch_size", "unet_depth", "resnet_blocks")},
 }

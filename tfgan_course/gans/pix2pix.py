@@ -13,7 +13,7 @@ class Pix2Pix(gan.GAN):
     one `train_step` is the reference's: G's output for x, then
 
       L_D = 1/2 [ BCE(D(x, y), 1) + BCE(D(x, G(x)), 0) ]   (halved: D learns slower than G)
-      L_G = BCE(D(x, G(x)), 1) + lambda_L1 ||G(x) - y||_1  (through the updated D)
+      L_G = w_GAN BCE(D(x, G(x)), 1) + lambda_L1 ||G(x) - y||_1  (through the updated D)
 
     with D a PatchGAN on concat(x, image) [B, H, W, Cin + Cout] -> logits [B, h, w, 1]
     (`models/unet.py`) and --loss's pair (non-saturating by default, as above). No noise z:
@@ -25,18 +25,22 @@ class Pix2Pix(gan.GAN):
     Args:
       generator: keras.Model, images [B, H, W, Cin] -> [B, H, W, Cout] in [-1, 1].
       discriminator: keras.Model, [B, H, W, Cin + Cout] -> logits [B, h, w, 1].
-      l1_weight: lambda_L1 (100 in the paper).
+      l1_weight: lambda_L1 (100 in the paper); 0 = the paper's "cGAN" row of Table 1.
+      gan_weight: w_GAN (1 in the paper); 0 = its "L1" row, an L1-only U-Net: D still trains (its
+        losses stay logged) but its term no longer moves G.
       seed, ema_decay: as `GAN`'s.
     """
 
     variant = "pix2pix"
     metric_names = ("d_loss", "g_loss", "gan_loss", "l1_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, seed=0, ema_decay=0.0, **kwargs):
-        if l1_weight < 0:
-            raise ValueError(f"pix2pix's l1_weight must be >= 0, got {l1_weight}.")
+    def __init__(self, generator, discriminator, l1_weight=100.0, gan_weight=1.0, seed=0, ema_decay=0.0, **kwargs):
+        for name, value in (("l1_weight", l1_weight), ("gan_weight", gan_weight)):
+            if value < 0:
+                raise ValueError(f"pix2pix's {name} must be >= 0, got {value}.")
         super().__init__(generator, discriminator, latent_dim=0, seed=seed, ema_decay=ema_decay, **kwargs)
         self.l1_weight = float(l1_weight)
+        self.gan_weight = float(gan_weight)
 
     def input_specs(self):
         return translation.input_specs(self.generator)
@@ -67,7 +71,7 @@ class Pix2Pix(gan.GAN):
             fake_outputs_after = self.discriminate(self._with_instance_noise(fakes), inputs)
             gan_loss = self.generator_loss(fake_outputs_after, inputs)
             l1_loss = losses.l1_distance(fakes, targets)
-            g_loss = gan_loss + self.l1_weight * l1_loss
+            g_loss = self.gan_weight * gan_loss + self.l1_weight * l1_loss
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
         self._apply(self.g_optimizer, g_tape.gradient(scaled_g_loss, self.g_variables), self.g_variables)
         self._update_ema()
@@ -80,4 +84,4 @@ class Pix2Pix(gan.GAN):
         config = super().get_config()
         for key in ("latent_dim", "d_steps", "latent_distribution", "unrolled_steps", "pack"):
             config.pop(key)
-        return {**config, "l1_weight": self.l1_weight}
+        return {**config, "l1_weight": self.l1_weight, "gan_weight": self.gan_weight}
