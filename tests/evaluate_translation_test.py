@@ -1,5 +1,6 @@
 """Scoring translators: a perfect and a blind translator on tiny paired and unpaired fixtures of squares."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,8 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tests import fixtures
-from tfgan_course import classifier, evaluate_translation, experiment
-from tfgan_course import config as config_lib
+from tfgan_course import classifier, evaluate_translation, export, models
 
 SIZE = fixtures.SQUARES_SIZE
 # The squares of classes 0-4 sit 13 rows above those of classes 5-9 (fixtures.write_squares).
@@ -154,23 +154,28 @@ class EvaluateTranslationTest(tf.test.TestCase):
             evaluate_translation.evaluate(lambda x: np.tile(x, [1, 1, 1, 3]), f"pair:invert:{self.squares}",
                                           output_dir, num_samples=100, **kwargs)
 
-    def test_the_evaluate_command_scores_a_trained_cyclegan_export_both_ways(self):
+    def test_the_evaluate_command_scores_a_cyclegan_export_both_ways(self):
         # The spec of test_unpaired_labels_kept, whose classifiers (3 epochs, the shared cache) it reuses.
-        temp_dir = self.get_temp_dir()
-        config = config_lib.Config(model="resnet", dataset=f"unpaired:{self.squares}|invert:{self.squares}",
-                                   image_size=SIZE, channels=1, batch_size=4, g_width=2, d_width=2, patch_size=1, resnet_blocks=1,
-                                   epochs=1, steps_per_epoch=2, log_every_steps=0, num_fixed_samples=4)
-        run = experiment.run(config, os.path.join(temp_dir, "run"), verbose=0)
+        # An untrained CycleGAN pair exported as a run exports it: the command reads its spec and both
+        # directions from the export alone (training is translation_gans_test's).
+        dataset = f"unpaired:{self.squares}|invert:{self.squares}"
+        nets = [models.build_translator("resnet", input_shape=(SIZE, SIZE, 1), output_shape=(SIZE, SIZE, 1),
+                                        conditional=False, g_width=2, seed=seed, resnet_blocks=1, patch_size=1)[0]
+                for seed in (0, 1)]
+        reverse_spec = export.spec_of(nets[1])
+        forward_spec = dataclasses.replace(export.spec_of(nets[0]), variant="cyclegan", dataset=dataset,
+                                           state={"reverse": json.loads(reverse_spec.to_json())})
+        export_dir = export.export_generator(nets[0], self.get_temp_dir(), "cyclegan", spec=forward_spec,
+                                             reverse=nets[1])
         result = subprocess.run(
-            [sys.executable, "-m", "tfgan_course.evaluate", f"--export_dir={run.export_dir}", "--num_samples=20",
+            [sys.executable, "-m", "tfgan_course.evaluate", f"--export_dir={export_dir}", "--num_samples=20",
              "--classifier_epochs=3", f"--cache_dir={self.cache_dir}"], capture_output=True, text=True, timeout=600,
             check=False)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-        with open(os.path.join(run.export_dir, "eval", "eval.json")) as f:
+        with open(os.path.join(export_dir, "eval", "eval.json")) as f:
             scores = json.load(f)
-        self.assertEqual((scores["kind"], scores["dataset"]), ("unpaired", config.dataset))
+        self.assertEqual((scores["kind"], scores["dataset"]), ("unpaired", dataset))
         self.assertIn("cycle", result.stdout.lower())  # Both directions: the export's reverse signature answered.
-
 
 if __name__ == "__main__":
     tf.test.main()
