@@ -17,10 +17,11 @@ the domain classifier's feature space) with G in inference mode ("eval",
 BatchNorm's moving statistics: how the project samples) and, with
 --sampling=eval,train, in training mode (batch statistics: how the tutorial samples).
 
-A run is one process per (side, variant, seed) and resumes from its last snapshot;
-scores are appended to <output_dir>/scores.jsonl with the classifier that made
-them; so the benchmark survives interruptions, and --rescore scores again with a
-new classifier without retraining:
+A run is one process per (side, variant, seed) and resumes from its last snapshot
+in --output_dir. Scores are appended to --scores (kept in the repository, so a
+later session on a new machine skips every run whose snapshots are all scored)
+with the classifier that made them; so the benchmark survives interruptions, and
+--rescore scores again with a new classifier without retraining:
 
   .venv/bin/python benchmarks/quality_vs_peer.py                      # 3 seeds x 2,000 steps, both sides
   .venv/bin/python benchmarks/quality_vs_peer.py --steps=300 --variants=default,adam_eps_1e-8
@@ -63,8 +64,11 @@ flags.DEFINE_list("snapshots", ["100", "200", "300", "500", "750", "1000", "1500
 flags.DEFINE_list("budgets", ["300", "2000"], "Steps whose scores the quality table reports.")
 flags.DEFINE_list("sampling", ["eval"], "G's BatchNorm mode when scoring: eval (moving statistics), train (batch).")
 flags.DEFINE_integer("num_samples", 5000, "Generated and real images per score (equal N everywhere).")
-flags.DEFINE_string("output_dir", "runs/quality_vs_peer", "Runs, snapshots and scores.jsonl.")
-flags.DEFINE_bool("report_only", False, "Print the tables from scores.jsonl; train and score nothing.")
+flags.DEFINE_string("output_dir", "runs/quality_vs_peer", "Runs and their snapshots.")
+flags.DEFINE_string("scores", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                           "quality_vs_peer.jsonl"),
+                    "Scores, one JSON line per (run, snapshot, sampling); committed with the benchmark.")
+flags.DEFINE_bool("report_only", False, "Print the tables from --scores; train and score nothing.")
 flags.DEFINE_bool("train_only", False, "Train (or resume) the runs; score nothing.")
 flags.DEFINE_bool("rescore", False, "Score every snapshot again (after the classifier changed); the report then "
                   "reads the newest classifier's rows.")
@@ -92,13 +96,20 @@ def run_dir(side, variant, seed):
 def train(side, variant, seed):
     """Trains one run to --steps in a fresh process (the two frameworks never share one), resuming."""
     directory = run_dir(side, variant, seed)
-    if peer_dcgan.finished_steps(directory) >= FLAGS.steps:
+    if peer_dcgan.finished_steps(directory) >= FLAGS.steps or (not FLAGS.rescore and _all_scored(side, variant, seed)):
         return
     command = [sys.executable, os.path.abspath(__file__), f"--train_one={side}:{variant}:{seed}",
                f"--steps={FLAGS.steps}", f"--snapshots={','.join(map(str, snapshot_steps()))}",
                f"--output_dir={FLAGS.output_dir}"]
     print(f"training {side}-{variant} seed {seed} to {FLAGS.steps} steps in {directory}", flush=True)
     subprocess.run(command, check=True)
+
+
+def _all_scored(side, variant, seed):
+    """Whether --scores holds every snapshot step of this run in every --sampling mode (nothing left to train)."""
+    done = {_score_key(row) for row in _read_jsonl(FLAGS.scores)}
+    return all((side, variant, seed, step, mode, FLAGS.num_samples) in done
+               for step in snapshot_steps() for mode in FLAGS.sampling)
 
 
 def train_one(spec):
@@ -111,11 +122,10 @@ def train_one(spec):
 
 
 def score(side, variant, seed):
-    """Scores each snapshot of a run not yet in scores.jsonl (all of them with --rescore) in each sampling mode."""
+    """Scores each snapshot of a run not yet in --scores (all of them with --rescore) in each sampling mode."""
     from tfgan_course import evaluate  # pylint: disable=import-outside-toplevel
 
-    scores_path = os.path.join(FLAGS.output_dir, "scores.jsonl")
-    done = set() if FLAGS.rescore else {_score_key(row) for row in _read_jsonl(scores_path)}
+    done = set() if FLAGS.rescore else {_score_key(row) for row in _read_jsonl(FLAGS.scores)}
     directory = run_dir(side, variant, seed)
     for snapshot in peer_dcgan.snapshots(directory):
         for mode in FLAGS.sampling:
@@ -130,7 +140,8 @@ def score(side, variant, seed):
                    "seconds": snapshot["seconds"], "sampling": mode, "num_samples": FLAGS.num_samples,
                    "classifier": result["classifier"], **result["generated"],
                    "real_vs_real_fid": result["real_vs_real"]["fid"]}
-            with open(scores_path, "a") as f:
+            os.makedirs(os.path.dirname(FLAGS.scores), exist_ok=True)
+            with open(FLAGS.scores, "a") as f:
                 f.write(json.dumps(row) + "\n")
             done.add(key)
             print(f"scored {side}-{variant} seed {seed} step {snapshot['step']} ({mode}): "
@@ -149,10 +160,10 @@ def _read_jsonl(path):
 
 
 def report():
-    """The quality table per budget and the time-to-quality table, from scores.jsonl (the newest classifier)."""
-    rows = _read_jsonl(os.path.join(FLAGS.output_dir, "scores.jsonl"))
+    """The quality table per budget and the time-to-quality table, from --scores (the newest classifier)."""
+    rows = _read_jsonl(FLAGS.scores)
     if not rows:
-        print(f"Nothing scored yet in {FLAGS.output_dir}.")
+        print(f"Nothing scored yet in {FLAGS.scores}.")
         return
     classifier = rows[-1]["classifier"]
     rows = [r for r in rows if r["classifier"] == classifier and r["num_samples"] == FLAGS.num_samples]
