@@ -56,11 +56,13 @@ import warnings
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 from IPython.display import Image, display
 
 from tfgan_course import data, experiment, gan, losses, metrics, models, plots, toy, train
 
 os.makedirs(WORKDIR, exist_ok=True)
+tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # make_dataset shuffles; fit() need not.
 CONFIGS = os.path.join(os.path.dirname(train.__file__), "configs")
 
@@ -164,8 +166,7 @@ for z_dim, result in toy_runs.items():
 
 # %% [markdown]
 # With the slides' one hidden layer and saturating loss, the three runs are the slides' "Real vs
-# Synth" experiment: compare the scatter plots above with slides 24-38, where a latent space of 2
-# dimensions gives the thinnest, most curve-like fakes. Every epoch's plot is in each run's
+# Synth" experiment: compare the scatter plots above with slides 24-38. Every epoch's plot is in each run's
 # `samples/` folder and `progress.gif`; the loss curves are `losses.png`.
 #
 # ## The saturation of log(1 - D(G(z))) (slides 39-41)
@@ -217,13 +218,13 @@ plots.save_image_grid(rows, os.path.join(WORKDIR, "nearest.png"), nrow=4,
 show(os.path.join(WORKDIR, "nearest.png"), width=300)
 print("pixel distances to the nearest:", np.round(distances[:, 0], 1))
 pairs = train_images[:200].reshape(200, -1)
-print("typical distance between two training images:",
+print("a training image's distance to its nearest other training image (median):",
       round(float(np.median(metrics.nearest_neighbours(pairs[:100], pairs[100:], k=1)[1])), 1))
 
 # %% [markdown]
 # A copy of a training image would sit at distance near 0; each sample's nearest training image
-# should be about as far from it as two training images are from each other (the last line),
-# which is what "not memorised" means here.
+# should be no closer to it than training images are to their own nearest neighbours (the last
+# line), which is what "not memorised" means here.
 #
 # ## The DCGAN rules (slides 43-53)
 #
