@@ -66,6 +66,8 @@ from tfgan_course import callbacks, data, gan, models, plots
 
 os.makedirs(WORKDIR, exist_ok=True)
 keras.utils.set_random_seed(0)
+# At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
+tf.config.run_functions_eagerly(SMOKE)
 # fit() says its default shuffle=True is ignored for a tf.data.Dataset: data.make_dataset shuffles.
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 

@@ -63,6 +63,8 @@ from tfgan_course import data, experiment, gan, losses, metrics, models, plots, 
 
 os.makedirs(WORKDIR, exist_ok=True)
 tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
+# At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
+tf.config.run_functions_eagerly(SMOKE)
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # make_dataset shuffles; fit() need not.
 CONFIGS = os.path.join(os.path.dirname(train.__file__), "configs")
 

@@ -1,0 +1,217 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lecture 003 — *Build Basic Generative Adversarial Networks (GANs)*, with tfgan_course
+#
+# The course notes' four parts, in order: *Intro to GANs* (a first GAN on MNIST), *Deep
+# Convolutional GANs* (and section 3, *Upsampling vs. Transposed Convolutions*), *Wasserstein GANs
+# with Gradient Penalty*, and *Conditional GANs and Controllable Generation* (conditional inputs,
+# manipulating z, disentanglement with InfoGAN). Each experiment is a flagfile of
+# `tfgan_course/configs/` trained with `experiment.run`, at a laptop's budget.
+#
+# **Install (Colab or a fresh Jupyter, once)**: the next cell installs the library from a clone of
+# this repository when it is not importable (set `TFGAN_COURSE_REPO` to the clone's path if it is
+# not the parent of this notebook's folder).
+
+# %%
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("tfgan_course") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get("TFGAN_COURSE_REPO", "..")])
+
+# %% [markdown]
+# **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI).
+# `TFGAN_NOTEBOOK_DATA` replaces the dataset (MNIST: offline, `./run.sh setup` fetches its 10,000
+# digit subset, which `mnist` falls back to), `TFGAN_NOTEBOOK_RUNS` the runs' directory.
+
+# %%
+BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
+SMOKE = BUDGET == "smoke"
+DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
+WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_003")
+# Generator steps per experiment; the configs' 20 epochs are hours on a laptop.
+STEPS = {"dcgan": 3, "wgan_gp": 2, "cgan": 3, "infogan": 3} if SMOKE else \
+    {"dcgan": 1500, "wgan_gp": 400, "cgan": 3000, "infogan": 1500}
+# The smoke budget shrinks the networks too: their tracing, not their steps, is its cost.
+TINY = ["--g_width=4", "--d_width=4", "--batch_size=16"] if SMOKE else []
+NUM_SCORED = 64 if SMOKE else 1000  # samples per checkerboard number
+DC_WIDTH = 4 if SMOKE else 32  # the DCGANs' ngf = ndf (the lecture's 64 doubles their time)
+print(f"budget {BUDGET}: {STEPS}")
+
+# %%
+import time
+
+import numpy as np
+import tensorflow as tf
+from IPython.display import Image, display
+
+from tfgan_course import data, experiment, explore, metrics, models, train, trained
+
+os.makedirs(WORKDIR, exist_ok=True)
+tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
+# At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
+tf.config.run_functions_eagerly(SMOKE)
+CONFIGS = os.path.join(os.path.dirname(train.__file__), "configs")
+
+
+def show(path, width=None):
+    """Displays a PNG or GIF the library wrote."""
+    display(Image(filename=path, width=width))
+
+
+def run(config_name, name, steps, *flags):
+    """Trains tfgan_course/configs/<config_name>.cfg on DATASET for `steps` steps (one epoch) into WORKDIR/name.
+
+    `flags` override the config as on the command line. Returns experiment.RunResult.
+    """
+    config = train.parse_config([f"--flagfile={os.path.join(CONFIGS, config_name + '.cfg')}", f"--dataset={DATASET}",
+                                 "--epochs=1", f"--steps_per_epoch={steps}", "--resume=false",
+                                 f"--log_every_steps={max(steps // 5, 1)}", "--num_fixed_samples=64", *TINY, *flags])
+    start = time.perf_counter()
+    result = experiment.run(config, os.path.join(WORKDIR, name), verbose=0)
+    print(f"{name}: {result.steps} steps in {time.perf_counter() - start:.0f} s")
+    return result
+
+
+# %% [markdown]
+# ## Intro to GANs: building your first GAN
+#
+# The notes' first GAN is an MLP: G `100 - 256 - 512 - 784` and D `784 - 512 - 256 - 1`, LeakyReLU
+# 0.2, BCE and Adam 2e-4, on MNIST in batches of 64. The library registers it as `mlp2`
+# (`mlp_gan_mnist.cfg`); its training loop is lecture 000's, which that notebook walks through
+# cell by cell, so here are the networks only:
+
+# %%
+mlp_g, mlp_d = models.build("mlp2", image_shape=(28, 28, 1), latent_dim=100)
+mlp_g.summary()
+mlp_d.summary()
+
+# %% [markdown]
+# ## Deep convolutional GANs, and upsampling vs. transposed convolutions
+#
+# A DCGAN generator upsamples with stride-2 transposed convolutions. Each pixel of an output 2x2
+# block is computed from its own subset of the kernel's weights (and where the kernel size is not
+# a multiple of the stride, from unevenly many), so unless those subsets stay balanced the output
+# carries a 2-pixel checkerboard (Odena et al., 2016, *Deconvolution and Checkerboard Artifacts*).
+# The notes' alternative upsamples first (nearest or bilinear) and then convolves. The library's `--g_upsample` flag swaps one for the other; here both
+# DCGANs train on the same data with the same seed and budget.
+#
+# The lesson is measured, not only seen: `metrics.checkerboard_energy(images)` is each image's share
+# of contrast energy at the three frequencies of a 2x2 pixel grid (1 for a pure checkerboard, about 0
+# for a smooth image).
+
+# %%
+dcgans = {upsample: run("dcgan_mnist64", f"dcgan_{upsample}", STEPS["dcgan"], "--image_size=28",
+                        f"--g_width={DC_WIDTH}", f"--d_width={DC_WIDTH}", f"--g_upsample={upsample}")
+          for upsample in ("transposed", "nearest")}
+
+# %%
+for upsample in dcgans:
+    print(upsample)
+    show(os.path.join(WORKDIR, f"dcgan_{upsample}", "real_vs_fake.png"), width=640)
+
+# %%
+real_images, _, _ = data.load_examples(DATASET, "train", NUM_SCORED, (28, 28, 1))
+energies = {"real images": metrics.checkerboard_energy(real_images)}
+for upsample in ("transposed", "nearest"):
+    # The same architecture untrained: the artefact a generator starts from.
+    untrained, _ = models.build("dcgan", image_shape=(28, 28, 1), latent_dim=100, g_width=DC_WIDTH, seed=0,
+                                g_upsample=upsample)
+    noise = np.random.default_rng(0).standard_normal((NUM_SCORED, 100)).astype(np.float32)
+    energies[f"{upsample}, untrained"] = metrics.checkerboard_energy(untrained(noise, training=False).numpy())
+    energies[f"{upsample}, trained"] = metrics.checkerboard_energy(dcgans[upsample].model.generate(NUM_SCORED, seed=0))
+print(f"checkerboard energy over {NUM_SCORED} images each (share of contrast energy on the 2x2 grid):")
+for name, values in energies.items():
+    print(f"  {name:22s} mean {values.mean():.4f}  median {np.median(values):.4f}")
+
+# %% [markdown]
+# The numbers to read: the real digits' energy is the floor a generator should reach; an untrained
+# transposed-convolution generator starts with its energy on the 2x2 grid (its output is the
+# kernels' overlap pattern), the resize-convolution generator without. After training at equal
+# budget, the gap that is left is the artefact the figure shows. `python -m tfgan_course.evaluate`
+# reports the same number beside the real-vs-real baseline for any run.
+#
+# ## Wasserstein GANs with gradient penalty
+#
+# The notes' WGAN-GP: the critic's loss E[D(G(z))] - E[D(x)] plus lambda (||grad D(x_hat)|| - 1)^2
+# at points x_hat drawn uniformly between real and fake samples (alpha uniform per sample), lambda
+# 10, 5 critic steps per generator step, Adam 1e-4 with betas (0, 0.9), and no BatchNorm in the
+# critic (the penalty is per sample). `wgan_gp_mnist.cfg` holds all of it: in the library that is
+# `compile(..., loss="wasserstein", penalty="gradient", penalty_weight=10)` and `GAN(d_steps=5)`.
+
+# %%
+wgan = run("wgan_gp_mnist", "wgan_gp", STEPS["wgan_gp"])
+show(os.path.join(WORKDIR, "wgan_gp", "losses.png"), width=560)
+show(os.path.join(WORKDIR, "wgan_gp", "samples", "epoch_0001.png"), width=320)
+
+# %% [markdown]
+# A critic's loss is not a probability: its negative is the critic's estimate of the Wasserstein
+# distance between real and fake, which should fall as G improves (the loss curve above).
+#
+# ## Conditional GANs and controllable generation
+#
+# ### 1. Controlling outputs with conditional inputs
+#
+# The notes' cGAN concatenates z with the one-hot label for G, and the image with the one-hot label
+# for D (`cmlp`, `cgan_mnist.cfg`). Its sample grid has one row per class: every row asks for one
+# digit.
+
+# %%
+cgan = run("cgan_mnist", "cgan", STEPS["cgan"])
+show(os.path.join(WORKDIR, "cgan", "samples", "epoch_0001.png"), width=320)
+cgan_generator = trained.from_model(cgan.model)
+print("generate(8, label=3):", cgan.model.generate(8, label=3).shape)
+
+# %% [markdown]
+# ### 2. Controlling outputs by manipulating z
+#
+# Interpolation walks from one z to another, (1 - alpha) z_a + alpha z_b (slerp, its spherical form,
+# for Gaussian z); vector arithmetic takes mean z_a - mean z_b + mean z_c, the DCGAN paper's "man
+# with glasses - man + woman". `explore` draws both for any trained generator (the command line is
+# `python -m tfgan_course.explore`); `trained.from_model` wraps the model in training, and
+# `trained.load(workdir=...)` a saved run.
+
+# %%
+generator = trained.from_model(dcgans["nearest"].model)
+explore.interpolate(generator, os.path.join(WORKDIR, "interpolation.png"), seeds=[1, 2, 3], steps=8)
+show(os.path.join(WORKDIR, "interpolation.png"), width=480)
+explore.arithmetic(generator, os.path.join(WORKDIR, "arithmetic.png"), concept_a=[1, 4, 9], concept_b=[2, 5, 11],
+                   concept_c=[3, 8, 13])
+show(os.path.join(WORKDIR, "arithmetic.png"), width=560)
+
+# %% [markdown]
+# Along an interpolation the digits morph smoothly when the generator has learned a smooth map;
+# the arithmetic's concepts here are just seeds (MNIST has no "glasses"): pick seeds whose samples
+# share a feature to make it a concept.
+#
+# ### 3. Disentanglement: InfoGAN
+#
+# InfoGAN (`infogan_mnist.cfg`) gives G a categorical code of 10 values and 2 continuous codes
+# besides the noise, and D a head Q that must recover them: maximising that mutual information makes
+# the codes mean something (often the digit, its slant and its width), without labels. A sweep
+# changes one code with the rest fixed.
+
+# %%
+info = run("infogan_mnist", "infogan", STEPS["infogan"])
+paths = explore.codes(trained.from_model(info.model), os.path.join(WORKDIR, "codes.png"), seeds=[0])
+for path in paths:
+    show(path, width=400)
+
+# %% [markdown]
+# Each row of the categorical sweep holds one noise vector and the 10 values of the code across;
+# the continuous sweeps move one code from -2 to 2 (training drew them from [-1, 1]). VAEs, which
+# the notes mention as a contrast, are not part of this library.
