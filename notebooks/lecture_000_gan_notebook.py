@@ -47,7 +47,7 @@ DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")
 WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_000")
 # The lecture: 3 epochs of 938 batches of 64, a grid every 100 iterations. The full budget keeps the
 # grid's cadence and trains 1,500 iterations (1.6 epochs): a laptop's few minutes.
-ITERATIONS_PER_GRID = 10 if SMOKE else 100
+ITERATIONS_PER_GRID = 3 if SMOKE else 100
 GRIDS = 2 if SMOKE else 15
 DCGAN_STEPS = 3 if SMOKE else 300
 DCGAN_SIZE, DCGAN_WIDTH = (32, 4) if SMOKE else (64, 32)

@@ -44,8 +44,8 @@ SMOKE = BUDGET == "smoke"
 DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")
 WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_001")
 # The slides train the 2-D GAN for 10,000 steps of batch 10 (the configs' 10 epochs of 1,000 steps).
-TOY_EPOCHS, TOY_STEPS = (1, 20) if SMOKE else (10, 1000)
-IMAGE_STEPS = 5 if SMOKE else 1000  # the MLP GAN whose samples meet their nearest training images
+TOY_EPOCHS, TOY_STEPS = (1, 4) if SMOKE else (10, 1000)
+IMAGE_STEPS = 3 if SMOKE else 1000  # the MLP GAN whose samples meet their nearest training images
 NUM_REFERENCES = 300 if SMOKE else 10000  # training images searched for each sample's nearest
 print(f"budget {BUDGET}")
 
