@@ -66,7 +66,6 @@ tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # make_dataset shuffles; fit() need not.
-CONFIGS = os.path.join(os.path.dirname(train.__file__), "configs")
 
 
 def show(path, width=None):
@@ -136,8 +135,8 @@ plt.show()
 # The slides' G is `Linear(z, 100) - ReLU - Linear(100, 2)`, D `Linear(2, 100) - ReLU -
 # Linear(100, 1) - Sigmoid`, trained with Adam 1e-3 on batches of 10 with the saturating loss. The
 # library's `toy` family is that pair, and `toy_fleuret2d_z{2,8,32}.cfg` hold the rest; the slides
-# do not say what their data are, so the ring of 8 Gaussians stands in. `train.parse_config` reads
-# a flagfile as the command line does, and `experiment.run` trains it with every figure.
+# do not say what their data are, so the ring of 8 Gaussians stands in. `train.load_config` reads
+# a shipped flagfile by name as the command line does, and `experiment.run` trains it with every figure.
 #
 # The slides alternate: G on even steps, D on odd ones. The library's `train_step` does one D
 # update and then one G update per step, the same alternation counted in pairs.
@@ -145,9 +144,8 @@ plt.show()
 # %%
 toy_runs = {}
 for z_dim in (2, 8, 32):
-    config = train.parse_config([f"--flagfile={os.path.join(CONFIGS, f'toy_fleuret2d_z{z_dim}.cfg')}",
-                                 f"--epochs={TOY_EPOCHS}", f"--steps_per_epoch={TOY_STEPS}", "--log_every_steps=0",
-                                 "--resume=false"])
+    config = train.load_config(f"toy_fleuret2d_z{z_dim}", f"--epochs={TOY_EPOCHS}", f"--steps_per_epoch={TOY_STEPS}",
+                               "--log_every_steps=0", "--resume=false")
     start = time.perf_counter()
     toy_runs[z_dim] = experiment.run(config, os.path.join(WORKDIR, f"toy_z{z_dim}"), verbose=0)
     print(f"z dim {z_dim}: {toy_runs[z_dim].steps} steps in {time.perf_counter() - start:.0f} s")

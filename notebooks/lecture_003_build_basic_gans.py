@@ -43,9 +43,10 @@ BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
 SMOKE = BUDGET == "smoke"
 DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
 WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_003")
-# Generator steps per experiment; the configs' 20 epochs are hours on a laptop.
-STEPS = {"dcgan": 3, "wgan_gp": 2, "cgan": 3, "infogan": 3} if SMOKE else \
-    {"dcgan": 1500, "wgan_gp": 400, "cgan": 3000, "infogan": 1500}
+# (epochs, generator steps per epoch) per experiment; the configs' 20 epochs of MNIST are hours on a
+# laptop. An epoch is at most one pass over the data (62 steps of 128 of the 8,000 offline digits).
+STEPS = {"dcgan": (1, 3), "wgan_gp": (1, 2), "cgan": (1, 3), "infogan": (1, 3)} if SMOKE else \
+    {"dcgan": (25, 60), "wgan_gp": (20, 20), "cgan": (25, 120), "infogan": (15, 100)}
 # The smoke budget shrinks the networks too: their tracing, not their steps, is its cost.
 TINY = ["--g_width=4", "--d_width=4", "--batch_size=16"] if SMOKE else []
 NUM_SCORED = 64 if SMOKE else 1000  # samples per checkerboard number
@@ -65,7 +66,6 @@ os.makedirs(WORKDIR, exist_ok=True)
 tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
-CONFIGS = os.path.join(os.path.dirname(train.__file__), "configs")
 
 
 def show(path, width=None):
@@ -73,14 +73,15 @@ def show(path, width=None):
     display(Image(filename=path, width=width))
 
 
-def run(config_name, name, steps, *flags):
-    """Trains tfgan_course/configs/<config_name>.cfg on DATASET for `steps` steps (one epoch) into WORKDIR/name.
+def run(config_name, name, epochs_and_steps, *flags):
+    """Trains tfgan_course/configs/<config_name>.cfg on DATASET for (epochs, steps per epoch) into WORKDIR/name.
 
     `flags` override the config as on the command line. Returns experiment.RunResult.
     """
-    config = train.parse_config([f"--flagfile={os.path.join(CONFIGS, config_name + '.cfg')}", f"--dataset={DATASET}",
-                                 "--epochs=1", f"--steps_per_epoch={steps}", "--resume=false",
-                                 f"--log_every_steps={max(steps // 5, 1)}", "--num_fixed_samples=64", *TINY, *flags])
+    epochs, steps = epochs_and_steps
+    config = train.load_config(config_name, f"--dataset={DATASET}", f"--epochs={epochs}", f"--steps_per_epoch={steps}",
+                               "--resume=false", f"--log_every_steps={max(epochs * steps // 4, 1)}",
+                               "--num_fixed_samples=64", *TINY, *flags)
     start = time.perf_counter()
     result = experiment.run(config, os.path.join(WORKDIR, name), verbose=0)
     print(f"{name}: {result.steps} steps in {time.perf_counter() - start:.0f} s")
@@ -156,7 +157,7 @@ for name, values in energies.items():
 # %%
 wgan = run("wgan_gp_mnist", "wgan_gp", STEPS["wgan_gp"])
 show(os.path.join(WORKDIR, "wgan_gp", "losses.png"), width=560)
-show(os.path.join(WORKDIR, "wgan_gp", "samples", "epoch_0001.png"), width=320)
+show(os.path.join(WORKDIR, "wgan_gp", "samples", f"epoch_{STEPS['wgan_gp'][0]:04d}.png"), width=320)
 
 # %% [markdown]
 # A critic's loss is not a probability: its negative is the critic's estimate of the Wasserstein
@@ -171,8 +172,8 @@ show(os.path.join(WORKDIR, "wgan_gp", "samples", "epoch_0001.png"), width=320)
 # digit.
 
 # %%
-cgan = run("cgan_mnist", "cgan", STEPS["cgan"])
-show(os.path.join(WORKDIR, "cgan", "samples", "epoch_0001.png"), width=320)
+cgan = run("cgan_mnist", "cgan", STEPS["cgan"], "--num_fixed_samples=100")
+show(os.path.join(WORKDIR, "cgan", "samples", f"epoch_{STEPS['cgan'][0]:04d}.png"), width=320)
 cgan_generator = trained.from_model(cgan.model)
 print("generate(8, label=3):", cgan.model.generate(8, label=3).shape)
 

@@ -68,7 +68,6 @@ os.makedirs(WORKDIR, exist_ok=True)
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # make_dataset shuffles; fit() need not.
-CONFIGS = os.path.join(os.path.dirname(train.__file__), "configs")
 
 
 def show(path, width=None):
@@ -82,7 +81,7 @@ def fit_config(config_name, steps, *flags):
     The library's API without the command line's extras (checkpoints, figures, export):
     `variants.build` makes the config's compiled GAN, `fit` trains it. Returns (model, config).
     """
-    config = train.parse_config([f"--flagfile={os.path.join(CONFIGS, config_name + '.cfg')}", *flags])
+    config = train.load_config(config_name, *flags)
     dataset, info = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
                                       batch_size=config.batch_size * config.d_steps, seed=config.seed, repeat=True)
     model = variants.build(config, info.image_shape, num_classes=info.num_classes, total_steps=steps)
