@@ -4,9 +4,10 @@
     python notebooks/execute.py --budget=smoke lecture_001_fleuret_gan_theory.py
 
 The notebooks are stored as `.py` percent files (diffable, no outputs); this pairs each to a
-notebook, runs it in a fresh kernel with TFGAN_NOTEBOOK_BUDGET set, from the repository's root (so
-`runs/notebooks/...` lands where `.gitignore` ignores it), and writes `<out>/<name>.ipynb`. Any
-variable of the environment (TFGAN_NOTEBOOK_DATA, ...) reaches the kernel.
+notebook, runs it in a fresh kernel with TFGAN_NOTEBOOK_BUDGET set, from the notebooks' folder as
+Jupyter would (its runs go to the repository's runs/notebooks/ unless TFGAN_NOTEBOOK_RUNS says
+otherwise), and writes `<out>/<name>.ipynb`. Any variable of the environment (TFGAN_NOTEBOOK_DATA,
+...) reaches the kernel.
 """
 
 import argparse
@@ -41,19 +42,19 @@ def execute(path, budget, out_dir=None, timeout=3600):
         raise ValueError(f"Unknown budget {budget!r}; valid budgets: {', '.join(BUDGETS)}.")
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    previous = os.environ.get("TFGAN_NOTEBOOK_BUDGET")
-    os.environ["TFGAN_NOTEBOOK_BUDGET"] = budget  # The kernel inherits this process's environment.
+    previous = dict(os.environ)
+    # The kernel inherits this process's environment.
+    os.environ["TFGAN_NOTEBOOK_BUDGET"] = budget
+    os.environ.setdefault("TFGAN_NOTEBOOK_RUNS", os.path.join(ROOT, "runs", "notebooks"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.perf_counter()
     try:
         client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                         resources={"metadata": {"path": ROOT}})
+                                         resources={"metadata": {"path": NOTEBOOK_DIR}})
         client.execute()
     finally:
-        if previous is None:
-            os.environ.pop("TFGAN_NOTEBOOK_BUDGET")
-        else:
-            os.environ["TFGAN_NOTEBOOK_BUDGET"] = previous
+        os.environ.clear()
+        os.environ.update(previous)
     seconds = time.perf_counter() - start
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)

@@ -31,20 +31,29 @@ import os
 import subprocess
 import sys
 
+REPO = os.environ.get("TFGAN_COURSE_REPO", "..")  # a clone of this repository
 if importlib.util.find_spec("tfgan_course") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get("TFGAN_COURSE_REPO", "..")])
+    if not os.path.isfile(os.path.join(REPO, "setup.cfg")):
+        raise RuntimeError(f"No clone of tfgan_course at {os.path.abspath(REPO)}: git clone the repository and set "
+                           "TFGAN_COURSE_REPO to its path.")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO])
+    importlib.invalidate_caches()
+    from tfgan_course import data
+
+    for spec in ("fashion_mnist",):  # Where no offline copy is installed, TFDS downloads them, once.
+        data.prepare(spec)
 
 # %% [markdown]
 # **Budget.** `full` is the run the text below discusses (a few minutes on a 2-core laptop);
 # `smoke` runs every cell in seconds on tiny settings, which is how CI checks that the notebook
 # still works. `TFGAN_NOTEBOOK_DATA` replaces the dataset (CI points it at a small fixture) and
-# `TFGAN_NOTEBOOK_RUNS` the directory the runs write to (default `runs/notebooks/`).
+# `TFGAN_NOTEBOOK_RUNS` the directory the runs write to (`runs/` beside the notebook).
 
 # %%
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
 SMOKE = BUDGET == "smoke"
 DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")
-WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_000")
+WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_000")
 # The lecture: 3 epochs of 938 batches of 64, a grid every 100 iterations. The full budget keeps the
 # grid's cadence and trains 1,500 iterations (1.6 epochs): a laptop's few minutes.
 ITERATIONS_PER_GRID = 3 if SMOKE else 100
@@ -68,6 +77,7 @@ os.makedirs(WORKDIR, exist_ok=True)
 keras.utils.set_random_seed(0)
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
+warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")  # tf.data's own functions stay traced
 # fit() says its default shuffle=True is ignored for a tf.data.Dataset: data.make_dataset shuffles.
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 
@@ -202,9 +212,9 @@ show(os.path.join(sgd_dir, "samples", "epoch_0001.png"), width=320)
 show(os.path.join(sgd_dir, "samples", f"epoch_{GRIDS:04d}.png"), width=320)
 
 # %% [markdown]
-# At the full budget the first grid (after 100 SGD iterations) is grey noise with a bright
-# blob in the middle, and after 1,500 iterations clothes-like silhouettes appear, blurry and
-# alike: SGD is slow here, which is why the lecture names Adam as the better option.
+# What to look for, as in the lecture's own grids: the first grid is noise, and silhouettes of
+# clothes emerge grid by grid. With SGD at 0.03 they emerge slowly, which is why the lecture names
+# Adam as the better option; the next section trains it on the same budget.
 #
 # The losses and D's outputs, one point per iteration (`LossLog`'s two plots):
 

@@ -20,9 +20,11 @@
 # their nearest training example (slide 42), the DCGAN rules (slides 43-53) and the pathologies
 # (slide 60 on). Each is checked or reproduced here with the library.
 #
-# **Install (Colab or a fresh Jupyter, once)**: the next cell installs the library from a clone of
-# this repository when it is not importable (set `TFGAN_COURSE_REPO` to the clone's path if it is
-# not the parent of this notebook's folder).
+# **Install (Colab or a fresh Jupyter, once).** Where `tfgan_course` is not importable, the next
+# cell installs it from a clone of this repository (`TFGAN_COURSE_REPO`, by default the parent of
+# this notebook's folder; in Colab: `!git clone` the repository, then `%env TFGAN_COURSE_REPO=` its
+# folder) and lets TFDS download the lecture's datasets. If pip changed the installed TensorFlow,
+# restart the runtime and run the notebook again.
 
 # %%
 import importlib.util
@@ -30,8 +32,17 @@ import os
 import subprocess
 import sys
 
+REPO = os.environ.get("TFGAN_COURSE_REPO", "..")  # a clone of this repository
 if importlib.util.find_spec("tfgan_course") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get("TFGAN_COURSE_REPO", "..")])
+    if not os.path.isfile(os.path.join(REPO, "setup.cfg")):
+        raise RuntimeError(f"No clone of tfgan_course at {os.path.abspath(REPO)}: git clone the repository and set "
+                           "TFGAN_COURSE_REPO to its path.")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO])
+    importlib.invalidate_caches()
+    from tfgan_course import data
+
+    for spec in ("fashion_mnist",):  # Where no offline copy is installed, TFDS downloads them, once.
+        data.prepare(spec)
 
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results; a few minutes on 2 cores) or `smoke` (every
@@ -42,7 +53,7 @@ if importlib.util.find_spec("tfgan_course") is None:
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
 SMOKE = BUDGET == "smoke"
 DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")
-WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_001")
+WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_001")
 # The slides train the 2-D GAN for 10,000 steps of batch 10 (the configs' 10 epochs of 1,000 steps).
 TOY_EPOCHS, TOY_STEPS = (1, 4) if SMOKE else (10, 1000)
 IMAGE_STEPS = 3 if SMOKE else 1000  # the MLP GAN whose samples meet their nearest training images
@@ -65,6 +76,7 @@ os.makedirs(WORKDIR, exist_ok=True)
 tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
+warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")  # tf.data's own functions stay traced
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # make_dataset shuffles; fit() need not.
 
 

@@ -19,9 +19,11 @@
 # animation, real vs fake and saved generator (12.4, on MNIST in 12.4.6), the conditional DCGAN
 # (12.5), the variations (12.6) and the common challenges (12.7).
 #
-# **Install (Colab or a fresh Jupyter, once)**: the next cell installs the library from a clone of
-# this repository when it is not importable (set `TFGAN_COURSE_REPO` to the clone's path if it is
-# not the parent of this notebook's folder).
+# **Install (Colab or a fresh Jupyter, once).** Where `tfgan_course` is not importable, the next
+# cell installs it from a clone of this repository (`TFGAN_COURSE_REPO`, by default the parent of
+# this notebook's folder; in Colab: `!git clone` the repository, then `%env TFGAN_COURSE_REPO=` its
+# folder) and lets TFDS download the lecture's datasets. If pip changed the installed TensorFlow,
+# restart the runtime and run the notebook again.
 
 # %%
 import importlib.util
@@ -29,20 +31,29 @@ import os
 import subprocess
 import sys
 
+REPO = os.environ.get("TFGAN_COURSE_REPO", "..")  # a clone of this repository
 if importlib.util.find_spec("tfgan_course") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get("TFGAN_COURSE_REPO", "..")])
+    if not os.path.isfile(os.path.join(REPO, "setup.cfg")):
+        raise RuntimeError(f"No clone of tfgan_course at {os.path.abspath(REPO)}: git clone the repository and set "
+                           "TFGAN_COURSE_REPO to its path.")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO])
+    importlib.invalidate_caches()
+    from tfgan_course import data
+
+    for spec in ("fashion_mnist", "mnist"):  # Where no offline copy is installed, TFDS downloads them, once.
+        data.prepare(spec)
 
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI).
 # `TFGAN_NOTEBOOK_DATA` replaces both image datasets (Fashion-MNIST for the DCGAN, MNIST for the
-# conditional DCGAN), `TFGAN_NOTEBOOK_RUNS` the runs' directory.
+# conditional DCGAN), `TFGAN_NOTEBOOK_RUNS` the runs' directory (`runs/` beside the notebook).
 
 # %%
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
 SMOKE = BUDGET == "smoke"
 FACES = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")  # CelebA is a download: Fashion-MNIST stands in
 DIGITS = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
-WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_002")
+WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_002")
 # (epochs, steps per epoch): the textbook's 5 epochs of CelebA and 20 of MNIST are GPU jobs.
 MAPPING = (1, 4) if SMOKE else (5, 1000)
 DCGAN = (2, 2) if SMOKE else (6, 100)
@@ -54,6 +65,7 @@ print(f"budget {BUDGET}")
 # %%
 import statistics
 import time
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -66,6 +78,7 @@ os.makedirs(WORKDIR, exist_ok=True)
 tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
+warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")  # tf.data's own functions stay traced
 
 
 def show(path, width=None):

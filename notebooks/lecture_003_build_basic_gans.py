@@ -20,9 +20,11 @@
 # manipulating z, disentanglement with InfoGAN). Each experiment is a flagfile of
 # `tfgan_course/configs/` trained with `experiment.run`, at a laptop's budget.
 #
-# **Install (Colab or a fresh Jupyter, once)**: the next cell installs the library from a clone of
-# this repository when it is not importable (set `TFGAN_COURSE_REPO` to the clone's path if it is
-# not the parent of this notebook's folder).
+# **Install (Colab or a fresh Jupyter, once).** Where `tfgan_course` is not importable, the next
+# cell installs it from a clone of this repository (`TFGAN_COURSE_REPO`, by default the parent of
+# this notebook's folder; in Colab: `!git clone` the repository, then `%env TFGAN_COURSE_REPO=` its
+# folder) and lets TFDS download the lecture's datasets. If pip changed the installed TensorFlow,
+# restart the runtime and run the notebook again.
 
 # %%
 import importlib.util
@@ -30,19 +32,28 @@ import os
 import subprocess
 import sys
 
+REPO = os.environ.get("TFGAN_COURSE_REPO", "..")  # a clone of this repository
 if importlib.util.find_spec("tfgan_course") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get("TFGAN_COURSE_REPO", "..")])
+    if not os.path.isfile(os.path.join(REPO, "setup.cfg")):
+        raise RuntimeError(f"No clone of tfgan_course at {os.path.abspath(REPO)}: git clone the repository and set "
+                           "TFGAN_COURSE_REPO to its path.")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO])
+    importlib.invalidate_caches()
+    from tfgan_course import data
+
+    for spec in ("mnist",):  # Where no offline copy is installed, TFDS downloads them, once.
+        data.prepare(spec)
 
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI).
 # `TFGAN_NOTEBOOK_DATA` replaces the dataset (MNIST: offline, `./run.sh setup` fetches its 10,000
-# digit subset, which `mnist` falls back to), `TFGAN_NOTEBOOK_RUNS` the runs' directory.
+# digit subset, which `mnist` falls back to), `TFGAN_NOTEBOOK_RUNS` the runs' directory (`runs/` beside the notebook).
 
 # %%
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
 SMOKE = BUDGET == "smoke"
 DATASET = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
-WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_003")
+WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_003")
 # (epochs, generator steps per epoch) per experiment; the configs' 20 epochs of MNIST are hours on a
 # laptop. An epoch is at most one pass over the data (62 steps of 128 of the 8,000 offline digits).
 STEPS = {"dcgan": (1, 3), "wgan_gp": (1, 2), "cgan": (1, 3), "infogan": (1, 3)} if SMOKE else \
@@ -55,6 +66,7 @@ print(f"budget {BUDGET}: {STEPS}")
 
 # %%
 import time
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -66,6 +78,7 @@ os.makedirs(WORKDIR, exist_ok=True)
 tf.get_logger().setLevel("ERROR")  # The exports' "Assets written to ..." lines.
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
+warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")  # tf.data's own functions stay traced
 
 
 def show(path, width=None):
@@ -174,7 +187,6 @@ show(os.path.join(WORKDIR, "wgan_gp", "samples", f"epoch_{STEPS['wgan_gp'][0]:04
 # %%
 cgan = run("cgan_mnist", "cgan", STEPS["cgan"], "--num_fixed_samples=100")
 show(os.path.join(WORKDIR, "cgan", "samples", f"epoch_{STEPS['cgan'][0]:04d}.png"), width=320)
-cgan_generator = trained.from_model(cgan.model)
 print("generate(8, label=3):", cgan.model.generate(8, label=3).shape)
 
 # %% [markdown]

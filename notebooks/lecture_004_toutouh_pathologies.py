@@ -19,9 +19,11 @@
 # of normally distributed vectors (example 1), points on a line (example 2), MNIST digits (example
 # 3) and the USPS exercise.
 #
-# **Install (Colab or a fresh Jupyter, once)**: the next cell installs the library from a clone of
-# this repository when it is not importable (set `TFGAN_COURSE_REPO` to the clone's path if it is
-# not the parent of this notebook's folder).
+# **Install (Colab or a fresh Jupyter, once).** Where `tfgan_course` is not importable, the next
+# cell installs it from a clone of this repository (`TFGAN_COURSE_REPO`, by default the parent of
+# this notebook's folder; in Colab: `!git clone` the repository, then `%env TFGAN_COURSE_REPO=` its
+# folder) and lets TFDS download the lecture's datasets. If pip changed the installed TensorFlow,
+# restart the runtime and run the notebook again.
 
 # %%
 import importlib.util
@@ -29,21 +31,30 @@ import os
 import subprocess
 import sys
 
+REPO = os.environ.get("TFGAN_COURSE_REPO", "..")  # a clone of this repository
 if importlib.util.find_spec("tfgan_course") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", os.environ.get("TFGAN_COURSE_REPO", "..")])
+    if not os.path.isfile(os.path.join(REPO, "setup.cfg")):
+        raise RuntimeError(f"No clone of tfgan_course at {os.path.abspath(REPO)}: git clone the repository and set "
+                           "TFGAN_COURSE_REPO to its path.")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO])
+    importlib.invalidate_caches()
+    from tfgan_course import data
+
+    for spec in ("fashion_mnist", "mnist"):  # Where no offline copy is installed, TFDS downloads them, once.
+        data.prepare(spec)
 
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI; it
 # trains one row of the loss table and two mode-collapse setups instead of all).
-# `TFGAN_NOTEBOOK_DATA` replaces the image datasets, `TFGAN_NOTEBOOK_RUNS` the runs' directory.
+# `TFGAN_NOTEBOOK_DATA` replaces the image datasets, `TFGAN_NOTEBOOK_RUNS` the runs' directory (`runs/` beside the notebook).
 
 # %%
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
 SMOKE = BUDGET == "smoke"
 FASHION = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")
-# No registry carries USPS: the 10,000 MNIST digits that `./run.sh setup` fetches stand in.
-DIGITS = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist10k")
-WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", os.path.join("runs", "notebooks")), "lecture_004")
+# No registry carries USPS: MNIST stands in (offline, the 10,000 digits `./run.sh setup` fetches).
+DIGITS = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
+WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_004")
 TOY_STEPS = 4 if SMOKE else 3000  # examples 1 and 2
 LOSS_STEPS = 2 if SMOKE else 300  # each row of the loss table (the loss study's 600, halved)
 LOSS_WIDTH = ["--g_width=4", "--d_width=4", "--batch_size=16"] if SMOKE else ["--g_width=32", "--d_width=32"]
@@ -67,6 +78,7 @@ from tfgan_course import data, evaluate, gan, plots, toy, train, trained, varian
 os.makedirs(WORKDIR, exist_ok=True)
 # At the smoke budget a few steps do not repay tf.function's tracing: they run eagerly (full: traced).
 tf.config.run_functions_eagerly(SMOKE)
+warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")  # tf.data's own functions stay traced
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # make_dataset shuffles; fit() need not.
 
 
@@ -215,7 +227,7 @@ for name, metrics in collapse.items():
 #
 # The class trains MLP G and D on MNIST, then asks for the same on USPS (16x16 digits). No package
 # registry carries USPS, so this runs on the MNIST digits at USPS' size (`dcgan_usps.cfg` with
-# `--dataset=mnist10k`); with USPS' files, `--dataset=usps:DIR` reads them.
+# `--dataset=mnist`); with USPS' files, `--dataset=usps:DIR` reads them.
 
 # %%
 usps, _ = fit_config("dcgan_usps", USPS_STEPS, f"--dataset={DIGITS}", *(["--g_width=4", "--d_width=4"] if SMOKE else []))
