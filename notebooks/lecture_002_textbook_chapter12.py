@@ -56,7 +56,7 @@ DIGITS = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
 WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_002")
 # (epochs, steps per epoch): the textbook's 5 epochs of CelebA and 20 of MNIST are GPU jobs.
 MAPPING = (1, 4) if SMOKE else (5, 1000)
-DCGAN = (2, 2) if SMOKE else (6, 100)
+DCGAN = (2, 2) if SMOKE else (6, 50)
 CDCGAN = (1, 3) if SMOKE else (10, 60)  # an epoch is at most one pass: 62 steps of the 8,000 offline digits
 WIDTH = 4 if SMOKE else 32  # ngf = ndf; the textbook's 64 (128 for 12.5) are 4x (16x) slower
 BATCH = 16 if SMOKE else 128

@@ -185,17 +185,19 @@ for upsample, log in checkerboard.items():
 print(f"{'real images':12s} {real_energy:10.4f}")
 
 # %% [markdown]
-# What the numbers say. Measured once at a longer budget than this notebook's (1,500 steps of 128
-# of the 8,000 offline MNIST digits, ngf = ndf = 32, 1,000 samples each): the untrained
-# transposed-convolution generator puts 17% of its contrast energy on the 2x2 grid (0.172), the
-# untrained resize-convolution one 0.07% (0.0007), the real digits 0.02% (0.0002). Training removes
-# the transposed generator's artefact, but not at once: its samples scored 0.008 after 60 steps and
-# 0.014 after 120 (40 to 70 times the real digits, on the grids' 64 samples), and came down to the
-# real digits' level from about 300 steps on; the resize-convolution generator stayed at that level
-# throughout. After 1,500 steps both scored 0.0002. So on MNIST at this scale the checkerboard is an
-# artefact of initialisation and early training, which a DCGAN trained long enough unlearns; the
-# resize-convolution never has it. `python -m tfgan_course.evaluate` reports the same number beside
-# the real-vs-real baseline for any run.
+# What the numbers say, at the full budget (measured once on 2 shared CPU cores: 600 steps of 128
+# of the 8,000 offline MNIST digits, ngf = ndf = 32, 1,000 samples per point): the untrained
+# transposed-convolution generator puts 17% of its samples' contrast energy on the 2x2 grid
+# (0.172), the untrained resize-convolution one 0.07% (0.0007), the real digits 0.02% (0.0002).
+# Training removes the transposed generator's artefact, but not at once: 0.050 after 30 steps,
+# still 0.008 to 0.015 (40 to 70 times the real digits) at 60 to 120 steps, then 0.0001 to 0.0015
+# from 150 steps on, and 0.0003 at the end against the resize-convolution's 0.0002 (it never left
+# 0.00003 to 0.0012). An earlier run of 1,500 steps ended at 0.0002 for both. So on MNIST at this
+# scale the checkerboard is an artefact of initialisation and early training, which the
+# transposed-convolution DCGAN unlearns; the resize-convolution one never has it. The price: the
+# resize-convolution step took 1.4 times as long here (177 s against 125 s for 600 steps), its 3x3
+# convolutions running at the upsampled size. `python -m tfgan_course.evaluate` reports the same
+# number beside the real-vs-real baseline for any run.
 #
 # ## Wasserstein GANs with gradient penalty
 #
@@ -212,7 +214,10 @@ show(os.path.join(WORKDIR, "wgan_gp", "samples", f"epoch_{STEPS['wgan_gp'][0]:04
 
 # %% [markdown]
 # A critic's loss is not a probability: its negative is the critic's estimate of the Wasserstein
-# distance between real and fake, which should fall as G improves (the loss curve above).
+# distance between real and fake, which should fall as G improves (the loss curve above). At the
+# full budget it rose from about -19 to -15 over the 200 steps, and the samples were blurry
+# digit-like shapes: WGAN-GP is slow per step (5 critic steps, each with a second-order gradient)
+# and needs far more steps than this.
 #
 # ## Conditional GANs and controllable generation
 #
@@ -226,6 +231,14 @@ show(os.path.join(WORKDIR, "wgan_gp", "samples", f"epoch_{STEPS['wgan_gp'][0]:04
 cgan = run("cgan_mnist", "cgan", STEPS["cgan"], "--num_fixed_samples=100")
 show(os.path.join(WORKDIR, "cgan", "samples", f"epoch_{STEPS['cgan'][0]:04d}.png"), width=320)
 print("generate(8, label=3):", cgan.model.generate(8, label=3).shape)
+
+# %% [markdown]
+# At the full budget (3,000 steps, measured once) this run is a lesson of the notes' previous part:
+# it collapsed. D won (D(x) 0.999, D(G(z)) 0.001 at the end) and G drew the same two blobs in every
+# row, ignoring the label: mode collapse. The config's settings are the notes' (Adam 2e-4, batch
+# 64) over 20 epochs; at 3,000 steps they did not get there. Lecture 004's notebook measures
+# collapse and its remedies; lecture 002's notebook trains the conditional DCGAN, which conditions
+# both networks more strongly.
 
 # %% [markdown]
 # ### 2. Controlling outputs by manipulating z
@@ -263,6 +276,10 @@ for path in paths:
     show(path, width=400)
 
 # %% [markdown]
-# Each row of the categorical sweep holds one noise vector and the 10 values of the code across;
-# the continuous sweeps move one code from -2 to 2 (training drew them from [-1, 1]). VAEs, which
-# the notes mention as a contrast, are not part of this library.
+# In the categorical sweep each row is one value of the 10-valued code, and each column one value
+# of a continuous code; the continuous sweeps move one code from -2 to 2 (training drew them from
+# [-1, 1]). At the full budget (500 steps at ngf = ndf = 32, measured once) the samples were still
+# faint, the rows of the categorical sweep alike (that code had no meaning yet), and the first
+# continuous code turned a "1"-like stroke into a "2"-like one across the columns: InfoGAN needs the
+# config's longer training (20 epochs) for its codes to separate digits and styles. VAEs, which the
+# notes mention as a contrast, are not part of this library.
