@@ -56,12 +56,13 @@ FASHION = os.environ.get("TFGAN_NOTEBOOK_DATA", "fashion_mnist")
 DIGITS = os.environ.get("TFGAN_NOTEBOOK_DATA", "mnist")
 WORKDIR = os.path.join(os.environ.get("TFGAN_NOTEBOOK_RUNS", "runs"), "lecture_004")
 TOY_STEPS = 4 if SMOKE else 3000  # examples 1 and 2
-LOSS_STEPS = 2 if SMOKE else 300  # each row of the loss table (the loss study's 600, halved)
-LOSS_WIDTH = ["--g_width=4", "--d_width=4", "--batch_size=16"] if SMOKE else ["--g_width=32", "--d_width=32"]
+LOSS_STEPS = 2 if SMOKE else 200  # each row of the loss table (the loss study runs 600)
+LOSS_WIDTH = ["--g_width=4", "--d_width=4", "--batch_size=16"] if SMOKE else ["--g_width=32", "--d_width=32",
+                                                                           "--batch_size=64"]
 LOSS_ROWS = ["wgan_gp"] if SMOKE else [
     "minimax", "non_saturating", "least_squares", "wasserstein", "wgan_gp", "dragan", "hinge", "began"]
 NUM_SCORED = 200 if SMOKE else 2000  # images per FID (compare FIDs at equal N only)
-COLLAPSE_STEPS = 4 if SMOKE else 4000
+COLLAPSE_STEPS = 4 if SMOKE else 3000
 USPS_STEPS = 3 if SMOKE else 1000
 print(f"budget {BUDGET}")
 
