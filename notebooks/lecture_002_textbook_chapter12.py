@@ -162,7 +162,16 @@ print("the clipped critic: compile(..., loss='wasserstein', clip_value=0.01), as
 # The tutorial trains a DCGAN on CelebA faces at 64x64 (batch 128, Adam 2e-4 with beta1 0.5).
 # CelebA is a download (`dcgan_celeba64.cfg` reads it from a folder); Fashion-MNIST, upsampled to
 # 64x64, stands in: `dcgan_fashion_mnist.cfg`, the project's default experiment. The tutorial's
-# stats line comes every `--log_every_steps`, with D(G(z)) before and after D's update:
+# stats line comes every `--log_every_steps`, with D(G(z)) before and after D's update.
+#
+# | the tutorial's PyTorch (12.4.5) | the library |
+# |---|---|
+# | `netD.zero_grad()` ... `errD = errD_real + errD_fake`; `optimizerD.step()` | `GAN.train_step`'s D update (`d_optimizer`) |
+# | `label.fill_(real_label)  # fake labels are real for generator cost`; `optimizerG.step()` | its G update with the non-saturating loss (`g_optimizer`) |
+# | `print('[%d/%d][%d/%d]\tLoss_D: %.4f\tLoss_G: ...')` every 50 iterations | `callbacks.StatsLine` every `--log_every_steps` |
+# | `G_losses.append(errG.item())`, `D_losses.append(errD.item())` | `callbacks.LossLog`: `losses.csv` and `losses.png` |
+# | `img_list.append(vutils.make_grid(netG(fixed_noise)))`, the animation | `callbacks.SampleGrid`: `samples/epoch_NNNN.png`, `progress.gif` |
+# | `torch.save(netG.state_dict(), ...)` | checkpoints every epoch and the SavedModel export |
 
 # %%
 dcgan = run("dcgan_fashion_mnist", "dcgan", DCGAN, f"--dataset={FACES}", f"--g_width={WIDTH}", f"--d_width={WIDTH}",

@@ -108,8 +108,8 @@ def run(config_name, name, epochs_and_steps, *flags, callbacks=()):
 # %% [markdown]
 # ## Intro to GANs: building your first GAN
 #
-# The notes' first GAN is an MLP: G `100 - 256 - 512 - 784` and D `784 - 512 - 256 - 1`, LeakyReLU
-# 0.2, BCE and Adam 2e-4, on MNIST in batches of 64. The library registers it as `mlp2`
+# The notes' first GAN is an MLP: G `100 - 256 - 512 - 784` (ReLU, tanh) and D `784 - 512 - 256 - 1`
+# (LeakyReLU 0.2), BCE and Adam 2e-4, on MNIST in batches of 64. The library registers it as `mlp2`
 # (`mlp_gan_mnist.cfg`); its training loop is lecture 000's, which that notebook walks through
 # cell by cell, so here are the networks only:
 
@@ -202,11 +202,20 @@ print(f"{'real images':12s} {real_energy:10.4f}")
 #
 # ## Wasserstein GANs with gradient penalty
 #
-# The notes' WGAN-GP: the critic's loss E[D(G(z))] - E[D(x)] plus lambda (||grad D(x_hat)|| - 1)^2
-# at points x_hat drawn uniformly between real and fake samples (alpha uniform per sample), lambda
-# 10, 5 critic steps per generator step, Adam 1e-4 with betas (0, 0.9), and no BatchNorm in the
-# critic (the penalty is per sample). `wgan_gp_mnist.cfg` holds all of it: in the library that is
-# `compile(..., loss="wasserstein", penalty="gradient", penalty_weight=10)` and `GAN(d_steps=5)`.
+# The notes' WGAN-GP: the critic's loss L_D = -E[D(x)] + E[D(G(z))] + L_GP, with the penalty
+# L_GP = lambda (||grad D(x_hat)|| - 1)^2 at points x_hat drawn uniformly between real and fake
+# samples, lambda 10, 5 critic steps per generator step, and G's loss L_G = -E[D(G(z))].
+# `wgan_gp_mnist.cfg` holds it, with a critic without BatchNorm (the penalty is per sample) and
+# Gulrajani et al.'s Adam (1e-4, betas 0 and 0.9) where the notes' code uses RMSprop at 5e-5
+# (`--optimizer=rmsprop --g_learning_rate=5e-5 --d_learning_rate=5e-5` is theirs):
+#
+# | the notes' PyTorch | the library |
+# |---|---|
+# | `epsilon = torch.rand(batch_size, 1, 1, 1)`; `interpolated_images = epsilon * real_images + (1 - epsilon) * fake_images` | `losses.gradient_penalty(discriminator, real, fake)`, alpha uniform per sample |
+# | `torch.autograd.grad(d_interpolated, interpolated_images, create_graph=True)` | a nested `GradientTape` inside D's |
+# | `((gradient_norm - 1) ** 2).mean() * lambda_gp` | the same, weighted by `compile(..., penalty_weight=10)` |
+# | `for _ in range(5):  # Train D more frequently than G` | `GAN(..., d_steps=5)`: 5 critic updates, each on its own real batch |
+# | L_D and L_G above | `losses.wasserstein_discriminator_loss` (plus the penalty) and `losses.wasserstein_generator_loss` |
 
 # %%
 wgan = run("wgan_gp_mnist", "wgan_gp", STEPS["wgan_gp"], f"--g_width={DC_WIDTH}", f"--d_width={DC_WIDTH}")
