@@ -31,7 +31,7 @@ class NotebooksTest(parameterized.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.data = fixtures.write_squares(tempfile.mkdtemp(), num_train=600, num_test=200)
+        cls.data = fixtures.write_squares(tempfile.mkdtemp(), num_train=300, num_test=100)
 
     def test_every_lecture_has_a_notebook(self):
         names = [os.path.basename(path)[:len("lecture_000")] for path in NOTEBOOKS]
