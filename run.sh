@@ -8,6 +8,7 @@
 #   ./run.sh demo             train the default experiment briefly, write pictures, export, serve, query
 #   ./run.sh train FLAGS...   python -m tfgan_course.train FLAGS...
 #   ./run.sh test [ARGS...]   the import contracts, ruff, then the test suite (pytest ARGS...)
+#   ./run.sh notebooks [NB...] run the lecture notebooks at the full budget into notebooks/executed/
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,7 +35,7 @@ setup() {
   if [ ! -f "$stamp" ]; then
     say "installing tfgan_course and its dependencies into $VENV"
     "$PY" -m pip install --quiet --upgrade pip
-    "$PY" -m pip install --quiet -e ".[dev]"
+    "$PY" -m pip install --quiet -e ".[dev,notebooks]"
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi
@@ -130,7 +131,7 @@ apt_install() {
 check_architecture() {
   say "checking the import contracts (lint-imports) and the lint rules (ruff)"
   "$VENV/bin/lint-imports" --no-cache
-  "$PY" -m ruff check --quiet tfgan_course serving tests benchmarks
+  "$PY" -m ruff check --quiet tfgan_course serving tests benchmarks notebooks
 }
 
 demo() {
@@ -188,5 +189,7 @@ case "$cmd" in
   # One test process per core (at most 4: each holds a TensorFlow), a file's tests in one process
   # so its shared fixtures are built once; `./run.sh test -n 0` runs in this process (for pdb).
   test) setup; check_architecture; "$PY" -m pytest -q -n auto --maxprocesses=4 --dist loadfile "$@" ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  # Each notebook in a fresh kernel at the full budget (minutes each), written with its outputs.
+  notebooks) setup; "$PY" notebooks/execute.py --budget=full "$@" ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

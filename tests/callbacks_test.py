@@ -1,4 +1,4 @@
-"""The divergence guard's rules, step by step, and the checkpoint's fsync."""
+"""The divergence guard's rules, step by step, the checkpoint's fsync, and the loss log's directories."""
 
 import os
 import types
@@ -127,3 +127,16 @@ class CheckpointSyncTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class LossLogTest(tf.test.TestCase):
+
+    def test_makes_its_directories(self):
+        root = self.get_temp_dir()
+        log = callbacks.LossLog(os.path.join(root, "new", "losses.csv"), os.path.join(root, "plots"))
+        log.set_model(_StepLog("non_saturating"))
+        log.on_train_begin()
+        log.on_train_end()
+        with open(os.path.join(root, "new", "losses.csv")) as f:
+            self.assertEqual(f.readline().strip().split(","), ["step", "epoch", *gan.GAN.metric_names])
+        self.assertTrue(os.path.isdir(os.path.join(root, "plots")))

@@ -40,6 +40,14 @@ class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
         names = {os.path.basename(path)[:-len(".cfg")] for path in CONFIGS}
         self.assertContainsSubset({"dcgan_fashion_mnist", "mlp_fashion_mnist"}, names)
 
+    def test_load_config_by_name_is_the_flagfile(self):
+        path = os.path.join(CONFIG_DIR, "wgan_gp_mnist.cfg")
+        self.assertEqual(train.load_config("wgan_gp_mnist", "--epochs=1"),
+                         train.parse_config([f"--flagfile={path}", "--epochs=1"]))
+        self.assertIn("dcgan_fashion_mnist", train.config_names())
+        with self.assertRaisesRegex(ValueError, "Unknown config 'nope'; valid configs: .*dcgan_fashion_mnist"):
+            train.load_config("nope")
+
     @parameterized.parameters(*CONFIGS)
     def test_config_names_its_lecture_and_trains_two_steps(self, path):
         with open(path) as f:

@@ -117,6 +117,9 @@ class LossLog(_StepsCallback):
         self.writer = None
 
     def on_train_begin(self, logs=None):
+        # A notebook's fit() may point it at directories nothing has made yet.
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        os.makedirs(self.plot_dir, exist_ok=True)
         step = _step(self.model)
         kept = []
         if os.path.exists(self.path):

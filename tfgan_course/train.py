@@ -53,6 +53,29 @@ def parse_config(args) -> config_lib.Config:
     return config_from_flags()
 
 
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+
+
+def config_names() -> list[str]:
+    """The shipped lecture configs, by name: the .cfg files of tfgan_course/configs/ without the suffix."""
+    return sorted(name[:-len(".cfg")] for name in os.listdir(CONFIG_DIR) if name.endswith(".cfg"))
+
+
+def load_config(name: str, *args) -> config_lib.Config:
+    """The validated Config of the shipped flagfile `name` (e.g. "wgan_gp_mnist"), overridden by `args`.
+
+    `load_config("dcgan_fashion_mnist", "--epochs=1")` is the command line's
+    `--flagfile=tfgan_course/configs/dcgan_fashion_mnist.cfg --epochs=1`, wherever the package is
+    installed (a notebook in Colab has no repository path to give).
+
+    Raises:
+      ValueError: an unknown name, listing the valid ones; a bad flag value.
+    """
+    if name not in config_names():
+        raise ValueError(f"Unknown config {name!r}; valid configs: {', '.join(config_names())}.")
+    return parse_config([f"--flagfile={os.path.join(CONFIG_DIR, name + '.cfg')}", *args])
+
+
 def _only_our_info(record) -> bool:
     return record.levelno >= python_logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
 
