@@ -125,10 +125,6 @@ class CheckpointSyncTest(tf.test.TestCase):
         self.assertEqual(synced[-1], directory)
 
 
-if __name__ == "__main__":
-    tf.test.main()
-
-
 class LossLogTest(tf.test.TestCase):
 
     def test_makes_its_directories(self):
@@ -140,3 +136,7 @@ class LossLogTest(tf.test.TestCase):
         with open(os.path.join(root, "new", "losses.csv")) as f:
             self.assertEqual(f.readline().strip().split(","), ["step", "epoch", *gan.GAN.metric_names])
         self.assertTrue(os.path.isdir(os.path.join(root, "plots")))
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -15,7 +15,7 @@ from absl.testing import parameterized
 from tests import fixtures
 from tfgan_course import data_sources, experiment, models, train
 
-CONFIG_DIR = os.path.join(os.path.dirname(train.__file__), "configs")
+CONFIG_DIR = train.CONFIG_DIR
 CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.cfg")))
 # The image sources a translation spec is built on, which the tests replace by a fixture (emoji: by
 # fixture packages in a cache of the test's own).
