@@ -13,12 +13,18 @@ otherwise), and writes `<out>/<name>.ipynb`. Any variable of the environment (TF
 import argparse
 import glob
 import os
+import re
 import sys
 import time
 
 NOTEBOOK_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(NOTEBOOK_DIR)
 BUDGETS = ("smoke", "full")
+# TensorFlow's C++ start-up lines ("I0000 00:00:17.. 3913 port.cc:153] oneDNN ...", the failed cuInit of a
+# machine without a GPU): written before absl's logging is set up, so TF_CPP_MIN_LOG_LEVEL cannot
+# silence them, and they say nothing about the lecture.
+NATIVE_LOG_LINE = re.compile(r"^([IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] |"
+                             r"WARNING: All log messages before absl::InitializeLog\(\) is called)")
 
 
 def notebook_paths(names=()):
@@ -56,11 +62,27 @@ def execute(path, budget, out_dir=None, timeout=3600):
         os.environ.clear()
         os.environ.update(previous)
     seconds = time.perf_counter() - start
+    drop_native_log_lines(notebook)
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
         name = os.path.splitext(os.path.basename(path))[0] + ".ipynb"
         nbformat.write(notebook, os.path.join(out_dir, name))
     return notebook, seconds
+
+
+def drop_native_log_lines(notebook):
+    """Removes TensorFlow's C++ start-up lines (NATIVE_LOG_LINE) from the cells' stderr, in place."""
+    for cell in notebook.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = output["text"].splitlines(keepends=True)
+                output["text"] = "".join(line for line in lines if not NATIVE_LOG_LINE.match(line))
+                if not output["text"].strip():
+                    continue
+            outputs.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
 
 
 def main(argv=None):

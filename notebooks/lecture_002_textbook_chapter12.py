@@ -235,9 +235,9 @@ show(os.path.join(WORKDIR, "cdcgan", "samples", f"epoch_{CDCGAN[0]:04d}.png"), w
 #   `pix2pix_edges_fashion_mnist.cfg` (edges -> garment), `pix2pix_emoji_twitter_google.cfg`.
 # - 12.6.4 CycleGAN: `--model=resnet` on unpaired data, `cyclegan_sneaker_boot.cfg`,
 #   `cyclegan_digits_font.cfg`.
-# - 12.6.1 Progressive GANs and 12.6.5 super-resolution: not in the library yet; this list will
-#   point at them as they land. Inpainting, text-to-image and text-to-speech (12.6.6-12.6.8) are not
-#   planned.
+# - 12.6.1 Progressive GANs, 12.6.5 super-resolution, 12.6.6 inpainting and 12.6.7 text-to-image:
+#   not in the library yet (planned); this list will point at them as they land. Text-to-speech
+#   (12.6.8) is not an image GAN and is not planned.
 #
 # ## 12.7 Common challenges
 #

@@ -54,6 +54,22 @@ class NotebooksTest(parameterized.TestCase):
         images = [output for cell in notebook.cells for output in cell.get("outputs", [])
                   if "image/png" in output.get("data", {})]
         self.assertNotEmpty(images, "the notebook shows its figures inline")
+        native = [line for cell in notebook.cells for output in cell.get("outputs", []) if output.get("name") == "stderr"
+                  for line in output["text"].splitlines() if execute.NATIVE_LOG_LINE.match(line)]
+        self.assertEqual(native, [], "TensorFlow's C++ start-up lines are dropped from the outputs")
+
+    def test_only_native_log_lines_are_dropped(self):
+        import nbformat  # pylint: disable=import-outside-toplevel
+
+        tf_line = "I0000 00:00:1796401206.434752    3913 cudart_stub.cc:31] Could not find cuda drivers\n"
+        cell = nbformat.v4.new_code_cell("x", outputs=[
+            nbformat.v4.new_output("stream", name="stderr", text=tf_line + "WARNING:absl:a warning of the library\n"),
+            nbformat.v4.new_output("stream", name="stderr", text=tf_line),
+            nbformat.v4.new_output("stream", name="stdout", text=tf_line)])
+        notebook = nbformat.v4.new_notebook(cells=[cell])
+        execute.drop_native_log_lines(notebook)
+        self.assertEqual([(o.name, o.text) for o in notebook.cells[0].outputs],
+                         [("stderr", "WARNING:absl:a warning of the library\n"), ("stdout", tf_line)])
 
 
 class ReadmeTutorialTest(parameterized.TestCase):
