@@ -188,8 +188,10 @@ class StatsLine(_StepsCallback):
 
     def _print(self, step, logs):
         i = (step - 1) % self.steps_per_epoch
-        line = (f"[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]\t"
-                f"Loss_D: {float(logs['d_loss']):.4f}\tLoss_G: {float(logs['g_loss']):.4f}")
+        line = f"[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]"
+        if "d_loss" in logs:  # SRResNet trains no D.
+            line += f"\tLoss_D: {float(logs['d_loss']):.4f}"
+        line += f"\tLoss_G: {float(logs['g_loss']):.4f}"
         others = [name for name in self.model.metric_names if name not in _TEXTBOOK_NAMES]
         if "D(x)" in logs:
             line += (f"\tD(x): {float(logs['D(x)']):.4f}\t"
