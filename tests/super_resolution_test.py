@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests import fixtures
-from tfgan_course import classifier, experiment, spec, trained, variants
+from tfgan_course import classifier, evaluate, experiment, spec, trained, variants
 from tfgan_course import config as config_lib
 from tfgan_course.gans import super_resolution
 
@@ -134,7 +134,7 @@ class PerceptualLossTest(tf.test.TestCase):
         self.addCleanup(patch.stop)
         data = fixtures.write_squares(tempfile.mkdtemp(dir=self.get_temp_dir()))
         spec_ = f"idx:{data}"
-        scoring = classifier.load_or_train(spec_, image_size=28, channels=1, epochs=1, required_accuracy=0.0)
+        scoring = classifier.load_or_train(spec_, image_size=28, channels=1, epochs=2)
         # Trained here for 2 epochs (100% on the squares), the run below finds it in the cache.
         loss = classifier.loss_network(spec_, image_size=28, channels=1, epochs=2)
         self.assertEqual((scoring.seed, loss.seed), (0, classifier.LOSS_SEED))
@@ -153,6 +153,12 @@ class PerceptualLossTest(tf.test.TestCase):
         self.assertEqual(extract(images).shape, (2, 12, 12, 64))
         self.assertNotAllClose(extract(images), classifier.feature_maps(scoring)(images))
         self.assertTrue(np.isfinite(float(_rows(workdir)[-1]["content_loss"])))
+        # `evaluate` scores the run with the seed-0 classifier, beside bicubic, naming the loss's network.
+        score, _ = evaluate._translator_scorer()
+        scores = score(trained.load(workdir=workdir), config.dataset, os.path.join(workdir, "eval"), 20)
+        self.assertEqual((scores["classifier"]["key"], scores["classifier"]["seed"]), (scoring.key, 0))
+        self.assertEqual(scores["loss_network"], result.model.spec.state["loss_network"])
+        self.assertEqual(list(scores["scores"]), ["translator", "bicubic", "real"])
 
 
 if __name__ == "__main__":

@@ -204,8 +204,8 @@ def target_spec(spec: str) -> str:
         return spec.split(":", 2)[2] if spec.count(":") >= 2 else ""
     if scheme == "lowres":
         return parse_lowres(spec)[2]
-    raise ValueError(f"{spec}: its targets are no image spec's; only pair:TRANSFORM:SPEC and lowres:F:SPEC "
-                     "targets (SPEC's images) are")
+    raise ValueError(f"{spec}: its targets are not another spec's images; only those of pair:TRANSFORM:SPEC and "
+                     "lowres:F:SPEC are (SPEC's)")
 
 
 def _unpaired_source(spec, source, arg, request):
