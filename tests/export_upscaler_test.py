@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from tests import fixtures
+from tests import fixtures, serving_fixtures
 from tfgan_course import export, models, signatures, spec
 
 
@@ -56,6 +56,27 @@ class UpscalerExportTest(tf.test.TestCase):
         white = np.ones((1, 6, 6, 1), np.float32)
         expected = signatures.to_uint8(signatures.any_size_twin(self.generator)(white, training=False)).numpy()[0, ..., 0]
         self.assertAllEqual(np.asarray(Image.open(io.BytesIO(answers[0]))), expected)
+
+
+class UpscaleServedTest(tf.test.TestCase):
+    """`upscale` through the embedded server (gRPC and REST), at the trained size and another."""
+
+    def test_two_input_sizes_over_both_protocols(self):
+        generator, _ = models.build_translator("srresnet", input_shape=(4, 4, 1), output_shape=(8, 8, 1),
+                                               conditional=False, g_width=4, seed=0, resnet_blocks=1)
+        base = self.get_temp_dir()
+        export.export_generator(generator, base, "sr", spec=export.spec_of(generator))
+        server, clients = serving_fixtures.serve_exports(base)
+        self.addCleanup(serving_fixtures.stop_serving, server, clients)
+        rng = np.random.default_rng(0)
+        for protocol, client in clients.items():
+            for shape in ((2, 4, 4, 1), (1, 3, 6, 1)):
+                with self.subTest(protocol=protocol, shape=shape):
+                    images = rng.uniform(-1, 1, shape).astype(np.float32)
+                    answer = client.predict("sr", "upscale", {"images": images})
+                    self.assertAllClose(answer.outputs["images"],
+                                        signatures.any_size_twin(generator)(images, training=False), atol=1e-5)
+                    self.assertEqual(np.shape(answer.outputs["images"]), (shape[0], 2 * shape[1], 2 * shape[2], 1))
 
 
 if __name__ == "__main__":
