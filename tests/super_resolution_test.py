@@ -53,6 +53,7 @@ class SuperResolutionTest(tf.test.TestCase):
         for a, b in zip(model.discriminator.weights, fresh.discriminator.weights):
             self.assertAllEqual(a, b)
         self.assertTrue(os.path.isfile(os.path.join(self.srresnet_dir, "samples", "epoch_0001.png")))
+        self.assertFalse(os.path.exists(os.path.join(self.srresnet_dir, "d_outputs.png")))  # No D outputs to draw.
         # The export upscales: 4x4 in, 8x8 out, and the loader of trained generators reads it.
         loaded = trained.load(export_dir=self.srresnet.export_dir)
         self.assertEqual(loaded.translate(np.zeros((3, 4, 4, 1), np.float32)).shape, (3, 8, 8, 1))
@@ -76,6 +77,7 @@ class SuperResolutionTest(tf.test.TestCase):
             self.assertAllClose(float(row["g_loss"]),
                                 float(row["content_loss"]) + 0.5 * float(row["adversarial_loss"]), rtol=1e-5)
         self.assertEqual(spec.read(os.path.join(workdir, spec.CHECKPOINTS)).variant, "srgan")
+        self.assertTrue(os.path.isfile(os.path.join(workdir, "d_outputs.png")))
 
     def test_get_config_round_trips(self):
         srgan = variants.build(self.config.replace(variant="srgan", adversarial_weight=0.5, init_from="somewhere"),

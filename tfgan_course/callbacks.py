@@ -150,8 +150,9 @@ class LossLog(_StepsCallback):
         names = self.model.metric_names
         plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step",
                                keys=[name for name in names if name.endswith("loss")])
-        plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"),
-                                         keys=[name for name in names if not name.endswith("loss")])
+        d_keys = [name for name in names if not name.endswith("loss")]
+        if d_keys:  # SRResNet trains no D, and CycleGAN logs only losses: no empty figure.
+            plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"), keys=d_keys)
 
     def on_train_end(self, logs=None):
         self.file.close()

@@ -8,7 +8,7 @@ A workdir holds everything a run writes:
   eval.csv           --eval_every_epochs: FID and KID every N epochs (best.json, checkpoints_best/
                      with --keep_best)
   samples/           epoch_NNNN.png grids of G(fixed noise) and progress.gif
-  losses.csv         one row per generator step; losses.png, d_outputs.png
+  losses.csv         one row per generator step; losses.png, d_outputs.png (when D's outputs are logged)
   real_vs_fake.png   a real batch beside G's samples, at the end
   sweep_*.png        InfoGAN: each latent code swept, the rest fixed
   mapping.png        1-D toy with uniform z: G's mapping against the inverse CDF
