@@ -95,7 +95,7 @@ DEFAULT_REQUIRED_ACCURACY = 0.8
 # is trained with LOSS_SEED and cached apart from the metrics' classifiers, which are trained with seed 0
 # (load_or_train's default): a model trained to match one network's features would be scored by that same
 # network's accuracy and FID, which would then measure the loss it minimised. The same data with another seed
-# gives another network (other weights, other features) of the same accuracy. LOSS_LAYER is its deepest
+# gives another network (other weights, other features), held to the same accuracy gate. LOSS_LAYER is its deepest
 # convolutional block (12x12x64 at 28 px), the analogue of SRGAN's VGG54 feature maps: spatial, so the loss
 # still compares where things are, where the 128-d "features" layer has flattened that away.
 LOSS_SEED = 1
