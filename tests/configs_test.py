@@ -29,7 +29,7 @@ def _fixture_spec(spec, directory):
     A translation spec keeps its form (pair:..., unpaired:...|...), so the config trains what it says;
     any other spec becomes idx:DIR.
     """
-    if spec.startswith(("pair:", "unpaired:", "emoji:")):
+    if spec.startswith(("pair:", "unpaired:", "emoji:", "lowres:")):
         return _SOURCES.sub(f"idx:{directory}", spec)
     return f"idx:{directory}"
 
@@ -58,17 +58,21 @@ class ConfigsTest(tf.test.TestCase, parameterized.TestCase):
             data = fixtures.write_idx(tempfile.mkdtemp(dir=self.get_temp_dir()), num_images=64)
             config = config.replace(dataset=_fixture_spec(config.dataset, data))
             self._emoji_cache()
+        family_options = getattr(models.MODELS[config.model], "OPTIONS", {})
         # Tiny overrides: the config's model, loss and optimisation, on small data and widths.
         tiny = config.replace(batch_size=2 * config.pack, epochs=1, steps_per_epoch=2, g_width=4, d_width=4,
                               num_fixed_samples=4, log_every_steps=0,
                               lr_decay_epochs=min(config.lr_decay_epochs, 1),
-                              **({"resnet_blocks": 1} if config.resnet_blocks else {}))
+                              **({"resnet_blocks": 1} if "resnet_blocks" in family_options else {}),
+                              # SRGAN's warm start and perceptual loss need an SRResNet run and a classifier of
+                              # learnable data: super_resolution_test.py trains both.
+                              **({"init_from": "", "content_loss": "mse"} if config.variant == "srgan" else {}))
         workdir = tempfile.mkdtemp(dir=self.get_temp_dir())
         result = experiment.run(tiny, workdir, verbose=0)
         self.assertEqual(result.steps, 2)
         self.assertTrue(all(tf.math.is_finite(values[-1]) for values in result.history.values()))
         # Each variant's own figures and logs.
-        translates = models.MODELS[config.model].KIND == "translator"
+        translates = models.MODELS[config.model].KIND in models.TRANSLATING_KINDS
         expected = ["samples/epoch_0001.png"] if translates else ["real_vs_fake.png", "samples/epoch_0001.png"]
         if config.model == "infogan":
             expected += [f"sweep_c{j + 1}.png" for j in range(config.info_continuous)] + ["sweep_categorical.png"]

@@ -119,6 +119,55 @@ class PairTest(_TestCase):
             self.assertNotIn("\n", str(raised.exception))
 
 
+class LowresTest(_TestCase):
+
+    def _pairs(self, spec, **kwargs):
+        return data.make_dataset(spec, **{**dict(image_size=12, channels=1, batch_size=4, shuffle=False), **kwargs})
+
+    def test_area_input_is_the_block_means_of_the_target_rounded(self):
+        for factor, size in ((4, 12), (2, 12)):
+            with self.subTest(factor=factor):
+                ds, info = self._pairs(f"lowres:{factor}:idx:{self._idx()}", augment=False, image_size=size)
+                batch = _first(ds)
+                self.assertEqual((info.kind, info.shapes), ("paired", {"input": (size // factor, size // factor, 1),
+                                                                       "target": (size, size, 1)}))
+                pixels = (batch["target"] + 1) * 127.5
+                blocks = pixels.reshape(4, size // factor, factor, size // factor, factor, 1).mean(axis=(2, 4))
+                self.assertAllClose((batch["input"] + 1) * 127.5, np.round(blocks), atol=1e-3)
+                self.assertEqual(batch["label"].shape, (4,))
+
+    def test_bicubic_is_chosen_by_name_and_differs_from_area(self):
+        directory = self._idx()
+        area = _first(self._pairs(f"lowres:4:idx:{directory}", augment=False)[0])
+        bicubic, info = self._pairs(f"lowres:4:bicubic:idx:{directory}", augment=False)
+        self.assertEqual(info.source, f"lowres:4:bicubic:idx:{directory}")
+        self.assertAllEqual(_first(bicubic)["target"], area["target"])
+        self.assertNotAllClose(_first(bicubic)["input"], area["input"])
+
+    def test_train_split_is_only_flipped_so_the_pair_stays_aligned(self):
+        directory = self._idx()
+        for seed in range(3):
+            batch = _first(self._pairs(f"lowres:4:idx:{directory}", seed=seed)[0])
+            pixels = (batch["target"] + 1) * 127.5
+            blocks = pixels.reshape(4, 3, 4, 3, 4, 1).mean(axis=(2, 4))
+            self.assertAllClose((batch["input"] + 1) * 127.5, np.round(blocks), atol=0.51)
+        plain = _first(self._pairs(f"lowres:4:idx:{directory}", augment=False)[0])["target"]
+        flipped = [np.allclose(t, p[:, ::-1]) and not np.allclose(t, p) for t, p in zip(batch["target"], plain)]
+        self.assertTrue(any(flipped))
+
+    def test_target_spec_and_errors(self):
+        self.assertEqual(data_derived.target_spec("lowres:4:bicubic:classes:1:fashion_mnist"), "classes:1:fashion_mnist")
+        self.assertEqual(data_derived.target_spec("pair:edges:fashion_mnist"), "fashion_mnist")
+        directory = self._idx()
+        cases = {f"lowres:3:idx:{directory}": r"takes a factor F of 2, 4, 8 and a METHOD of area, bicubic",
+                 f"lowres:8:idx:{directory}": r"--image_size=12 is not divisible by 8: .* use --image_size=8$",
+                 f"lowres:4:pair:grey:idx:{directory}": r"is a paired spec; this form takes an image spec$"}
+        for spec, message in cases.items():
+            with self.subTest(spec=spec), self.assertRaisesRegex(ValueError, message) as raised:
+                self._pairs(spec)
+            self.assertNotIn("\n", str(raised.exception))
+
+
 class Pix2pixTest(_TestCase):
 
     def _write(self, folder, count, width=24, height=12):

@@ -85,6 +85,44 @@ class EvaluateTranslationTest(tf.test.TestCase):
         self.assertNotIn("accuracy", result["scores"]["translator"])
         self.assertIn("classifier: none, the targets are unlabelled", report)
 
+    def test_super_resolution_beside_bicubic(self):
+        spec = f"lowres:4:{self.squares}"
+
+        def nearest(x):  # Each low-resolution pixel as a 4x4 block: a translator of the right shape.
+            return np.repeat(np.repeat(x, 4, axis=1), 4, axis=2)
+
+        result, report = self._evaluate(nearest, spec)
+        scores = result["scores"]
+        self.assertEqual(list(scores), ["translator", "bicubic", "real"])
+        self.assertEqual(result["shapes"], {"input": [7, 7, 1], "target": [28, 28, 1]})
+        self.assertIn("| bicubic |", report)
+        # The bicubic row is the PSNR and SSIM of bicubically enlarged inputs, which TF's own functions agree with.
+        data_, _ = evaluate_translation.data.make_dataset(spec, image_size=SIZE, channels=1, batch_size=100,
+                                                          split="test", shuffle=True, seed=0, augment=False)
+        batch = next(iter(data_))
+        bicubic = evaluate_translation.bicubic_upscale(batch["input"].numpy(), (28, 28, 1))
+        self.assertAllClose(bicubic, tf.clip_by_value(tf.image.resize(batch["input"], [28, 28], "bicubic"), -1, 1))
+        pixels = [(images + 1) / 2 for images in (bicubic, batch["target"])]
+        self.assertAllClose(scores["bicubic"]["psnr"], float(tf.reduce_mean(tf.image.psnr(*pixels, 1.0))), atol=1e-3)
+        self.assertAllClose(scores["bicubic"]["ssim"], float(tf.reduce_mean(tf.image.ssim(*pixels, 1.0))), atol=1e-4)
+        self.assertGreater(scores["bicubic"]["psnr"], scores["translator"]["psnr"])  # Smoother than blocks here.
+        self.assertIn("accuracy", scores["bicubic"])
+        self.assertIsNone(result["loss_network"])
+
+    def test_a_translator_is_never_scored_by_the_classifier_of_its_loss(self):
+        spec = f"lowres:4:{self.squares}"
+        loss_network = {"dataset": self.squares, "seed": classifier.LOSS_SEED, "layer": classifier.LOSS_LAYER}
+        def bicubic(x):
+            return evaluate_translation.bicubic_upscale(x, (28, 28, 1))
+
+        result, _ = self._evaluate(bicubic, spec, loss_network=loss_network)
+        self.assertEqual(result["loss_network"], loss_network)
+        self.assertNotEqual(result["classifier"]["seed"], classifier.LOSS_SEED)
+        with self.assertRaisesRegex(ValueError, r"was trained with seed 0, the seed of the classifier its content "
+                                                r"loss compared features in: its accuracy and FID would measure the "
+                                                r"loss it minimised"):
+            self._evaluate(bicubic, spec, loss_network={**loss_network, "seed": 0})
+
     def test_unpaired_translator_that_moves_the_square_to_the_other_row(self):
         spec = f"unpaired:classes:0,1,2,3,4:{self.squares}|classes:5,6,7,8,9:{self.squares}"
         result, report = self._evaluate(_down, spec, ("samples_a_to_b.png", "samples_b_to_a.png"), translate_back=_up)

@@ -137,5 +137,31 @@ class LossesTest(tf.test.TestCase):
             losses.generator_logit_gradients([0.5], ["began"])
 
 
+class ContentLossesTest(tf.test.TestCase):
+    """SRResNet's and SRGAN's content losses against hand-computed values."""
+
+    def test_mse_is_the_mean_squared_pixel_difference(self):
+        images = np.array([[[[0.5], [-1.0]]], [[[1.0], [0.0]]]], np.float32)  # [2, 1, 2, 1]
+        targets = np.zeros_like(images)
+        # Per image (0.25 + 1) / 2 = 0.625 and (1 + 0) / 2 = 0.5: mean 0.5625.
+        self.assertAllClose(losses.CONTENT_LOSSES["mse"](images, targets), 0.5625)
+        self.assertAllClose(losses.mse_content_loss(images, images), 0.0)
+
+    def test_features_compare_the_extracted_features_with_no_gradient_into_the_targets(self):
+        images = tf.constant([[[[0.5], [-1.0]]]], tf.float32)
+        targets = tf.zeros_like(images)
+
+        def extract(x):  # Features 2x and x^2: (1, 2, 0.25, 1) against 0.
+            return tf.concat([2.0 * x, x * x], axis=-1)
+
+        self.assertAllClose(losses.feature_content_loss(images, targets, extract), (1 + 4 + 0.0625 + 1) / 4)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([images, targets])
+            loss = losses.CONTENT_LOSSES["features"](images, targets, extract)
+        self.assertIsNone(tape.gradient(loss, targets))
+        self.assertAllClose(tape.gradient(loss, images), [[[[(2 * 2 * 1 + 2 * 0.25 * 2 * 0.5) / 4],
+                                                            [(2 * 2 * -2 + 2 * 1 * 2 * -1) / 4]]]])
+
+
 if __name__ == "__main__":
     tf.test.main()

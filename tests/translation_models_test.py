@@ -127,7 +127,8 @@ class BuildTranslatorTest(tf.test.TestCase):
     def test_errors(self):
         args = dict(input_shape=(16, 16, 1), output_shape=(16, 16, 1), conditional=False, patch_size=16)
         for pattern, name, extra in (
-                ("--resnet_blocks=9 is only for --model=resnet, not --model=unet", "unet", {"resnet_blocks": 9}),
+                ("--resnet_blocks=9 is only for --model=resnet or srresnet, not --model=unet", "unet",
+                 {"resnet_blocks": 9}),
                 ("--unet_depth=3 is only for --model=unet, not --model=resnet", "resnet", {"unet_depth": 3}),
                 ("--model=dcgan is unconditional, not an image-to-image translator: use --model=unet or "
                  "--model=resnet", "dcgan", {})):

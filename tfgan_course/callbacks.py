@@ -150,8 +150,9 @@ class LossLog(_StepsCallback):
         names = self.model.metric_names
         plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step",
                                keys=[name for name in names if name.endswith("loss")])
-        plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"),
-                                         keys=[name for name in names if not name.endswith("loss")])
+        d_keys = [name for name in names if not name.endswith("loss")]
+        if d_keys:  # SRResNet trains no D, and CycleGAN logs only losses: no empty figure.
+            plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"), keys=d_keys)
 
     def on_train_end(self, logs=None):
         self.file.close()
@@ -188,8 +189,10 @@ class StatsLine(_StepsCallback):
 
     def _print(self, step, logs):
         i = (step - 1) % self.steps_per_epoch
-        line = (f"[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]\t"
-                f"Loss_D: {float(logs['d_loss']):.4f}\tLoss_G: {float(logs['g_loss']):.4f}")
+        line = f"[{self.epoch}/{self.epochs}][{i}/{self.steps_per_epoch}]"
+        if "d_loss" in logs:  # SRResNet trains no D.
+            line += f"\tLoss_D: {float(logs['d_loss']):.4f}"
+        line += f"\tLoss_G: {float(logs['g_loss']):.4f}"
         others = [name for name in self.model.metric_names if name not in _TEXTBOOK_NAMES]
         if "D(x)" in logs:
             line += (f"\tD(x): {float(logs['D(x)']):.4f}\t"

@@ -91,6 +91,15 @@ KNOWN_DATASETS = {
     "mnist10k": KnownDataset(native_size=28, required_accuracy=0.95),
 }
 DEFAULT_REQUIRED_ACCURACY = 0.8
+# The classifier a perceptual content loss compares features in (a super-resolution model's, `loss_network`)
+# is trained with LOSS_SEED and cached apart from the metrics' classifiers, which are trained with seed 0
+# (load_or_train's default): a model trained to match one network's features would be scored by that same
+# network's accuracy and FID, which would then measure the loss it minimised. The same data with another seed
+# gives another network (other weights, other features), held to the same accuracy gate. LOSS_LAYER is its deepest
+# convolutional block (12x12x64 at 28 px), the analogue of SRGAN's VGG54 feature maps: spatial, so the loss
+# still compares where things are, where the 128-d "features" layer has flattened that away.
+LOSS_SEED = 1
+LOSS_LAYER = "relu3"
 CACHE_ENV = "TFGAN_COURSE_CACHE"
 MODEL_FILE, INFO_FILE = "model.keras", "info.json"
 _LABELLED_SPECS = "tfds:mnist, idx:DIR with labels files, fashion_mnist"
@@ -497,6 +506,7 @@ def load_or_train(
     epochs: int = DEFAULT_EPOCHS,
     seed: int = 0,
     required_accuracy: float | None = None,
+    seed_in_key: bool = False,
 ) -> DomainClassifier:
     """The classifier that scores images of `spec` at this size, cached; trained on first use.
 
@@ -529,6 +539,8 @@ def load_or_train(
       epochs: training epochs, when it trains.
       seed: training seed, when it trains.
       required_accuracy: minimum test accuracy in [0, 1]; None for minimum_accuracy(spec).
+      seed_in_key: cache it apart by its seed (`<name>-seed<seed>_...`): a network that must differ from the
+        metrics' (`loss_network`).
 
     Returns:
       A DomainClassifier whose test_accuracy is at least the required accuracy, its `key`
@@ -551,10 +563,40 @@ def load_or_train(
     else:
         _check_labelled(spec, info)
     prefix = "domains-" if info.kind == "unpaired" else ""
-    key = f"{prefix}{_cache_name(spec)}_{'x'.join(map(str, info.image_shape))}_v{VERSION}"
+    seeded = f"-seed{seed}" if seed_in_key else ""
+    key = f"{prefix}{_cache_name(spec)}{seeded}_{'x'.join(map(str, info.image_shape))}_v{VERSION}"
     return _load_or_train_into(
         cache_dir, key, spec, info, minimum, epochs,
         lambda: trainer(spec, image_size=size, channels=channels, data_dir=data_dir, epochs=epochs, seed=seed))
+
+
+def loss_network(spec: str, *, image_size: int, channels: int, cache_dir: str | None = None,
+                 data_dir: str | None = None, epochs: int = DEFAULT_EPOCHS,
+                 required_accuracy: float | None = None) -> DomainClassifier:
+    """The classifier of `spec` a perceptual loss compares features in: load_or_train's, but of LOSS_SEED.
+
+    Cached apart from the metrics' classifier of the same data (`<name>-seed1_<S>x<S>x<C>_v<VERSION>`) and
+    trained on first use like it, so a model trained against its features is never scored in them.
+    Arguments as `load_or_train`'s.
+    """
+    return load_or_train(spec, image_size=image_size, channels=channels, cache_dir=cache_dir, data_dir=data_dir,
+                         epochs=epochs, seed=LOSS_SEED, required_accuracy=required_accuracy, seed_in_key=True)
+
+
+def feature_maps(classifier: DomainClassifier, layer: str = LOSS_LAYER):
+    """A frozen function: images float32 [B, H, W, C] in [-1, 1] -> the classifier's `layer` outputs, float32.
+
+    In inference mode (BatchNorm's moving statistics, no dropout) and differentiable with respect to the
+    images, for a loss; images of another size go through `resize` first when the classifier is `any_size`.
+    """
+    extractor = keras.Model(classifier.model.inputs, classifier.model.get_layer(layer).output)
+    extractor.trainable = False
+    size = classifier.image_shape[:2]
+
+    def extract(images):
+        return extractor(resize(images, size), training=False)
+
+    return extract
 
 
 def _load_or_train_into(cache_dir, key, spec, info, minimum, epochs, train_fn):

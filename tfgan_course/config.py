@@ -42,8 +42,9 @@ class Config:
 
     # Models and loss.
     model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, mlp2, dcgan, cmlp, cdcgan, "
-                        "infogan, toy, selu, unet, resnet); cmlp and cdcgan are conditional and need labelled data; "
-                        "unet (pix2pix) and resnet (CycleGAN) translate images: a paired or unpaired --dataset.")
+                        "infogan, toy, selu, unet, resnet, srresnet); cmlp and cdcgan are conditional and need labelled data; "
+                        "unet (pix2pix) and resnet (CycleGAN) translate images: a paired or unpaired --dataset; "
+                        "srresnet upscales them: a lowres:F:SPEC --dataset.")
     loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating, "
                        "least_squares, wasserstein, hinge, began); began makes D an autoencoder.")
     penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
@@ -53,8 +54,9 @@ class Config:
     g_upsample: str = _field("transposed", "dcgan G's upsampling: transposed (convolutions), nearest or bilinear "
                              "(resize, then convolve: no checkerboard artefacts).")
     variant: str = _field("auto", "GAN variant: a name in variants.VARIANTS (plain, conditional, infogan, began, "
-                          "pix2pix, cyclegan); auto = the model family's own (began for --loss=began; for a "
-                          "translator, pix2pix on paired data and cyclegan on unpaired data).")
+                          "pix2pix, cyclegan, srresnet, srgan); auto = the model family's own (began for --loss=began; "
+                          "for a translator, pix2pix on paired data and cyclegan on unpaired data; srresnet for "
+                          "--model=srresnet, whose adversarial training is --variant=srgan).")
     began_gamma: float = _field(0.5, "BEGAN's diversity ratio gamma = E[L(G(z))] / E[L(x)], in (0, 1].")
     began_lambda_k: float = _field(0.001, "BEGAN's gain lambda_k of the k_t control.")
     info_categories: int = _field(10, "InfoGAN: values of the categorical latent code; 0 = none.")
@@ -85,7 +87,15 @@ class Config:
                              "16, 34, 70 (the papers'), 142 or 286.")
     unet_depth: int = _field(0, "--model=unet: stride-2 layers of the U-Net (H and W divisible by 2^depth); "
                              "0 = as many as the image size allows, up to 8 (256 -> 1x1).")
-    resnet_blocks: int = _field(0, "--model=resnet: residual blocks; 0 = 6 (the paper's at 128 px; 9 at 256 px).")
+    resnet_blocks: int = _field(0, "--model=resnet or srresnet: residual blocks; 0 = the family's: resnet 6 (the paper's "
+                                "at 128 px; 9 at 256 px), srresnet 8 (the SRGAN paper's 16 by --resnet_blocks=16).")
+    content_loss: str = _field("mse", "--model=srresnet: the content loss, mse (pixels) or features (the feature maps "
+                               "of a classifier of the targets' data trained with a seed of its own, "
+                               "classifier.LOSS_SEED: SRGAN's perceptual loss without VGG; never the seed that scores).")
+    adversarial_weight: float = _field(1e-3, "SRGAN: weight of the adversarial term beside the content loss (the "
+                                       "paper's 1e-3).")
+    init_from: str = _field("", "SRGAN: start G from this SRResNet run's last checkpoint (its --workdir, a checkpoints "
+                            "directory or a checkpoint) on a fresh run; empty = from scratch.")
     lr_decay_epochs: int = _field(0, "Decay both learning rates linearly to 0 over the last N of --epochs, constant "
                                   "before (CycleGAN: 100 + 100 epochs); 0 = constant.")
 
@@ -241,7 +251,7 @@ def validate(config: Config) -> Config:
                          f"packs of {config.pack} samples.")
     for option in ("steps_per_epoch", "checkpoint_every_steps", "log_every_steps", "g_width", "d_width", "g_depth",
                    "d_depth", "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
-                   "unrolled_steps", "began_lambda_k", "info_categories", "info_continuous", "info_weight",
+                   "unrolled_steps", "began_lambda_k", "adversarial_weight", "info_categories", "info_continuous", "info_weight",
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "gan_weight",
                    "cycle_weight", "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs"):
         if getattr(config, option) < 0:

@@ -24,7 +24,8 @@ the source is labelled; every GAN of the lectures trains on them:
 
 Translation specs give dicts, for image-to-image translators (pix2pix, CycleGAN):
 
-  paired     {"input": float32 [B, S, S, Cin], "target": float32 [B, S, S, Cout]} in [-1, 1],
+  paired     {"input": float32 [B, S / F, S / F, Cin], "target": float32 [B, S, S, Cout]} in [-1, 1]
+             (F = 1 but for lowres:),
              plus "label" int32 [B] when the source is labelled:
                pair:TRANSFORM:SPEC        input TRANSFORM(x), target x (data_derived.py), e.g.
                                           pair:edges:classes:5,7,8,9:fashion_mnist
@@ -32,6 +33,9 @@ Translation specs give dicts, for image-to-image translators (pix2pix, CycleGAN)
                                           of side-by-side A|B images; AtoB (the default) makes A
                                           the input
                emoji:A-B                  the same emoji in two styles, e.g. emoji:twitter-google
+               lowres:F[:METHOD]:SPEC     super-resolution pairs: input x downsampled F times (area,
+                                          or bicubic), target x, e.g. lowres:4:fashion_mnist gives
+                                          7x7 inputs and 28x28 targets at image_size 28
   unpaired   {"a": float32 [B, S, S, Ca], "b": float32 [B, S, S, Cb]}, the two domains drawn
              independently, plus "a_label" / "b_label" for a labelled domain:
                unpaired:SPEC_A|SPEC_B     two image specs (data_derived.py)
@@ -78,7 +82,7 @@ OFFLINE_FALLBACKS = {"mnist": ("mnist10k", data_sources.has_mnist10k)}
 
 _SPEC_FORMS = ("tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist, mnist10k, usps:DIR, "
                "fontdigits[:N], emoji:STYLE, edges:SPEC, grey:SPEC, invert:SPEC, classes:C,C:SPEC; paired: "
-               "pair:TRANSFORM:SPEC, pix2pix:[BtoA:]DIR, emoji:STYLE-STYLE; unpaired: unpaired:SPEC|SPEC, "
+               "pair:TRANSFORM:SPEC, lowres:F[:METHOD]:SPEC, pix2pix:[BtoA:]DIR, emoji:STYLE-STYLE; unpaired: unpaired:SPEC|SPEC, "
                "cyclegan:DIR, tfds:cycle_gan/NAME")
 # A toy "epoch": fixed samples, so epochs mean the same as for images.
 TOY_EXAMPLES = 100_000

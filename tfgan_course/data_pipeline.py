@@ -94,11 +94,13 @@ def jitter(images: dict, seed) -> dict:
 
     Each example's images are resized to JITTER_SCALE times their side (bilinear), cropped back
     at one random offset and flipped left-right with probability 1/2: the input and target of a
-    pair move together, so the pair stays aligned.
+    pair move together, so the pair stays aligned. Images of different sizes (lowres:'s input
+    and target) are only flipped: a crop of the small image is no downsampled crop of the large
+    one, while a flip commutes with the (symmetric) downsampling.
 
     Args:
-      images: dict of float32 [B, S, S, C] batches (channel counts may differ); other keys
-        (labels) pass through.
+      images: dict of float32 [B, S, S, C] batches (channel counts and sides S may differ); other
+        keys (labels) pass through.
       seed: int tensor [2], the stateless seed of this batch.
 
     Returns:
@@ -114,6 +116,10 @@ def jitter(images: dict, seed) -> dict:
     flip = tf.random.stateless_uniform([batch], seeds[2]) < 0.5
     cols = tf.where(flip[:, None], tf.reverse(cols, [1]), cols)
     out = dict(images)
+    if len({images[key].shape[1] for key in image_keys}) > 1:
+        for key in image_keys:
+            out[key] = tf.where(flip[:, None, None, None], tf.reverse(images[key], [2]), images[key])
+        return out
     for key in image_keys:
         resized = tf.image.resize(images[key], [big, big], method="bilinear")
         cropped = tf.gather(tf.gather(resized, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)

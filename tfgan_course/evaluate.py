@@ -187,9 +187,12 @@ def _translator_scorer():
         size, channels = generated.spec.output.shape[0], max(generated.spec.input("image").shape[-1],
                                                              generated.spec.output.shape[-1])
         back = generated.reverse.translate if generated.reverse else None
+        # A paired translator trained against a classifier's features (SRGAN's perceptual loss) names it in
+        # its spec: the scores refuse a classifier of its seed.
         return evaluate_translation.evaluate(generated.translate, spec, output_dir, image_size=size, channels=channels,
                                              translate_back=back, description=generated.description,
-                                             num_samples=num_samples, **options)
+                                             num_samples=num_samples, loss_network=generated.spec.state.get("loss_network"),
+                                             **options)
 
     return score, evaluate_translation.report
 

@@ -9,15 +9,16 @@
         g_ab, "unpaired:classes:7:fashion_mnist|classes:9:fashion_mnist", "runs/cyclegan/eval", image_size=28,
         channels=1, translate_back=g_ba)
 
-A translator is a function: float32 images [B, H, W, Cin] in [-1, 1] -> [B, H, W, Cout] in [-1, 1]
-(numpy or tf.Tensor). It sees the test split as data.make_dataset gives it (augment=False), at
+A translator is a function: float32 images [B, h, w, Cin] in [-1, 1] -> [B, H, W, Cout] in [-1, 1]
+(numpy or tf.Tensor), the targets' size (H, W = h, w but for a super-resolution model on lowres: pairs). It sees the test split as data.make_dataset gives it (augment=False), at
 `image_size` and `channels` as the translator trained on them. eval.json and report.md go to
 output_dir, naming the classifiers that scored it, with samples.png (paired: input | translator |
 baselines | target) or samples_a_to_b.png and samples_b_to_a.png (input | translator | back).
 
 Paired specs ({"input", "target"}), rows: the translator, the caller's `baselines`, the input itself
-("input": tiled to RGB or reduced to its luma when the target has other channels) and the real
-targets; columns:
+("input": tiled to RGB or reduced to its luma when the target has other channels; "bicubic" when
+the input is smaller than the target, a lowres: pair: the input upsampled bicubically, the classic
+super-resolution baseline) and the real targets; columns:
   - L1, PSNR, SSIM of each output against its target (metrics.py: per image, then the mean;
     PSNR capped at MAX_PSNR_DB so that a perfect output stays a number).
   - accuracy: the FCN-score of pix2pix: the classifier of the targets' labelled source
@@ -26,6 +27,9 @@ targets; columns:
   - FID and KID against the real targets in that classifier's features; the real row is the
     train split's targets against them (real vs real, at the same N).
   Targets without labels (emoji:A-B, pix2pix:DIR) have no classifier: only L1, PSNR and SSIM.
+  A translator trained on a classifier's features (SRGAN's perceptual loss: its spec's
+  state["loss_network"], passed as `loss_network`) is never scored by a classifier of the same
+  seed: its accuracy and FID would then measure the loss it minimised (classifier.LOSS_SEED).
 
 Unpaired specs ({"a", "b"}), for a -> b (and b -> a with `translate_back`), rows: the translator,
 the input itself and the real target domain; columns:
@@ -50,9 +54,11 @@ import os
 from typing import Callable
 
 import numpy as np
+import tensorflow as tf
 
 from tfgan_course import classifier as classifier_lib
 from tfgan_course import data, data_derived, fileio, metrics, plots
+from tfgan_course.gans import translation
 
 DEFAULT_NUM_SAMPLES = 10_000
 # PSNR of an identical image is infinite; 100 dB is an error of 1e-5 of the range, far below
@@ -66,12 +72,13 @@ Translate = Callable[[np.ndarray], np.ndarray]
 def evaluate(translate: Translate, spec: str, output_dir: str, *, image_size: int, channels: int,
              translate_back: Translate | None = None, baselines: dict | None = None,
              description: str = "translator", num_samples: int = DEFAULT_NUM_SAMPLES, data_dir: str | None = None,
-             cache_dir: str | None = None, classifier_epochs: int | None = None, seed: int = 0) -> dict:
+             cache_dir: str | None = None, classifier_epochs: int | None = None, seed: int = 0,
+             loss_network: dict | None = None) -> dict:
     """Scores `translate` on the test split of a paired or unpaired spec; writes eval.json and report.md.
 
     Args:
-      translate: images float32 [B, H, W, Cin] in [-1, 1] -> [B, H, W, Cout] in [-1, 1]; for an
-        unpaired spec, domain a -> domain b.
+      translate: images float32 [B, h, w, Cin] in [-1, 1] -> [B, H, W, Cout] in [-1, 1], the targets'
+        size; for an unpaired spec, domain a -> domain b.
       spec: a paired or unpaired spec of data.make_dataset.
       output_dir: where eval.json and report.md go (created).
       image_size, channels: the translator's data, as data.make_dataset takes them.
@@ -84,6 +91,8 @@ def evaluate(translate: Translate, spec: str, output_dir: str, *, image_size: in
       cache_dir: where classifiers are kept (classifier.load_or_train).
       classifier_epochs: epochs of a classifier trained on first use; None for the default.
       seed: which examples are drawn when the split has more than num_samples.
+      loss_network: paired specs: the classifier a perceptual loss trained `translate` against ({"dataset",
+        "seed", ...}, a spec's state["loss_network"]); scoring refuses a classifier of the same seed.
 
     Returns:
       The dict written to eval.json (module docstring): {"kind", "dataset", "source",
@@ -91,7 +100,8 @@ def evaluate(translate: Translate, spec: str, output_dir: str, *, image_size: in
 
     Raises:
       ValueError: an image spec, the wrong options for the spec's kind, a translator that
-        returns the wrong shape, a labelled spec whose classifier cannot be had.
+        returns the wrong shape, a labelled spec whose classifier cannot be had, a scoring classifier
+        of the loss network's seed.
     """
     if num_samples < 4:
         raise ValueError(f"num_samples must be >= 4 (KID's subsets), got {num_samples}")
@@ -101,7 +111,7 @@ def evaluate(translate: Translate, spec: str, output_dir: str, *, image_size: in
     context = _Context(spec, output_dir, image_size, channels, num_samples, data_dir, cache_dir,
                        classifier_epochs or classifier_lib.DEFAULT_EPOCHS, seed)
     if info.kind == "paired" and translate_back is None:
-        result = _evaluate_paired(translate, dict(baselines or {}), info, context)
+        result = _evaluate_paired(translate, dict(baselines or {}), info, context, loss_network)
     elif info.kind == "unpaired" and not baselines:
         result = _evaluate_unpaired(translate, translate_back, info, context)
     else:
@@ -155,11 +165,11 @@ def _as_dict(element):
     return dict(zip(("image", "label"), element if isinstance(element, tuple) else (element,)))
 
 
-def _translated(translate, images, channels, what):
-    """translate(images) batch by batch: float32 [N, H, W, channels], checked."""
+def _translated(translate, images, shape, what):
+    """translate(images) batch by batch: float32 [N, *shape], checked ((H, W, C), the targets')."""
     outputs = np.concatenate([np.asarray(translate(images[start:start + _BATCH]), np.float32)
                               for start in range(0, len(images), _BATCH)])
-    expected = images.shape[:3] + (channels,)
+    expected = images.shape[:1] + tuple(shape)
     if outputs.shape != expected:
         raise ValueError(f"{what} turned images {images.shape} into {outputs.shape}; expected {expected}")
     return outputs
@@ -179,11 +189,22 @@ def _distribution_scores(real_features, features):
 
 
 def _save_samples(path, columns, count=8):
-    """A grid of the first `count` examples, one row each, one column per entry of columns ({title: [N, H, W, C]})."""
-    channels = max(images.shape[-1] for images in columns.values())
-    images = [classifier_lib.match_channels(images[:count], channels).numpy() for images in columns.values()]
-    rows = np.stack(images, axis=1).reshape((-1,) + images[0].shape[1:])
+    """A grid of the first `count` examples, one row each, one column per entry of columns ({title: [N, H, W, C]});
+    a smaller column (a low-resolution input) is shown with its pixels enlarged."""
+    rows = translation.panels([np.asarray(images[:count]) for images in columns.values()])
     plots.save_image_grid(rows, path, nrow=len(columns), title=" | ".join(columns))
+
+
+def bicubic_upscale(images, shape):
+    """Images float32 [N, h, w, C] in [-1, 1] -> [N, *shape] ((H, W, C')): bicubic to H x W, clipped, channels matched.
+
+    The super-resolution baseline (what SRGAN's paper compares with); the input itself, its channels
+    matched, when the sizes are equal.
+    """
+    images = classifier_lib.match_channels(images, shape[2])
+    if tuple(images.shape[1:3]) != tuple(shape[:2]):
+        images = tf.clip_by_value(tf.image.resize(images, shape[:2], method="bicubic"), -1.0, 1.0)
+    return images.numpy()
 
 
 def _predicted(logits):
@@ -193,23 +214,25 @@ def _predicted(logits):
 # Paired specs.
 
 
-def _target_images_spec(spec):
-    """The image spec of a paired spec's targets, for their classifier: pair:TRANSFORM:SPEC -> SPEC."""
-    scheme, _, arg = spec.partition(":")
-    if scheme != "pair":
-        raise ValueError(f"{spec}: no classifier is known for its labelled targets; only pair:TRANSFORM:SPEC "
-                         "targets (SPEC's images) have one")
-    return arg.partition(":")[2]
+def _check_loss_network(classifier, loss_network):
+    """A ValueError when the scoring classifier has the seed of the network a loss trained the translator against."""
+    if loss_network and classifier.seed == loss_network.get("seed"):
+        raise ValueError(f"the classifier scoring this translator ({classifier.key or classifier.dataset}) was trained "
+                         f"with seed {classifier.seed}, the seed of the classifier its content loss compared features "
+                         f"in: its accuracy and FID would measure the loss it minimised; score with the seed-0 "
+                         f"classifier (delete {classifier.key} from the cache to retrain it)")
 
 
-def _evaluate_paired(translate, baselines, info, context):
+def _evaluate_paired(translate, baselines, info, context, loss_network=None):
     """The paired scores: the translator, its baselines, the input and the real targets (module docstring)."""
     test = context.examples(context.spec, "test")
-    target_channels = info.shapes["target"][2]
-    outputs = {"translator": _translated(translate, test["input"], target_channels, "the translator")}
-    outputs.update({name: _translated(fn, test["input"], target_channels, f"baseline {name!r}")
+    target_shape = info.shapes["target"]
+    outputs = {"translator": _translated(translate, test["input"], target_shape, "the translator")}
+    outputs.update({name: _translated(fn, test["input"], target_shape, f"baseline {name!r}")
                     for name, fn in baselines.items()})
-    outputs["input"] = classifier_lib.match_channels(test["input"], target_channels).numpy()
+    # The input as it is, or bicubically enlarged to the targets' size (lowres: pairs).
+    input_row = "input" if info.shapes["input"][:2] == target_shape[:2] else "bicubic"
+    outputs[input_row] = bicubic_upscale(test["input"], target_shape)
     rows = {name: _ground_truth_scores(images, test["target"]) for name, images in outputs.items()}
     translated = {name: images for name, images in outputs.items() if name != "input"}
     _save_samples(os.path.join(context.output_dir, "samples.png"),
@@ -218,8 +241,12 @@ def _evaluate_paired(translate, baselines, info, context):
     if not info.num_classes:
         return {**result, "classifier": None, "scores": rows,
                 "classifier_note": "the targets are unlabelled: no classifier, so no accuracy, FID or KID"}
-    classifier = context.classifier(classifier_lib.classifier_source(_target_images_spec(context.spec)),
-                                    target_channels)
+    try:
+        source = classifier_lib.classifier_source(data_derived.target_spec(context.spec))
+    except ValueError as error:
+        raise ValueError(f"no classifier is known for the labelled targets of {error}") from None
+    classifier = context.classifier(source, target_shape[2])
+    _check_loss_network(classifier, loss_network)
     real_features, real_logits = classifier.features_and_logits(test["target"])
     for name, images in outputs.items():
         features, logits = classifier.features_and_logits(images)
@@ -230,7 +257,7 @@ def _evaluate_paired(translate, baselines, info, context):
     n = len(train_targets)
     rows["real"] = {"accuracy": metrics.label_rate(_predicted(real_logits), test["label"]),
                     **_distribution_scores(real_features[:n], classifier.features(train_targets))}
-    return {**result, "classifier": classifier.record(), "scores": rows}
+    return {**result, "classifier": classifier.record(), "loss_network": loss_network, "scores": rows}
 
 
 # Unpaired specs.
@@ -293,7 +320,7 @@ def _direction(forward, backward, source, target, two_domains, keeps_labels, sam
     """One direction's rows (translator, input, real) and its cycle and identity errors; saves its samples."""
     channels = target.images.shape[-1]
     what = f"the translator {'ab'[source.index]} -> {'ab'[target.index]}"
-    outputs = {"translator": _translated(forward, source.images, channels, what),
+    outputs = {"translator": _translated(forward, source.images, source.images.shape[1:3] + (channels,), what),
                "input": classifier_lib.match_channels(source.images, channels).numpy()}
     feature_space = target.classifier or two_domains
     real_features = feature_space.features(target.images)
@@ -310,11 +337,11 @@ def _direction(forward, backward, source, target, two_domains, keeps_labels, sam
     result = {"feature_space": feature_space.key, "scores": rows}
     samples = {"input": source.images, "translator": outputs["translator"]}
     if backward is not None:
-        samples["back"] = _translated(backward, outputs["translator"], source.images.shape[-1],
+        samples["back"] = _translated(backward, outputs["translator"], source.images.shape[1:],
                                       f"the translator {'ab'[target.index]} -> {'ab'[source.index]}")
         result["cycle_l1"] = float(metrics.l1_distance(samples["back"], source.images).mean())
     if source.images.shape[-1] == channels:
-        same = _translated(forward, target.images, channels, what)
+        same = _translated(forward, target.images, target.images.shape[1:], what)
         result["identity_l1"] = float(metrics.l1_distance(same, target.images).mean())
     _save_samples(samples_path, samples)
     return result

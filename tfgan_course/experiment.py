@@ -8,7 +8,7 @@ A workdir holds everything a run writes:
   eval.csv           --eval_every_epochs: FID and KID every N epochs (best.json, checkpoints_best/
                      with --keep_best)
   samples/           epoch_NNNN.png grids of G(fixed noise) and progress.gif
-  losses.csv         one row per generator step; losses.png, d_outputs.png
+  losses.csv         one row per generator step; losses.png, d_outputs.png (when D's outputs are logged)
   real_vs_fake.png   a real batch beside G's samples, at the end
   sweep_*.png        InfoGAN: each latent code swept, the rest fixed
   mapping.png        1-D toy with uniform z: G's mapping against the inverse CDF
@@ -100,7 +100,9 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     _prepare_workdir(config, workdir)
     with strategy.scope():
         state = _build_state(config, run_data, workdir)
-    _resume(state, workdir)
+    resumed = _resume(state, workdir)
+    with strategy.scope():
+        state.model.before_training(resumed)  # A variant's warm start and loss networks (SRGAN's).
     _record_run(config, state, workdir, flag_changes)
     real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
     nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
@@ -195,9 +197,11 @@ def _build_state(config, run_data, workdir) -> _State:
     return _State(model, epoch, fixed_z, checkpoint, manager, per_execution)
 
 
-def _resume(state, workdir):
+def _resume(state, workdir) -> bool:
+    """Restores the run's last checkpoint, if it has one; whether it did."""
     if state.manager.latest_checkpoint:
         _restore(state.checkpoint, state.manager.latest_checkpoint, workdir)
+    return bool(state.manager.latest_checkpoint)
 
 
 def _record_run(config, state, workdir, flag_changes):

@@ -3,7 +3,7 @@
 The signatures depend on what the generator takes (`signatures.py`: `serving_default`, `sample`
 and `interpolate` for a generator of latent vectors; `serving_default` and `translate_png`, plus
 `reverse` and `reverse_png` for a CycleGAN, and `examples` when given some, for an image-to-image
-translator).
+translator; an upscaler adds `upscale` and `upscale_png`, at any input size).
 
 Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
 signature and per output filter `serving.client` sends, e.g. `sample`'s `z` alone, replayed by
@@ -81,7 +81,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
       generator: keras.Model, `z` float32 [B, input_dim] (or [z, label int32 [B]]) ->
         images [B, H, W, C] in [-1, 1]. Its inputs are named (`keras.Input(name="z")`); the
         signatures take them by those names. Or a translator: images [B, H, W, Cin] in
-        [-1, 1] -> [B, H, W, Cout] (`spec.translates`).
+        [-1, 1] -> [B, H, W, Cout] (`spec.translates`), or [B, s H, s W, Cout] for an upscaler.
       export_base: the directory TF Serving's --model_base_path points above.
       model_name: TF Serving model name (a directory name).
       spec: what the generator takes and gives (`gan.GAN.spec`): the `sample` signature draws

@@ -235,6 +235,11 @@ class GAN(keras.Model):
         # Listed here so Keras resets them at each epoch.
         return list(self.trackers.values())
 
+    def before_training(self, resumed: bool) -> None:
+        """Called once before `fit`, after a resume restored the checkpoint (`resumed`) or not: what a variant
+        loads for training only (SRGAN's starting weights and loss network). Nothing here."""
+        del resumed
+
     def input_specs(self) -> tuple:
         """G's inputs as `spec.Input`s, in G's order: here the latent z [latent_dim]."""
         return (spec_lib.latent_input(self.latent_dim, self.latent_distribution),)

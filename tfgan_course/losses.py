@@ -376,6 +376,46 @@ def l1_distance(images, targets):
     """
     return _global_mean(tf.abs(tf.cast(images, tf.float32) - tf.cast(targets, tf.float32)))
 
+
+def mse_content_loss(images, targets, extract=None):
+    """SRResNet's pixel-wise content loss: the mean squared difference of two image batches.
+
+    E(images - targets)^2 over every pixel and channel: l_MSE of Ledig et al., 2017 (eq. 4),
+    what PSNR rewards.
+
+    Args:
+      images, targets: float [B, H, W, C] in [-1, 1].
+      extract: unused (the pixels are the features); `CONTENT_LOSSES` share one signature.
+
+    Returns:
+      Scalar float32 >= 0: the mean over the global batch (a replica's share); 0 for equal batches.
+    """
+    del extract
+    return _global_mean(tf.square(tf.cast(images, tf.float32) - tf.cast(targets, tf.float32)))
+
+
+def feature_content_loss(images, targets, extract):
+    """SRGAN's perceptual content loss: the mean squared difference of a fixed network's feature maps.
+
+    E(phi(images) - phi(targets))^2 over every feature: the paper's VGG loss l_VGG/i.j (Ledig et
+    al., 2017, eq. 5) with phi a frozen classifier's feature maps (`extract`). Matching features
+    rather than pixels lets G draw plausible texture instead of the blurred mean that MSE favours.
+
+    Args:
+      images, targets: float [B, H, W, C] in [-1, 1].
+      extract: images [B, H, W, C] -> float32 features [B, ...], a frozen network in inference mode.
+
+    Returns:
+      Scalar float32 >= 0: the mean over the global batch (a replica's share); 0 for equal batches.
+    """
+    # No gradient into the targets' features: they are constants of the step.
+    difference = extract(tf.cast(images, tf.float32)) - tf.stop_gradient(extract(tf.cast(targets, tf.float32)))
+    return _global_mean(tf.square(difference))
+
+
+# The content losses of a super-resolution model (gans/super_resolution.py): name -> fn(images, targets, extract).
+CONTENT_LOSSES = {"mse": mse_content_loss, "features": feature_content_loss}
+
 def _lookup(registry, name, kind, kinds):
     if name not in registry:
         raise ValueError(f"Unknown {kind} {name!r}; valid {kinds}: {', '.join(sorted(registry))}.")

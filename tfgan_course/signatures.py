@@ -34,6 +34,18 @@ An image-to-image translator (`spec.translates`: pix2pix, CycleGAN), H x W its t
   reverse_examples the same for the reverse direction's inputs (a CycleGAN's domain B)
 Only when the export was given examples (`export_generator(examples=..., reverse_examples=...)`).
 
+An upscaler (a translator whose output is s times its input's size: SRResNet, SRGAN) answers the
+translator's serving_default, translate_png and examples at its trained input size h x w, and
+
+  upscale          `images` float32 [-1, -1, -1, Cin] in [-1, 1] (any h and w) -> `images` float32
+                   [-1, s h, s w, Cout]
+  upscale_png      `images_png_bytes` string [-1] (PNG files, each of any size; composited over white
+                   and made Cin-channel as translate_png does, but not resized) -> `images_png_bytes`
+                   string [-1], each file s times its own size
+
+through a twin of the generator built on inputs of any size, with its weights (a convolutional
+network's weights do not depend on the image size).
+
 No signature's output for one image depends on the other images of its batch: generators run
 in inference mode (BatchNorm's moving statistics; instance normalisation is per image).
 
@@ -219,22 +231,29 @@ def _check_translator(generator, spec, reverse, examples):
                              f"that direction; got shape {tuple(pixels.shape)}.")
 
 
+def _decode_png(png, channels):
+    """One PNG file (grey, grey+alpha, RGB or RGBA, 8 or 16 bit) -> float32 [h, w, channels] in [0, 1] at its size.
+
+    Composited over white; C = 1 is ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B.
+    """
+    rgba = tf.io.decode_png(png, channels=4, dtype=tf.uint16)
+    rgba = tf.cast(rgba, tf.float32) / 65535.0
+    rgb = rgba[..., :3] * rgba[..., 3:] + (1.0 - rgba[..., 3:])  # Over white.
+    # ITU-R 601 luma, weights summing to exactly 1 so a grey file keeps its values (TF's
+    # rgb_to_grayscale sums to 0.9999).
+    return tf.tensordot(rgb, _LUMA, axes=[[2], [0]])[..., None] if channels == 1 else rgb
+
+
 def decode_png_images(png_bytes, shape):
     """string [N] of PNG files -> float32 [N, H, W, C] in [-1, 1], as `translate_png` reads them.
 
-    Each file (grey, grey+alpha, RGB or RGBA, 8 or 16 bit) is composited over white, converted to
-    C channels (C = 1: ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B) and resized to `shape`'s H x W (antialiased bilinear; the
-    same size is left as it is).
+    Each file is decoded as `_decode_png` does and resized to `shape`'s H x W (antialiased
+    bilinear; the same size is left as it is).
     """
     height, width, channels = (int(d) for d in shape)
 
     def one(png):
-        rgba = tf.io.decode_png(png, channels=4, dtype=tf.uint16)
-        rgba = tf.cast(rgba, tf.float32) / 65535.0
-        rgb = rgba[..., :3] * rgba[..., 3:] + (1.0 - rgba[..., 3:])  # Over white.
-        # ITU-R 601 luma, weights summing to exactly 1 so a grey file keeps its values (TF's
-        # rgb_to_grayscale sums to 0.9999).
-        pixels = tf.tensordot(rgb, _LUMA, axes=[[2], [0]])[..., None] if channels == 1 else rgb
+        pixels = _decode_png(png, channels)
         same_size = tf.reduce_all(tf.equal(tf.shape(pixels)[:2], [height, width]))
         pixels = tf.cond(same_size, lambda: pixels,
                          lambda: tf.image.resize(pixels, (height, width), antialias=True))
@@ -257,9 +276,12 @@ def _translator_archive(generator, spec, reverse, examples) -> keras.export.Expo
     return archive
 
 
-def _add_translator_endpoints(archive, network, name, png_name):
-    """`name`: images -> images, and `png_name`: PNG files -> PNG files and uint8 images, of `network`."""
-    in_shape = tuple(int(d) for d in network.inputs[0].shape[1:])
+def _add_translator_endpoints(archive, network, name, png_name, in_shape=None):
+    """`name`: images -> images, and `png_name`: PNG files -> PNG files and uint8 images, of `network`.
+
+    `in_shape`: the (H, W, C) the endpoints take; None = `network`'s input shape.
+    """
+    in_shape = tuple(int(d) for d in in_shape or network.inputs[0].shape[1:])
 
     def translate(images):
         return {"images": tf.cast(network(images, training=False), tf.float32)}
@@ -308,6 +330,53 @@ def _translator_warmups(generator, spec, reverse, examples):
     return requests
 
 
+# ----------------------------------------------------------------------------- Upscalers.
+
+
+def any_size_twin(generator) -> keras.Model:
+    """`generator` rebuilt on images [B, None, None, C] (its layers cloned), with its weights: it runs at any H, W."""
+    images = keras.Input((None, None, generator.inputs[0].shape[-1]), name=generator.inputs[0].name)
+    twin = keras.models.clone_model(generator, input_tensors=images)
+    twin.set_weights(generator.get_weights())
+    return twin
+
+
+def _upscaler_archive(generator, spec, reverse, examples) -> keras.export.ExportArchive:
+    """The translator's signatures at the trained size, plus upscale and upscale_png at any size."""
+    del reverse
+    twin = any_size_twin(generator)
+    channels = spec.input("image").shape[-1]
+    archive = keras.export.ExportArchive()
+    archive.track(twin)
+    _add_translator_endpoints(archive, twin, "serving_default", "translate_png", spec.input("image").shape)
+    if examples[0] is not None:
+        _add_examples_endpoint(archive, "examples", examples[0])
+
+    def upscale(images):
+        return {"images": tf.cast(twin(images, training=False), tf.float32)}
+
+    def upscale_png(png_bytes):
+        def one(png):
+            pixels = _decode_png(png, channels) * 2.0 - 1.0
+            return tf.io.encode_png(to_uint8(upscale(pixels[tf.newaxis])["images"])[0])
+
+        return {"images_png_bytes": tf.map_fn(one, png_bytes, fn_output_signature=tf.string)}
+
+    archive.add_endpoint(name="upscale", fn=upscale,
+                         input_signature=[tf.TensorSpec([None, None, None, channels], tf.float32, name="images")])
+    archive.add_endpoint(name="upscale_png", fn=upscale_png,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="images_png_bytes")])
+    return archive
+
+
+def _upscaler_warmups(generator, spec, reverse, examples):
+    """The translator's warmups, plus upscale and upscale_png at the trained size."""
+    shape = [1, *spec.input("image").shape]
+    png = encode_png(tf.fill(shape, tf.constant(255, tf.uint8)))
+    return [*_translator_warmups(generator, spec, reverse, examples), ("upscale", {"images": tf.zeros(shape)}, []),
+            ("upscale_png", {"images_png_bytes": png}, [])]
+
+
 @dataclasses.dataclass(frozen=True)
 class Signatures:
     """How to export one kind of generator.
@@ -326,9 +395,13 @@ class Signatures:
 SIGNATURES = {
     "generator": Signatures(_check_generator, _generator_archive, _generator_warmups),
     "translator": Signatures(_check_translator, _translator_archive, _translator_warmups),
+    "upscaler": Signatures(_check_translator, _upscaler_archive, _upscaler_warmups),
 }
 
 
 def kind_of(spec: spec_lib.GeneratorSpec) -> str:
-    """The SIGNATURES key of a spec: "translator" for an image input, else "generator"."""
-    return "translator" if spec.translates else "generator"
+    """The SIGNATURES key of a spec: "generator" for a latent input; for an image input "upscaler" when the
+    output is larger than the input, else "translator"."""
+    if not spec.translates:
+        return "generator"
+    return "upscaler" if spec.output.shape[:2] != spec.input("image").shape[:2] else "translator"

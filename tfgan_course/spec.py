@@ -31,6 +31,7 @@ from tfgan_course import fileio
 
 FORMAT = 1
 FILE_NAME = "generator.json"
+CHECKPOINTS = "checkpoints"  # A run's checkpoints and its generator.json: <workdir>/checkpoints/.
 INPUT_KINDS = ("latent", "label", "image")
 OUTPUT_KINDS = ("image", "points")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")

@@ -29,7 +29,7 @@ from tfgan_course import config as config_lib
 from tfgan_course import data, latent, toy, variants
 from tfgan_course import spec as spec_lib
 
-CHECKPOINTS = "checkpoints"
+CHECKPOINTS = spec_lib.CHECKPOINTS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,12 +6,15 @@
   VARIANTS["began"]        gans.began                  D an autoencoder of energies, k_t (lecture 004)
   VARIANTS["pix2pix"]      gans.pix2pix                G(x) ~ y on paired images, D(x, .) (textbook 12.6)
   VARIANTS["cyclegan"]     gans.cyclegan               G: A -> B, F: B -> A on unpaired domains (lecture 000)
+  VARIANTS["srresnet"]     gans.super_resolution       G(x) upscales x on lowres: pairs, content loss only (issue 15)
+  VARIANTS["srgan"]        gans.super_resolution       the same G from an SRResNet run, + 1e-3 adversarial, D(y)
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
 whose losses take an autoencoder's energies; a translator family (unet,
 resnet) trains as pix2pix on paired data and as CycleGAN on unpaired data
-(`DataInfo.kind`, which `validate` and `build` take once the data is known). The unrolled GAN is not a variant
+(`DataInfo.kind`, which `validate` and `build` take once the data is known); an upscaler (srresnet)
+trains as SRResNet, and as SRGAN by --variant=srgan. The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
 PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
 latent code or an energy belongs to one sample, not to a pack.
@@ -21,13 +24,14 @@ the hooks, and one `Variant` line here.
 """
 
 import dataclasses
+import functools
 from typing import Callable
 
 from absl import logging
 
+from tfgan_course import classifier, data_derived, data_sources, gan, losses, models, optimizers, spec
 from tfgan_course import config as config_lib
-from tfgan_course import data_sources, gan, losses, models, optimizers, spec
-from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix
+from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix, super_resolution
 from tfgan_course.runtime import dtype_policy
 
 
@@ -106,6 +110,31 @@ def _cyclegan_options(config, shapes):
             {"cycle_weight": config.cycle_weight, "identity_weight": identity_weight, "pool_size": config.pool_size})
 
 
+def _srresnet_options(config, shapes):
+    generator, discriminator = models.build_translator(
+        config.model, input_shape=shapes["input"], output_shape=shapes["target"], conditional=False,
+        g_width=config.g_width, d_width=config.d_width, seed=config.seed, resnet_blocks=config.resnet_blocks)
+    options = {"content_loss": config.content_loss, "ema_decay": config.g_ema_decay}
+    if config.content_loss == "features":
+        try:
+            source = classifier.classifier_source(data_derived.target_spec(config.dataset))
+        except ValueError as error:
+            raise ValueError(f"--content_loss=features compares the features of a classifier of the targets' "
+                             f"labelled data: {error}") from None
+        # Loaded by the model's before_training, so loading or sampling a run never trains a classifier.
+        options["content_network"] = functools.partial(
+            classifier.loss_network, source, image_size=config.image_size, channels=shapes["target"][2],
+            data_dir=config.data_dir or None)
+        options["content_network_record"] = {"dataset": source, "seed": classifier.LOSS_SEED,
+                                             "layer": classifier.LOSS_LAYER}
+    return {"generator": generator, "discriminator": discriminator}, options
+
+
+def _srgan_options(config, shapes):
+    networks, options = _srresnet_options(config, shapes)
+    return networks, {**options, "adversarial_weight": config.adversarial_weight, "init_from": config.init_from}
+
+
 VARIANTS = {
     "plain": Variant(gan.GAN, "unconditional", _plain_options),
     "conditional": Variant(conditional.ConditionalGAN, "conditional", _conditional_options),
@@ -114,24 +143,33 @@ VARIANTS = {
     "pix2pix": Variant(pix2pix.Pix2Pix, "translator", _pix2pix_options, data_kinds=("paired",)),
     "cyclegan": Variant(cyclegan.CycleGAN, "translator", _cyclegan_options, data_kinds=("unpaired",),
                         default_loss="least_squares"),
+    "srresnet": Variant(super_resolution.SRResNet, "upscaler", _srresnet_options, data_kinds=("paired",)),
+    "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",)),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
 _TRANSLATORS = ("pix2pix", "cyclegan")
+_UPSCALERS = ("srresnet", "srgan")
 # Options only some variants take: option -> those variants.
 _ONLY_FOR = {
     **{option: ("pix2pix",) for option in ("l1_weight", "gan_weight")},
     **{option: ("cyclegan",) for option in ("cycle_weight", "identity_weight", "pool_size")},
-    **{option: _TRANSLATORS for option in ("patch_size", "unet_depth", "resnet_blocks")},
+    **{option: _TRANSLATORS for option in ("patch_size", "unet_depth")},
+    "resnet_blocks": _TRANSLATORS + _UPSCALERS,
+    "content_loss": _UPSCALERS,
+    **{option: ("srgan",) for option in ("adversarial_weight", "init_from")},
 }
 # Options some variants do not take: option -> those variants. A translator has no latent, nor the
 # networks' options of the latent families; CycleGAN's own step has none of D's regularisers, nor an
 # EMA of its two generators, and its history pools are one per device.
 _NOT_FOR = {
-    **{option: _TRANSLATORS for option in ("d_steps", "unrolled_steps", "latent_dim", "latent_distribution",
-                                           "d_norm", "g_upsample", "g_depth", "d_depth")},
-    **{option: ("cyclegan",) for option in ("penalty", "clip_value", "label_smoothing", "instance_noise",
-                                            "d_weight_decay", "g_ema_decay", "distribute")},
+    **{option: _TRANSLATORS + _UPSCALERS for option in ("d_steps", "unrolled_steps", "latent_dim",
+                                                        "latent_distribution", "d_norm", "g_upsample", "g_depth",
+                                                        "d_depth")},
+    # SRResNet trains no D: none of D's options means anything to it.
+    **{option: ("cyclegan", "srresnet") for option in ("penalty", "clip_value", "label_smoothing", "instance_noise",
+                                                       "d_weight_decay")},
+    **{option: ("cyclegan",) for option in ("g_ema_decay", "distribute")},
 }
 
 
@@ -171,9 +209,12 @@ def _check_data_kind(config, name, data_kind):
     if data_kind is None or data_kind in variant.data_kinds:
         return
     translators = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "translator")
-    if variant.family_kind != "translator":
+    if variant.family_kind not in models.TRANSLATING_KINDS:
         raise ValueError(f"--dataset={config.dataset} gives {data_kind} images for an image-to-image translator: use "
                          f"{translators} (pix2pix on paired data, CycleGAN on unpaired data).")
+    if variant.family_kind == "upscaler":
+        raise ValueError(f"--model={config.model} upscales images: it needs low- and high-resolution pairs, e.g. "
+                         f"--dataset=lowres:4:fashion_mnist; --dataset={config.dataset} gives {data_kind} data.")
     if data_kind in ("images", "vectors"):
         raise ValueError(f"--model={config.model} translates images: it needs a paired --dataset (pix2pix, e.g. "
                          f"pair:edges:fashion_mnist) or an unpaired one (CycleGAN, e.g. unpaired:SPEC_A|SPEC_B); "
@@ -213,7 +254,8 @@ def validate(config: config_lib.Config, data_kind: str | None = None) -> config_
         "model": models.MODELS, "loss": losses.LOSSES, "penalty": losses.PENALTIES,
         "optimizer": optimizers.OPTIMIZERS, "variant": ("auto", *VARIANTS),
         "d_norm": models.D_NORMS, "g_upsample": models.G_UPSAMPLES,
-        "latent_distribution": spec.LATENT_DISTRIBUTIONS, "patch_size": models.PATCH_SIZES})
+        "latent_distribution": spec.LATENT_DISTRIBUTIONS, "patch_size": models.PATCH_SIZES,
+        "content_loss": losses.CONTENT_LOSSES})
     name = variant_name(config, data_kind)
     variant = VARIANTS[name]
     kind = models.MODELS[config.model].KIND
@@ -260,7 +302,7 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
     validate(config, data_kind)
     variant = VARIANTS[variant_name(config, data_kind)]
     with dtype_policy(config.mixed_precision):
-        if variant.family_kind == "translator":
+        if variant.family_kind in models.TRANSLATING_KINDS:
             networks, model_options = variant.options(config, shapes)
             model = variant.model_class(**networks, seed=config.seed, **model_options)
         else:

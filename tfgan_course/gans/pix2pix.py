@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tfgan_course import gan, latent, losses, replicas
+from tfgan_course import gan, losses, replicas
 from tfgan_course.gans import translation
 
 
@@ -48,12 +48,10 @@ class Pix2Pix(gan.GAN):
     def fixed_inputs(self, z, examples=None):
         """The first GRID_EXAMPLES of the fixed paired `examples`; each grid row is input | output | target."""
         del z
-        count = translation.GRID_EXAMPLES
-        return latent.GridInputs({"images": examples["input"][:count], "target": examples["target"][:count]}, 3)
+        return translation.paired_grid_inputs(examples)
 
     def grid_images(self, inputs):
-        outputs = self.images({"images": inputs["images"]})
-        return translation.panels([inputs["images"], outputs, inputs["target"]])
+        return translation.paired_grid(self, inputs)
 
     def discriminate(self, images, condition, weights=None):
         """D on concat(input images `condition`, `images`): the conditional PatchGAN's logits [B, h, w, 1]."""
@@ -62,23 +60,35 @@ class Pix2Pix(gan.GAN):
     def discriminator_loss(self, real_outputs, fake_outputs, condition):
         return 0.5 * super().discriminator_loss(real_outputs, fake_outputs, condition)
 
+    # The hooks of the paired step that SRGAN (gans/super_resolution.py) overrides.
+    term_names = ("gan_loss", "l1_loss")  # The logged names of the adversarial and the reconstruction term.
+
+    def pair_condition(self, inputs):
+        """What D sees beside an image of the pair: the input images (pix2pix's conditional D)."""
+        return inputs
+
+    def reconstruction_loss(self, fakes, targets):
+        """G's images against the targets: the L1 distance (a replica's share of the global mean)."""
+        return losses.l1_distance(fakes, targets)
+
     def train_step(self, data):
         inputs, targets = data["input"], data["target"]
+        condition = self.pair_condition(inputs)
         with tf.GradientTape() as g_tape:
             fakes = self.generator(inputs, training=True)
-        real_outputs, fake_outputs, d_loss = self._update_discriminator(targets, inputs, fakes, inputs)
+        real_outputs, fake_outputs, d_loss = self._update_discriminator(targets, condition, fakes, condition)
         with g_tape:
-            fake_outputs_after = self.discriminate(self._with_instance_noise(fakes), inputs)
-            gan_loss = self.generator_loss(fake_outputs_after, inputs)
-            l1_loss = losses.l1_distance(fakes, targets)
-            g_loss = self.gan_weight * gan_loss + self.l1_weight * l1_loss
+            fake_outputs_after = self.discriminate(self._with_instance_noise(fakes), condition)
+            gan_loss = self.generator_loss(fake_outputs_after, condition)
+            reconstruction_loss = self.reconstruction_loss(fakes, targets)
+            g_loss = self.gan_weight * gan_loss + self.l1_weight * reconstruction_loss
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
         self._apply(self.g_optimizer, g_tape.gradient(scaled_g_loss, self.g_variables), self.g_variables)
         self._update_ema()
         # A replica's share of the global mean, back to the replica's mean (see GAN.train_step).
-        shares = {"d_loss": d_loss, "g_loss": g_loss, "gan_loss": gan_loss, "l1_loss": l1_loss}
+        shares = {"d_loss": d_loss, "g_loss": g_loss, **dict(zip(self.term_names, (gan_loss, reconstruction_loss)))}
         return self._log_step({**{name: value * replicas.count() for name, value in shares.items()},
-                               **self.finish_step(real_outputs, fake_outputs, fake_outputs_after, inputs)})
+                               **self.finish_step(real_outputs, fake_outputs, fake_outputs_after, condition)})
 
     def get_config(self):
         config = super().get_config()

@@ -17,6 +17,13 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   images float32 [B, H, W, Cin] in [-1, 1] to images [B, H, W, Cout] in [-1, 1]
   (tanh), D is a PatchGAN: images [B, H, W, C] -> logits float32 [B, h, w, 1],
   one per patch (pix2pix's conditional D takes C = Cin + Cout).
+- "upscaler" (srresnet): a translator whose output is SCALE times its input's size, built by
+  `build_translator` too: G maps images float32 [B, h, w, Cin] in [-1, 1] to [B, s h, s w, Cout]
+  in [-1, 1] (s one of the family's SCALES, found from the data's shapes), D maps the large images
+  [B, s h, s w, Cout] to logits float32 [B, 1] (SRGAN's D judges an image alone).
+
+A translating family has `OPTIONS` and `D_OPTIONS` (flag -> its generator's and its discriminator's
+argument) and `SCALES` (the size ratios of output to input it makes; (1,) keeps the size).
 
 With `autoencoder=True` the discriminator is BEGAN's instead (`began`): images
 -> energies float32 [B, 1], the per-example L1 reconstruction error. With
@@ -25,7 +32,21 @@ along the last axis: [B / m, H, W, m * C] (vectors [B / m, m * dim]) -> [B / m, 
 A family with `DEFAULT_DEPTH` (toy) also takes a number of hidden layers.
 """
 
-from tfgan_course.models import began, cdcgan, cmlp, dcgan, infogan, mlp, mlp2, patchgan, resnet, selu, toy, unet
+from tfgan_course.models import (
+    began,
+    cdcgan,
+    cmlp,
+    dcgan,
+    infogan,
+    mlp,
+    mlp2,
+    patchgan,
+    resnet,
+    selu,
+    srresnet,
+    toy,
+    unet,
+)
 
 MODELS = {
     "mlp": mlp,
@@ -38,8 +59,11 @@ MODELS = {
     "toy": toy,
     "unet": unet,
     "resnet": resnet,
+    "srresnet": srresnet,
 }
-KINDS = ("unconditional", "conditional", "infogan", "translator")
+KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler")
+# The kinds `build_translator` builds: G takes images.
+TRANSLATING_KINDS = ("translator", "upscaler")
 # Valid values of build_translator's discriminator option.
 PATCH_SIZES = tuple(patchgan.RECEPTIVE_FIELDS)
 # Valid values of build's dcgan-only options.
@@ -160,47 +184,73 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
 
 
 def build_translator(name: str, *, input_shape, output_shape, conditional: bool, g_width: int = 0,
-                     d_width: int = 0, seed=None, patch_size: int = 70, **options):
-    """Builds the image-to-image generator registered as `name` and a PatchGAN discriminator.
+                     d_width: int = 0, seed=None, **options):
+    """Builds the image-to-image generator registered as `name` and its discriminator.
 
     Args:
-      name: a key of `MODELS` of KIND "translator" (unet, resnet).
-      input_shape, output_shape: (H, W, Cin) and (H, W, Cout): G's input and output images.
-      conditional: D judges concat(input, output) (pix2pix) rather than an output alone (CycleGAN).
+      name: a key of `MODELS` of a KIND in TRANSLATING_KINDS (unet, resnet, srresnet).
+      input_shape, output_shape: (h, w, Cin) and (H, W, Cout): G's input and output images; H / h = W / w
+        is a scale of the family's SCALES (1 for unet and resnet).
+      conditional: D judges concat(input, output) (pix2pix) rather than an output alone (CycleGAN, SRGAN);
+        the input and output must then have one size.
       g_width, d_width: ngf and ndf; 0 = the family's (64).
       seed: int seed of the initialisers (D's is seed + 1), or None.
-      patch_size: D's receptive field, a value of PATCH_SIZES.
-      **options: the families' own generator options by flag name (unet_depth, resnet_blocks; a
-        family's `OPTIONS` maps them to its generator's arguments); 0 = the family's default, any
-        other value for another family is an error.
+      **options: the families' own options by flag name (unet_depth, resnet_blocks for G, patch_size for a
+        PatchGAN D: a family's `OPTIONS` and `D_OPTIONS` map them to its networks' arguments); 0 = the
+        family's default, any other value for another family is an error.
 
     Returns:
       (generator, discriminator) keras.Models; see the module docstring.
 
     Raises:
-      ValueError: an unknown or non-translator family, an option it does not take, sizes it cannot take.
+      ValueError: an unknown or non-translating family, an option it does not take, sizes it cannot take.
     """
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}.")
     family = MODELS[name]
-    if family.KIND != "translator":
-        translators = " or ".join(f"--model={n}" for n, f in MODELS.items() if f.KIND == "translator")
+    if family.KIND not in TRANSLATING_KINDS:
+        translators = " or ".join(f"--model={n}" for n, f in MODELS.items() if f.KIND in TRANSLATING_KINDS)
         raise ValueError(f"--model={name} is {family.KIND}, not an image-to-image translator: use {translators}.")
-    g_kwargs = {}
+    g_kwargs, d_kwargs = {}, {}
     for option, value in options.items():
         if not value:
             continue
-        if option not in family.OPTIONS:
-            owners = [n for n, f in MODELS.items() if option in getattr(f, "OPTIONS", {})]
+        if option not in {**family.OPTIONS, **family.D_OPTIONS}:
+            owners = [n for n, f in MODELS.items()
+                      if option in {**getattr(f, "OPTIONS", {}), **getattr(f, "D_OPTIONS", {})}]
             raise ValueError(f"--{option}={value} is only for --model={' or '.join(owners)}, not --model={name}.")
-        g_kwargs[family.OPTIONS[option]] = value
+        if option in family.OPTIONS:
+            g_kwargs[family.OPTIONS[option]] = value
+        else:
+            d_kwargs[family.D_OPTIONS[option]] = value
     input_shape, output_shape = (tuple(int(d) for d in shape) for shape in (input_shape, output_shape))
-    if input_shape[:2] != output_shape[:2]:
-        raise ValueError(f"A translator keeps the image size: input {input_shape} and output {output_shape} differ "
-                         "in H, W.")
+    scale = _scale(name, family, input_shape, output_shape, conditional)
+    if family.SCALES != (1,):
+        g_kwargs["scale"] = scale
     d_shape = output_shape[:2] + (output_shape[2] + (input_shape[2] if conditional else 0),)
     generator = family.generator(input_shape, output_shape[2], g_width or family.DEFAULT_WIDTH, seed=seed,
                                  **g_kwargs)
+    if tuple(generator.output_shape[1:]) != output_shape:
+        raise ValueError(f"--model={name} made outputs {generator.output_shape[1:]} of inputs {input_shape}; the "
+                         f"data's targets are {output_shape}.")
     discriminator = family.discriminator(d_shape, d_width or family.DEFAULT_WIDTH,
-                                         seed=None if seed is None else seed + 1, receptive_field=patch_size)
+                                         seed=None if seed is None else seed + 1, **d_kwargs)
     return generator, discriminator
+
+
+def _scale(name, family, input_shape, output_shape, conditional):
+    """H / h of a translator's output and input, checked against the family's SCALES and D's needs."""
+    (height, width), (out_height, out_width) = input_shape[:2], output_shape[:2]
+    scale = out_height // height
+    if (out_height, out_width) != (scale * height, scale * width):
+        raise ValueError(f"A translator's output is its input enlarged by one whole factor: input {input_shape} and "
+                         f"output {output_shape} are not.")
+    if scale not in family.SCALES:
+        fits = " or ".join(f"--model={n}" for n, f in MODELS.items() if scale in getattr(f, "SCALES", ()))
+        what = "keeps the image size" if family.SCALES == (1,) else f"upscales by {' or '.join(map(str, family.SCALES))}"
+        raise ValueError(f"--model={name} {what}, but the data's input is {height}x{width} and its target "
+                         f"{out_height}x{out_width}: use {fits or 'other data'}.")
+    if conditional and scale != 1:
+        raise ValueError(f"A conditional D judges concat(input, output), which needs one size; the input is "
+                         f"{height}x{width} and the output {out_height}x{out_width}.")
+    return scale

@@ -1,6 +1,6 @@
-"""The layers the image-to-image networks share: instance normalisation and reflection padding.
+"""The layers the image-to-image networks share: instance normalisation, reflection padding, sub-pixel shuffling.
 
-Both act on one image at a time, so a translator's output for an image never
+All act on one image at a time, so a translator's output for an image never
 depends on the other images of its batch (a served image on other users').
 """
 
@@ -42,3 +42,28 @@ class ReflectionPadding2D(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_course")
+class DepthToSpace(layers.Layer):
+    """Sub-pixel shuffling (Shi et al., 2016): [B, H, W, r^2 C] -> [B, r H, r W, C], `tf.nn.depth_to_space`.
+
+    Each pixel's r^2 C channels become an r x r block of C: a convolution before it learns r^2
+    sub-pixel filters, an upsampling without the uneven overlaps of a transposed convolution.
+    """
+
+    def __init__(self, block_size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = int(block_size)
+
+    def call(self, inputs):
+        return tf.nn.depth_to_space(inputs, self.block_size)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        r = self.block_size
+        height, width = (None if side is None else side * r for side in (height, width))
+        return batch, height, width, channels // (r * r)
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}

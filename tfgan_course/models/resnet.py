@@ -21,6 +21,8 @@ from tfgan_course.models import dcgan, image_layers, patchgan
 DEFAULT_WIDTH = 64
 KIND = "translator"
 OPTIONS = {"resnet_blocks": "blocks"}  # flag -> generator argument (models.build_translator)
+D_OPTIONS = {"patch_size": "receptive_field"}  # flag -> the PatchGAN's argument
+SCALES = (1,)  # Keeps the image size.
 DEFAULT_BLOCKS = 6
 _DOWNSAMPLINGS = 2
 

@@ -25,6 +25,8 @@ from tfgan_course.models import dcgan, image_layers, patchgan
 DEFAULT_WIDTH = 64
 KIND = "translator"
 OPTIONS = {"unet_depth": "depth"}  # flag -> generator argument (models.build_translator)
+D_OPTIONS = {"patch_size": "receptive_field"}  # flag -> the PatchGAN's argument
+SCALES = (1,)  # Keeps the image size.
 MAX_DEPTH = 8  # pix2pix's: 256 -> 1x1
 MIN_DEPTH = 3
 DROPOUT_BLOCKS = 3  # the innermost decoder blocks with dropout 0.5 (the paper's CD512 x 3)
