@@ -48,6 +48,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from typing import Callable
 
 import keras
@@ -429,8 +430,12 @@ def _fit(model, train_ds, steps, epochs):
     )
     logging.info("%d epochs of %d steps", epochs, steps)
     start = time.time()
-    # Shuffled by make_dataset.
-    model.fit(train_ds, epochs=epochs, shuffle=False, verbose=0, callbacks=[_LogProgress(steps)])
+    with warnings.catch_warnings():
+        # An epoch is one pass over the data, whose length tf.data does not know: Keras warns at the end
+        # of each pass that the input "ran out of data", which here is the intended end of the epoch.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        # Shuffled by make_dataset.
+        model.fit(train_ds, epochs=epochs, shuffle=False, verbose=0, callbacks=[_LogProgress(steps)])
     return time.time() - start
 
 
