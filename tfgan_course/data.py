@@ -381,10 +381,19 @@ def _resolve(spec, split, data_dir=None, offline=True):
 
 
 def _tfds_prepared(name, data_dir):
+    """Whether TFDS has `name` prepared, asked without TFDS's warnings.
+
+    TFDS warns while building the builder of a dataset never prepared ("Variant folder ... has no
+    dataset_info.json", of a folder that does not exist): here that is the expected answer.
+    """
+    absl_logger, level = logging.get_absl_logger(), logging.get_absl_logger().level
+    absl_logger.setLevel("ERROR")
     try:
         return _tfds_builder(name, name, data_dir).is_prepared()
     except Exception:  # noqa: BLE001  # A TFDS that cannot even build its builder has nothing prepared.
         return False
+    finally:
+        absl_logger.setLevel(level)
 
 
 def _pick(example, fit_uint8, num_classes):
