@@ -4,6 +4,7 @@
     python -m serving.client --target=http://localhost:8501 --model=cdcgan_mnist --label=3
     python -m serving.client --target=localhost:8500 --interpolate --num=10 --seed=4 --out=path.png
     python -m serving.client --target=localhost:8500 --model=pix2pix_edges --translate=in.png,other.png
+    python -m serving.client --target=localhost:8500 --model=srgan_fashion_mnist_4x --upscale=small.png
 
 A target `host:port` (or `grpc://host:port`) speaks gRPC through the official
 tensorflow-serving-api stubs; `http://host:port` speaks TF Serving's REST API. Either
@@ -22,7 +23,10 @@ drew by default; for an old export of a non-Gaussian z the ends are then not its
 
 An image-to-image translator (pix2pix, CycleGAN) takes PNG files: --translate sends them to
 its `translate_png` signature (a CycleGAN's `reverse_png` with --reverse), which resizes each
-to the trained size, and the grid shows each input beside its translation.
+to the trained size, and the grid shows each input beside its translation. An upscaler
+(SRResNet, SRGAN) takes PNG files of any size: --upscale sends them to its `upscale_png`
+signature, which answers each at s times its own size, and the grid shows each input
+(enlarged by pixel repetition, to see its pixels) beside its upscaling.
 
 It needs only the official tensorflow-serving-api stubs (and the tensorflow they use for
 `make_tensor_proto` / `make_ndarray`), numpy and PIL: nothing of the training project.
@@ -257,6 +261,34 @@ def translate(client, model: str, png_files, reverse: bool = False, version: int
     return _decode_pngs(answer.outputs["images_png_bytes"]), answer
 
 
+def upscale(client, model: str, png_files, version: int = 0):
+    """([uint8 [s H_i, s W_i, Cout] for each file], Answer): N PNG files of any sizes via `upscale_png`.
+
+    Each file keeps its own size (composited over white and converted to the input's channels
+    by the export); the list holds each at s times it, s the model's scale.
+    """
+    inputs = {"images_png_bytes": np.array(list(png_files), dtype=object)}
+    answer = client.predict(model, "upscale_png", inputs, version, output_filter=["images_png_bytes"])
+    return [_decode_pngs(png)[0] for png in np.ravel(answer.outputs["images_png_bytes"])], answer
+
+
+def enlarged_beside(png_files, upscaled, pad_value: int = 76) -> np.ndarray:
+    """uint8 RGB [2N, H, W, 3]: each input file repeated to its upscaling's size, then the upscaling.
+
+    Pixel repetition (nearest neighbour) shows the input's own pixels at the output's size; pairs of
+    different sizes are padded with `pad_value` to the largest, so they fit one grid.
+    """
+    rows = []
+    for png, output in zip(png_files, upscaled):
+        shown = Image.open(io.BytesIO(png)).convert("RGBA")
+        paper = Image.new("RGBA", shown.size, (255, 255, 255, 255))
+        shown = Image.alpha_composite(paper, shown).convert("RGB").resize(output.shape[1::-1], Image.NEAREST)
+        rows += [np.asarray(shown), np.repeat(output, 3 // output.shape[-1], axis=-1)]
+    height, width = max(row.shape[0] for row in rows), max(row.shape[1] for row in rows)
+    return np.stack([np.pad(row, ((0, height - row.shape[0]), (0, width - row.shape[1]), (0, 0)),
+                            constant_values=pad_value) for row in rows])
+
+
 def side_by_side(png_files, translations) -> np.ndarray:
     """uint8 RGB [2N, H, W, 3]: each input file (resized for display) followed by its translation."""
     height, width = translations.shape[1:3]
@@ -360,6 +392,7 @@ def define_flags():
     flags.DEFINE_bool("interpolate", False, "Draw the path between two samples instead of a grid of samples.")
     flags.DEFINE_list("translate", [], "PNG files for an image-to-image translator: each input beside its output.")
     flags.DEFINE_bool("reverse", False, "With --translate: a CycleGAN's other direction (B -> A).")
+    flags.DEFINE_list("upscale", [], "PNG files (any size) for an upscaler: each input beside its upscaling.")
     flags.DEFINE_string("out", "grid.png", "Where the PNG grid goes.")
     flags.DEFINE_float("timeout", 30.0, "Seconds to wait for an answer.")
     flags.DEFINE_float("wait_seconds", 0.0, "Keep retrying this long while the server is unreachable or has not "
@@ -374,15 +407,23 @@ def main(argv):
         return 2
     client = connect(FLAGS.target, FLAGS.timeout)
     draw = interpolate if FLAGS.interpolate else sample
-    if FLAGS.translate:
+    if FLAGS.translate and FLAGS.upscale:
+        print("--translate and --upscale: give one of them (a translator takes --translate, an upscaler --upscale).",
+              file=sys.stderr)
+        return 2
+    files_flag = "translate" if FLAGS.translate else "upscale" if FLAGS.upscale else None
+    if files_flag:
         try:
-            png_files = [_read_file(path) for path in FLAGS.translate]
+            png_files = [_read_file(path) for path in getattr(FLAGS, files_flag)]
         except OSError as e:
-            print(f"--translate: cannot read {e.filename}: {e.strerror}.", file=sys.stderr)
+            print(f"--{files_flag}: cannot read {e.filename}: {e.strerror}.", file=sys.stderr)
             return 2
 
         def draw(client, model, num, seed, label, version):
             del num, seed, label
+            if FLAGS.upscale:
+                upscaled, answer = upscale(client, model, png_files, version)
+                return enlarged_beside(png_files, upscaled), answer
             translations, answer = translate(client, model, png_files, FLAGS.reverse, version)
             return side_by_side(png_files, translations), answer
     deadline = time.time() + FLAGS.wait_seconds
@@ -399,9 +440,12 @@ def main(argv):
                 time.sleep(0.5)
     finally:
         client.close()
-    save_grid(images, FLAGS.out, nrow=2 if FLAGS.translate else FLAGS.num if FLAGS.interpolate else 8)
-    count, kind = ((len(FLAGS.translate), "translations (input | output)") if FLAGS.translate else
-                   (FLAGS.num, "interpolation steps" if FLAGS.interpolate else "samples"))
+    save_grid(images, FLAGS.out, nrow=2 if files_flag else FLAGS.num if FLAGS.interpolate else 8)
+    if files_flag:
+        count, kind = len(png_files), ("translations (input | output)" if FLAGS.translate else
+                                       "upscalings (input enlarged | output)")
+    else:
+        count, kind = FLAGS.num, "interpolation steps" if FLAGS.interpolate else "samples"
     version = f"version {answer.version}" if answer.version else "latest version"
     print(f"{count} {kind} of {FLAGS.model} ({version}) from {FLAGS.target} "
           f"in {answer.latency_ms:.1f} ms -> {FLAGS.out}")
