@@ -83,8 +83,17 @@ def export_cyclegan(base):
                                    reverse_examples=rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8))
 
 
+def export_upscaler(base):
+    """A tiny 2x SRResNet "u" (4x4 -> 8x8, grey) with 2 test images; its version's path."""
+    generator, _ = models.build_translator("srresnet", input_shape=(4, 4, 1), output_shape=(8, 8, 1),
+                                           conditional=False, g_width=4, seed=0, resnet_blocks=1)
+    examples = np.random.default_rng(2).integers(0, 256, (2, 4, 4, 1), dtype=np.uint8)
+    return export.export_generator(generator, base, "u", spec=export.spec_of(generator), examples=examples)
+
+
 class DemoPageTest(tf.test.TestCase):
-    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN) and one browser."""
+    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN, an upscaler) and one
+    browser."""
 
     @classmethod
     def setUpClass(cls):
@@ -106,11 +115,13 @@ class DemoPageTest(tf.test.TestCase):
         add_version(g_path, os.path.dirname(g_path), 2)
         export.export_generator(conditional, cls.base, "c", num_classes=NUM_CLASSES)
         cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1")),
-                      "t": tf.saved_model.load(export_cyclegan(cls.base))}
+                      "t": tf.saved_model.load(export_cyclegan(cls.base)),
+                      "u": tf.saved_model.load(export_upscaler(cls.base))}
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "g" base_path: "{cls.base}/g" model_version_policy {{ all {{}} }} }}
             config {{ name: "c" base_path: "{cls.base}/c" }}
-            config {{ name: "t" base_path: "{cls.base}/t" }} }}"""),
+            config {{ name: "t" base_path: "{cls.base}/t" }}
+            config {{ name: "u" base_path: "{cls.base}/u" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0, demo_page=True).start()
         # Class cleanups run, last first, even when a later step of setUpClass fails.
         cls.addClassCleanup(cls.server.stop)
@@ -306,14 +317,14 @@ class DemoPageTest(tf.test.TestCase):
         self.open("model=nope", path="/demo")
         self.screenshot("missing_model")
         self.assertEqual(self.banner(), "The model server answered HTTP 404: Could not find any versions of model "
-                         "nope. This server serves: g, c, t.")
+                         "nope. This server serves: g, c, t, u.")
         self.assertTrue(self.page.is_hidden("#panels"))
         self.assertEqual(urllib.parse.urlsplit(self.page.url).path, "/demo/")  # relative URLs need the slash
         # The embedded server's config.json offers the models it serves.
         self.assertEqual(self.page.eval_on_selector_all("#model-names option", "os => os.map(o => o.value)"),
-                         ["g", "c", "t"])  # in the config's order
+                         ["g", "c", "t", "u"])  # in the config's order
         with urllib.request.urlopen(f"{self.url}/demo/config.json", timeout=60) as response:
-            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "t": [1]}})
+            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "t": [1], "u": [1]}})
 
     def test_a_translator_gets_the_translate_panel_and_its_test_images(self):
         self.open("model=t")
@@ -374,6 +385,43 @@ class DemoPageTest(tf.test.TestCase):
                                                      "buffer": b"not a picture"}])
         self.page.wait_for_selector("#error:not([hidden])")
         self.assertEqual(self.banner(), "notes.txt is not an image this browser can read.")
+
+    def test_an_upscaler_upscales_its_test_images_and_a_file_at_its_own_size(self):
+        self.open("model=u")
+        self.assertEqual(self.banner(), "")
+        self.assertEqual([self.page.is_visible(f"#{panel}-panel") for panel in ("translate", "upscale", "grid")],
+                         [True, True, False])
+        self.assertIn("u · latest version · images 4×4×1 → 8×8×1 · upscaler ×2", self.page.inner_text("#model-info"))
+        signature = self.loaded["u"].signatures["upscale_png"]
+        count = int(self.loaded["u"].signatures["examples"](index=tf.constant([0]))["num_examples"][0])
+        examples = self.loaded["u"].signatures["examples"](index=tf.range(count))["images_png_bytes"].numpy()
+        # The first test image is upscaled as the page opens; another when it is picked.
+        self.assertAllEqual(self.images("#upscale-output"),
+                            [decode_png_bytes(signature(images_png_bytes=tf.constant(examples[:1]))
+                                              ["images_png_bytes"].numpy()[0])])
+        renders = self.renders("upscale-panel")
+        self.page.click("#upscale-examples button:nth-child(2)")
+        self.wait_for_redraw("upscale-panel", renders)
+        self.assertAllEqual(self.images("#upscale-output"),
+                            [decode_png_bytes(signature(images_png_bytes=tf.constant(examples[1:]))
+                                              ["images_png_bytes"].numpy()[0])])
+        self.assertEqual(self.page.get_attribute("#upscale-examples button:nth-child(2)", "aria-pressed"), "true")
+        # A file of another size is upscaled at its own size (3x5 -> 6x10), not resized to the trained one.
+        picture = np.random.default_rng(3).integers(0, 256, (3, 5), dtype=np.uint8)
+        renders = self.renders("upscale-panel")
+        self.page.set_input_files("#upscale-upload", files=[{"name": "small.png", "mimeType": "image/png",
+                                                             "buffer": fixtures.png_bytes(picture)}])
+        self.wait_for_redraw("upscale-panel", renders)
+        self.screenshot("upscale")
+        output = self.images("#upscale-output")[0].astype(int)
+        expected = decode_png_bytes(signature(images_png_bytes=tf.constant([fixtures.png_bytes(picture)]))
+                                    ["images_png_bytes"].numpy()[0]).astype(int)
+        self.assertEqual(output.shape[:2], (6, 10))
+        self.assertAllClose(output, expected, atol=2)  # the browser re-encodes the file (RGBA): luma may round
+        self.assertEqual([self.page.inner_text(f"#upscale-{end}-size") for end in ("input", "output")],
+                         ["Input 3×5", "Output 6×10"])
+        self.assertEqual(self.page.get_attribute("#upscale-output", "alt"), "The model's upscaling of small.png")
+        self.assertRegex(self.page.inner_text("#upscale-latency"), r"^1 image in \d+ ms$")
 
     def test_the_reverse_direction_uses_reverse_png_and_its_test_images(self):
         self.open("model=t")

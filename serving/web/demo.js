@@ -35,6 +35,8 @@ const state = {
   translator: false,  // the model translates images (it has translate_png)
   reverse: false,  // the Translate panel runs a CycleGAN's other direction
   examples: [],  // the direction's test images, base64 PNG files
+  upscaler: false,  // the model also upscales images of any size (it has upscale_png)
+  upscaleExamples: [],  // the Upscale panel's test images, base64 PNG files
   pen: null,  // the drawing's last point [x, y] while a pointer is down
 };
 
@@ -111,11 +113,14 @@ function modelPath() {
   return `/v1/models/${encodeURIComponent(state.model)}${version}`;
 }
 
-// One predict request; `ms` is its wall time in the browser, answer parsed.
+// One predict request; `ms` is its wall time in the browser, answer parsed. `outputs` is always
+// {name: value}: TF Serving's columnar answer gives a signature's only output bare, so it is named.
 async function predict(signature, inputs) {
   const start = performance.now();
   const answer = await rest(`${modelPath()}:predict`, {signature_name: signature, inputs});
-  return {outputs: answer.outputs, ms: performance.now() - start};
+  const names = Object.keys(state.signatures[signature]?.outputs || {});
+  const outputs = names.length === 1 ? {[names[0]]: answer.outputs} : answer.outputs;
+  return {outputs, ms: performance.now() - start};
 }
 
 // A conditional model's class for each of `count` rows.
@@ -306,10 +311,13 @@ const LATENT_PANELS = [
   {panel: "interp-panel", signature: "interpolate", draw: drawInterpolation},
 ];
 const TRANSLATE_PANELS = [{panel: "translate-panel", signature: "translate_png", draw: drawTranslatePanel}];
-const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS];
+const UPSCALE_PANELS = [{panel: "upscale-panel", signature: "upscale_png", draw: drawUpscalePanel}];
+const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS, ...UPSCALE_PANELS];
 
+// An upscaler is a translator (translate_png at its trained size) that also upscales any size.
 function panels() {
-  return state.translator ? TRANSLATE_PANELS : LATENT_PANELS;
+  if (!state.translator) return LATENT_PANELS;
+  return state.upscaler ? [...TRANSLATE_PANELS, ...UPSCALE_PANELS] : TRANSLATE_PANELS;
 }
 
 // Reads the chosen version's metadata, then draws every panel its signatures allow.
@@ -329,10 +337,14 @@ function resetPanels() {
   $("panels").hidden = true;
   $("model-info").textContent = "";
   for (const id of ["grid", "sliders", "filmstrip", "examples"]) $(id).replaceChildren();
-  for (const id of ["grid-latency", "latent-latency", "interp-latency", "translate-latency"]) $(id).textContent = "";
-  for (const id of ["interp-frame", "translate-output"]) $(id).removeAttribute("src");
+  for (const id of ["grid-latency", "latent-latency", "interp-latency", "translate-latency", "upscale-latency"]) {
+    $(id).textContent = "";
+  }
+  for (const id of ["interp-frame", "translate-output", "upscale-input", "upscale-output"]) $(id).removeAttribute("src");
+  $("upscale-examples").replaceChildren();
   state.frames = [];
   state.examples = [];
+  state.upscaleExamples = [];
   setReverse(false);
 }
 
@@ -368,10 +380,12 @@ async function loadMetadata() {
   state.latentDim = z ? Number(z.tensor_shape.dim[1].size) : 0;
   state.sampleZ = Boolean((signatures.sample || {}).outputs?.z);
   state.translator = Boolean(signatures.translate_png);
+  state.upscaler = Boolean(signatures.upscale_png);
   const shape = (name) => (tensorShape("serving_default", name) || ["?"]).join("×");
+  const translatorKind = state.upscaler ? `upscaler ×${upscaleFactor()}` :
+    signatures.reverse_png ? "translator, both directions" : "translator";
   const kind = state.translator ?
-    [`images ${shape("inputs")} → ${shape("outputs")}`, signatures.reverse_png ? "translator, both directions" :
-      "translator"] :
+    [`images ${shape("inputs")} → ${shape("outputs")}`, translatorKind] :
     [`images ${shape("outputs")}`, `latent ${state.latentDim || "?"}`,
       state.conditional ? "conditional" : "unconditional"];
   $("model-info").textContent = [
@@ -609,17 +623,22 @@ async function loadExamples(name) {
 
 function showExamples(examples) {
   state.examples = examples;
-  $("examples").replaceChildren(...examples.map((b64, i) => {
+  $("examples").replaceChildren(...exampleButtons(examples));
+}
+
+// A button per test image (PNG files as base64), labelled for screen readers.
+function exampleButtons(examples) {
+  return examples.map((b64, i) => {
     const button = Object.assign(document.createElement("button"), {type: "button", className: "example"});
     button.setAttribute("aria-label", `Test image ${i + 1}`);
     button.setAttribute("aria-pressed", "false");
     button.append(Object.assign(new Image(), {src: pngUrl({b64}), alt: "", className: "picture"}));
     return button;
-  }));
+  });
 }
 
-function markExample(index) {
-  $("examples").querySelectorAll("button").forEach((button, i) => {
+function markExample(index, group = "examples") {
+  $(group).querySelectorAll("button").forEach((button, i) => {
     button.setAttribute("aria-pressed", String(i === index));
   });
 }
@@ -704,6 +723,14 @@ function onPenUp() {
 
 // Any image the browser reads, sent at its own size as a PNG file (the export resizes it).
 async function translateFile(file) {
+  const {image, b64} = await fileAsPng(file);
+  paint(image);
+  markExample(-1);
+  await translate(b64, file.name);
+}
+
+// {image: the decoded file, b64: it as a PNG file at its own size}; a PageError for a file that is no image.
+async function fileAsPng(file) {
   const url = URL.createObjectURL(file);
   try {
     const image = Object.assign(new Image(), {src: url});
@@ -713,12 +740,52 @@ async function translateFile(file) {
     const canvas = Object.assign(document.createElement("canvas"), {width: image.naturalWidth,
       height: image.naturalHeight});
     canvas.getContext("2d").drawImage(image, 0, 0);
-    paint(image);
-    markExample(-1);
-    await translate(canvas.toDataURL("image/png").split(",")[1], file.name);
+    return {image, b64: canvas.toDataURL("image/png").split(",")[1]};
   } finally {
     URL.revokeObjectURL(url);
   }
+}
+
+// ---------------------------------------------------------------- upscale
+
+// Output height over input height of the trained-size signature.
+function upscaleFactor() {
+  return tensorShape("serving_default", "outputs")[0] / tensorShape("serving_default", "inputs")[0];
+}
+
+// The test images (the low-resolution inputs of the export's examples); the first is upscaled.
+async function drawUpscalePanel() {
+  $("upscale-scale").textContent = String(upscaleFactor());
+  state.upscaleExamples = state.signatures.examples ? await loadExamples("examples") : [];
+  $("upscale-examples").replaceChildren(...exampleButtons(state.upscaleExamples));
+  if (state.upscaleExamples.length) await pickUpscaleExample(0);
+}
+
+async function pickUpscaleExample(index) {
+  markExample(index, "upscale-examples");
+  await upscale(state.upscaleExamples[index], `test image ${index + 1}`);
+}
+
+// The PNG file (base64) at its own size through upscale_png; the input shows at the output's size.
+async function upscale(b64, source) {
+  await busy("upscale-panel", async (current) => {
+    const {outputs, ms} = await predict("upscale_png", {images_png_bytes: [{b64}]});
+    const [input, output] = await decodedImages([pngUrl({b64}), pngUrl(outputs.images_png_bytes[0])], () => "");
+    if (!current()) return;
+    $("upscale-input").src = input.src;
+    $("upscale-input").alt = `The low-resolution input: ${source}`;
+    $("upscale-output").src = output.src;
+    $("upscale-output").alt = `The model's upscaling of ${source}`;
+    $("upscale-input-size").textContent = `Input ${input.naturalHeight}×${input.naturalWidth}`;
+    $("upscale-output-size").textContent = `Output ${output.naturalHeight}×${output.naturalWidth}`;
+    $("upscale-latency").textContent = latencyText(1, "image", ms);
+  });
+}
+
+async function upscaleFile(file) {
+  const {b64} = await fileAsPng(file);
+  markExample(-1, "upscale-examples");
+  await upscale(b64, file.name);
 }
 
 // ---------------------------------------------------------------- wiring
@@ -775,6 +842,15 @@ async function init() {
     const [file] = $("upload").files;
     $("upload").value = "";  // the same file again is a change too
     if (file) act(() => translateFile(file));
+  });
+  $("upscale-upload").addEventListener("change", () => {
+    const [file] = $("upscale-upload").files;
+    $("upscale-upload").value = "";
+    if (file) act(() => upscaleFile(file));
+  });
+  $("upscale-examples").addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (button) act(() => pickUpscaleExample([...$("upscale-examples").children].indexOf(button)));
   });
   $("examples").addEventListener("click", (event) => {
     const button = event.target.closest("button");
