@@ -253,8 +253,8 @@ print(f"within-class spread: generated {within_class_spread(fake_digits, labels)
 
 # %% [markdown]
 # At this budget the rows hardly vary: the generated spread is a small fraction of the real one.
-# G has learned to draw each digit but ignores z, one image per label: mode collapse inside every
-# class, the pathology lecture 004's notebook counts on the toy mixtures. (Starting BatchNorm's
+# G ignores z and draws one image per label, and several rows only roughly resemble their digit:
+# mode collapse inside every class, the pathology lecture 004's notebook counts on the toy mixtures. (Starting BatchNorm's
 # gamma at DCGAN's N(1, 0.02) instead of the textbook's N(0, 0.02) raised the spread about tenfold
 # in a trial at this budget, still far below the real digits'.) The textbook trains 20 epochs of
 # 60,000 digits with ngf = ndf = 128, about 15 times these steps on 4 times the widths:
