@@ -6,7 +6,7 @@
   VARIANTS["began"]        gans.began                  D an autoencoder of energies, k_t (lecture 004)
   VARIANTS["pix2pix"]      gans.pix2pix                G(x) ~ y on paired images, D(x, .) (textbook 12.6)
   VARIANTS["cyclegan"]     gans.cyclegan               G: A -> B, F: B -> A on unpaired domains (lecture 000)
-  VARIANTS["srresnet"]     gans.super_resolution       G(x) upscales x on lowres: pairs, content loss only (issue 15)
+  VARIANTS["srresnet"]     gans.super_resolution       G(x) upscales x on lowres: pairs, content loss only
   VARIANTS["srgan"]        gans.super_resolution       the same G from an SRResNet run, + 1e-3 adversarial, D(y)
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
