@@ -280,13 +280,17 @@ def enlarged_beside(png_files, upscaled, pad_value: int = 76) -> np.ndarray:
     """
     rows = []
     for png, output in zip(png_files, upscaled):
-        shown = Image.open(io.BytesIO(png)).convert("RGBA")
-        paper = Image.new("RGBA", shown.size, (255, 255, 255, 255))
-        shown = Image.alpha_composite(paper, shown).convert("RGB").resize(output.shape[1::-1], Image.NEAREST)
+        shown = _on_white(png).resize(output.shape[1::-1], Image.NEAREST)
         rows += [np.asarray(shown), np.repeat(output, 3 // output.shape[-1], axis=-1)]
     height, width = max(row.shape[0] for row in rows), max(row.shape[1] for row in rows)
     return np.stack([np.pad(row, ((0, height - row.shape[0]), (0, width - row.shape[1]), (0, 0)),
                             constant_values=pad_value) for row in rows])
+
+
+def _on_white(png: bytes) -> Image.Image:
+    """A PNG file as an RGB picture, composited over white (as the exports read their inputs)."""
+    shown = Image.open(io.BytesIO(png)).convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", shown.size, (255, 255, 255, 255)), shown).convert("RGB")
 
 
 def side_by_side(png_files, translations) -> np.ndarray:
@@ -294,9 +298,7 @@ def side_by_side(png_files, translations) -> np.ndarray:
     height, width = translations.shape[1:3]
     rows = []
     for png, output in zip(png_files, translations):
-        shown = Image.open(io.BytesIO(png)).convert("RGBA")
-        paper = Image.new("RGBA", shown.size, (255, 255, 255, 255))
-        shown = Image.alpha_composite(paper, shown).convert("RGB").resize((width, height), Image.BILINEAR)
+        shown = _on_white(png).resize((width, height), Image.BILINEAR)
         rows += [np.asarray(shown), np.repeat(output, 3 // output.shape[-1], axis=-1)]
     return np.stack(rows)
 
