@@ -27,7 +27,7 @@ BATCH, LATENT, SIZE = 128, 100, 64
 
 def snapshots(directory):
     """The run's snapshots, by step: [{"step", "seconds", "path"}]."""
-    return sorted(_read_jsonl(os.path.join(directory, SNAPSHOTS)), key=lambda s: s["step"])
+    return sorted(read_jsonl(os.path.join(directory, SNAPSHOTS)), key=lambda s: s["step"])
 
 
 def finished_steps(directory):
@@ -35,14 +35,14 @@ def finished_steps(directory):
     return max((s["step"] for s in snapshots(directory)), default=0)
 
 
-def _read_jsonl(path):
+def read_jsonl(path):
     if not os.path.exists(path):
         return []
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _append_jsonl(path, row):
+def append_jsonl(path, row):
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
         f.flush()
@@ -84,7 +84,7 @@ def train_project(directory, seed, steps, snapshot_steps, overrides):
 
         def on_train_begin(self, logs=None):
             step = int(self.model.g_optimizer.iterations.numpy())
-            clock = {row["step"]: row["seconds"] for row in _read_jsonl(os.path.join(directory, CLOCK))}
+            clock = {row["step"]: row["seconds"] for row in read_jsonl(os.path.join(directory, CLOCK))}
             self.seconds_before = clock.get(step, 0.0)
             self.start, self.paused = time.perf_counter(), 0.0
 
@@ -94,12 +94,12 @@ def train_project(directory, seed, steps, snapshot_steps, overrides):
                 return
             now = time.perf_counter()
             seconds = self.seconds_before + now - self.start - self.paused
-            _append_jsonl(os.path.join(directory, CLOCK), {"step": step, "seconds": seconds})
+            append_jsonl(os.path.join(directory, CLOCK), {"step": step, "seconds": seconds})
             if step in snapshot_steps and step > finished_steps(directory):
                 path = os.path.join(directory, "snapshots", f"step_{step:05d}.keras")
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 self.model.sampler.save(path)
-                _append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
+                append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
             self.paused += time.perf_counter() - now
 
     os.makedirs(directory, exist_ok=True)
@@ -145,7 +145,7 @@ def train_torch(directory, seed, steps, snapshot_steps, log_every=50):
             torch.save({"state": state.state_dict(), "torch_rng": torch.get_rng_state(), "step": step,
                         "seconds": seconds}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
-            _append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
+            append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
             start = time.perf_counter()
 
 

@@ -273,9 +273,10 @@ print(f"within-class spread: generated {within_class_spread(fake_digits, labels)
 #   downsampled F times beside it), `srresnet_fashion_mnist_4x.cfg` (the MSE pre-training, 7x7 ->
 #   28x28) and `srgan_fashion_mnist_4x.cfg` (adversarial, started from it); `evaluate` scores them
 #   beside bicubic upsampling with PSNR, SSIM, classifier accuracy and FID.
-# - 12.6.1 Progressive GANs, 12.6.6 inpainting and 12.6.7 text-to-image: not in the library yet
-#   (planned); this list will point at them as they land. Text-to-speech (12.6.8) is not an image
-#   GAN and is not planned.
+# - 12.6.1 Progressive GANs: `--model=pggan`, `pggan_fashion_mnist.cfg` (7x7 -> 14x14 -> 28x28,
+#   new blocks faded in, a grid per phase in `samples/`).
+# - 12.6.6 inpainting and 12.6.7 text-to-image: not in the library yet (planned); this list will
+#   point at them as they land. Text-to-speech (12.6.8) is not an image GAN and is not planned.
 #
 # ## 12.7 Common challenges
 #

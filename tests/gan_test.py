@@ -112,6 +112,18 @@ class GANTest(tf.test.TestCase):
         self.assertIn("ema_generator", model.checkpoint()._trackable_children())
         self.assertEqual(gan.GAN.from_config(model.get_config()).ema_decay, 0.25)
 
+    def test_ema_warmup_ramps_the_decay_up_as_tensorflows_num_updates(self):
+        generator, discriminator = models.build("dcgan", image_shape=(28, 28, 1), latent_dim=LATENT, g_width=4,
+                                                d_width=4, seed=0)
+        model = gan.GAN(generator, discriminator, latent_dim=LATENT, ema_decay=0.999, ema_warmup=True)
+        model.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+        before = [w.numpy() for w in generator.weights]
+        model.train_step(tf.constant(_images(4, 28)))
+        decay = 2.0 / 11.0  # min(0.999, (1 + t) / (10 + t)) after the first G step, t = 1.
+        for average, old, new in zip(model.ema_generator.weights, before, generator.weights):
+            self.assertAllClose(average, decay * old + (1 - decay) * new.numpy(), atol=1e-6)
+        self.assertTrue(gan.GAN.from_config(model.get_config()).ema_warmup)
+
     def test_weight_clipping(self):
         model = _make_gan(loss="wasserstein", clip_value=0.01, optimizer=lambda: keras.optimizers.RMSprop(5e-2))
         model.train_step(tf.constant(_images(4)))

@@ -42,7 +42,7 @@ class VariantsTest(tf.test.TestCase):
                  ({"variant": "conditional"}, "trains conditional model families; --model=dcgan is unconditional"),
                  ({"variant": "began", "loss": "hinge"}, "trains with --loss=began, not --loss=hinge"),
                  ({"variant": "plain", "loss": "began"}, "needs the began variant's discriminator"),
-                 ({"variant": "progressive"}, "Unknown --variant='progressive'; valid values: auto, began"),
+                 ({"variant": "stylegan"}, "Unknown --variant='stylegan'; valid values: auto, began"),
                  ({"loss": "hinge", "label_smoothing": 0.1}, "--label_smoothing needs --loss=minimax"),
                  ({"model": "cmlp", "pack": 2}, "--pack=2 needs the plain variant .* not the conditional variant"),
                  ({"model": "infogan", "pack": 2}, "--pack=2 needs the plain variant .* not the infogan variant"),

@@ -150,12 +150,55 @@ class LossLog(_StepsCallback):
         names = self.model.metric_names
         plots.save_loss_curves(history, os.path.join(self.plot_dir, "losses.png"), xlabel="step",
                                keys=[name for name in names if name.endswith("loss")])
-        d_keys = [name for name in names if not name.endswith("loss")]
+        d_keys = [name for name in names if not name.endswith("loss") and name not in self.model.schedule_names]
         if d_keys:  # SRResNet trains no D, and CycleGAN logs only losses: no empty figure.
             plots.save_discriminator_outputs(history, os.path.join(self.plot_dir, "d_outputs.png"), keys=d_keys)
 
     def on_train_end(self, logs=None):
         self.file.close()
+
+
+class GrowthLog(keras.callbacks.Callback):
+    """A progressive GAN's growth: a grid per phase at its own resolution, and its schedule plotted.
+
+    When the model leaves a phase (and at the end of training) samples/phase_K_SIZEpx.png shows
+    G(fixed z) at the resolution of that phase's newest block (exact: G's pixels repeat up to the
+    full size); each epoch end, growth.png plots losses.csv's phase and alpha columns.
+
+    Args:
+      fixed_z: float32 [N, latent_dim], the run's fixed noise.
+      directory: where the phase grids go; plot_dir: where growth.png goes; losses_csv: the run's log.
+    """
+
+    def __init__(self, fixed_z, directory, plot_dir, losses_csv):
+        super().__init__()
+        self.fixed_z = np.asarray(fixed_z, np.float32)
+        self.directory, self.plot_dir, self.losses_csv = directory, plot_dir, losses_csv
+        self.state = None
+
+    def on_train_begin(self, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        self.state = self.model.growth_state()
+
+    def on_train_batch_end(self, batch, logs=None):
+        state = self.model.growth_state()
+        if state["phase"] != self.state["phase"]:
+            self._save(self.state)
+        self.state = state
+
+    def on_epoch_end(self, epoch, logs=None):
+        if os.path.exists(self.losses_csv):
+            plots.save_growth(plots.read_losses_csv(self.losses_csv), os.path.join(self.plot_dir, "growth.png"))
+
+    def on_train_end(self, logs=None):
+        self._save(self.model.growth_state())
+
+    def _save(self, state):
+        images = self.model.grid_images(self.model.fixed_inputs(self.fixed_z).inputs)
+        images = self.model.native_images(images, state["size"])
+        name = f"phase_{state['phase']}_{state['size']}px.png"
+        plots.save_image_grid(images, os.path.join(self.directory, name),
+                              title=f"Phase {state['phase']}: {state['size']}x{state['size']}")
 
 
 _TEXTBOOK_NAMES = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")

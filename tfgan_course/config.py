@@ -70,6 +70,9 @@ class Config:
     d_weight_decay: float = _field(0.0, "Weight of the L2 penalty 1/2 sum(w^2) on D's weights; 0 = off.")
     g_ema_decay: float = _field(0.0, "Sample and export an exponential moving average of G's weights "
                                      "with this decay (e.g. 0.999); 0 = off.")
+    g_ema_warmup: bool = _field(False, "Ramp --g_ema_decay up as TensorFlow's ExponentialMovingAverage with "
+                                "num_updates does, min(decay, (1 + t) / (10 + t)) at step t, so that a short run's "
+                                "average does not keep its initial weights (0.999^1000 = 37% of them).")
     unrolled_steps: int = _field(0, "Unrolled GAN: G's loss looks through D advanced this many steps ahead; 0 = off.")
     pack: int = _field(1, "PacGAN: D judges packs of this many samples (real or fake), concatenated along the last "
                           "axis (vectors' features, images' channels); 1 = off. --batch_size must be a multiple. "
@@ -94,6 +97,11 @@ class Config:
                                "classifier.LOSS_SEED: SRGAN's perceptual loss without VGG; never the seed that scores).")
     adversarial_weight: float = _field(1e-3, "SRGAN: weight of the adversarial term beside the content loss (the "
                                        "paper's 1e-3).")
+    # Progressive growing (--model=pggan).
+    stable_images: int = _field(30_000, "--model=pggan: real images per stable phase at each resolution (the last "
+                                "resolution trains on for the rest of the run); 0 with --transition_images=0 = the "
+                                "same networks trained flat at full size.")
+    transition_images: int = _field(30_000, "--model=pggan: real images over which each new resolution block fades in.")
     init_from: str = _field("", "SRGAN: start G from this SRResNet run's last checkpoint (its --workdir, a checkpoints "
                             "directory or a checkpoint) on a fresh run; empty = from scratch.")
     lr_decay_epochs: int = _field(0, "Decay both learning rates linearly to 0 over the last N of --epochs, constant "
@@ -253,7 +261,8 @@ def validate(config: Config) -> Config:
                    "d_depth", "penalty_weight", "clip_value", "instance_noise", "instance_noise_steps", "d_weight_decay",
                    "unrolled_steps", "began_lambda_k", "adversarial_weight", "info_categories", "info_continuous", "info_weight",
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "gan_weight",
-                   "cycle_weight", "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs"):
+                   "cycle_weight", "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs",
+                   "stable_images", "transition_images"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     for option in ("divergence_max_loss", "divergence_pinned_steps"):
@@ -261,6 +270,8 @@ def validate(config: Config) -> Config:
             raise ValueError(f"--{option} must be >= 0 (0 = off), got {getattr(config, option)}.")
     if not 0 <= config.g_ema_decay < 1:
         raise ValueError(f"--g_ema_decay must be in [0, 1), got {config.g_ema_decay}.")
+    if config.g_ema_warmup and not config.g_ema_decay:
+        raise ValueError("--g_ema_warmup ramps up the EMA's decay: it needs --g_ema_decay (e.g. 0.999).")
     if config.eval_every_epochs and config.eval_num_samples < 10:
         raise ValueError(f"--eval_num_samples must be >= 10 to estimate covariances, got {config.eval_num_samples}.")
     if config.keep_best and not config.eval_every_epochs:

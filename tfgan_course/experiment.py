@@ -7,8 +7,9 @@ A workdir holds everything a run writes:
   checkpoints/       G, D, both optimizers, the epoch, the random state, the fixed noise
   eval.csv           --eval_every_epochs: FID and KID every N epochs (best.json, checkpoints_best/
                      with --keep_best)
-  samples/           epoch_NNNN.png grids of G(fixed noise) and progress.gif
-  losses.csv         one row per generator step; losses.png, d_outputs.png (when D's outputs are logged)
+  samples/           epoch_NNNN.png grids of G(fixed noise) and progress.gif; phase_K_SIZEpx.png (a progressive GAN)
+  losses.csv         one row per generator step; losses.png, d_outputs.png (when D's outputs are logged),
+                     growth.png (a progressive GAN's phase and fade-in alpha)
   real_vs_fake.png   a real batch beside G's samples, at the end
   sweep_*.png        InfoGAN: each latent code swept, the rest fixed
   mapping.png        1-D toy with uniform z: G's mapping against the inverse CDF
@@ -97,6 +98,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     flag_changes = _check_resume_flags(config, workdir)
     run_data = _load_data(config, strategy)  # Before the workdir is touched: a data error leaves nothing behind.
     variants.validate(config, run_data.info.kind)  # A translator needs translation data, and the others images.
+    variants.warn_if_short(config, run_data.steps_per_epoch, run_data.info.kind)  # A progressive GAN's growth.
     _prepare_workdir(config, workdir)
     with strategy.scope():
         state = _build_state(config, run_data, workdir)
@@ -270,6 +272,9 @@ def _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_v
         callbacks.SampleGrid(state.model.fixed_inputs(state.fixed_z.numpy(), examples), os.path.join(workdir, "samples"),
                              os.path.join(workdir, "tensorboard", "samples"), real_samples=real_vectors),
     ]
+    if state.model.schedule_names:  # A progressive GAN: a grid per phase at its resolution, growth.png.
+        run_callbacks.append(callbacks.GrowthLog(state.fixed_z.numpy(), os.path.join(workdir, "samples"), workdir,
+                                                 os.path.join(workdir, "losses.csv")))
     if config.eval_every_epochs and state.model.spec.translates:
         logging.warning("--eval_every_epochs: FID during training is not available for image-to-image translators "
                         "yet; skipped.")

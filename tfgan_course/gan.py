@@ -87,6 +87,9 @@ class GAN(keras.Model):
       ema_decay: > 0 keeps an exponential moving average of G's weights,
         `ema_generator`, updated after every G step and used for sampling and
         export (Yazici et al., 2019; beyond the lectures); 0 = off.
+      ema_warmup: the decay after t G steps is min(ema_decay, (1 + t) / (10 + t)), as
+        tf.train.ExponentialMovingAverage's with num_updates: a short run's average forgets
+        its initial weights.
       latent_distribution: "normal" (z ~ N(0, I), the DCGAN default) or
         "uniform" (z ~ U[0, 1), lecture 004's `torch.rand` and textbook 12.2.2).
       unrolled_steps: k > 0 computes G's loss through a copy of D advanced k
@@ -104,9 +107,12 @@ class GAN(keras.Model):
     d_outputs = "logits"  # What D gives: the kind of loss pair (`losses.Loss.d_outputs`) it trains with.
     metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after")
     networks = ("generator", "discriminator")  # The Keras models among the constructor's arguments.
+    # Logged values that follow a schedule rather than the networks (the progressive GAN's phase and fade-in
+    # alpha): losses.csv has them, the loss and D-output plots do not, and the run plots its growth.
+    schedule_names = ()
 
     def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=0, ema_decay=0.0,
-                 latent_distribution="normal", unrolled_steps=0, pack=1, **kwargs):
+                 latent_distribution="normal", unrolled_steps=0, pack=1, ema_warmup=False, **kwargs):
         super().__init__(**kwargs)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
@@ -128,6 +134,7 @@ class GAN(keras.Model):
         self.d_steps = int(d_steps)
         self.seed = int(seed)
         self.ema_decay = float(ema_decay)
+        self.ema_warmup = bool(ema_warmup)
         self.latent_distribution = latent_distribution
         self.unrolled_steps = int(unrolled_steps)
         self.pack = int(pack)
@@ -405,10 +412,14 @@ class GAN(keras.Model):
 
     def _update_ema(self):
         if self.ema_generator is not None:
+            decay = tf.constant(self.ema_decay)
+            if self.ema_warmup:
+                steps = tf.cast(self.g_optimizer.iterations, tf.float32)
+                decay = tf.minimum(decay, (1.0 + steps) / (10.0 + steps))
             # BatchNorm's moving statistics are averaged too, so the EMA generator
             # normalises with statistics that match its weights.
             for average, weight in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * weight)
+                average.assign(decay * average + (1.0 - decay) * weight)
 
     def _log_step(self, step_values):
         """Updates the epoch trackers and the step record; returns the step's logs (replica means)."""
@@ -483,6 +494,7 @@ class GAN(keras.Model):
             "latent_distribution": self.latent_distribution,
             "unrolled_steps": self.unrolled_steps,
             "pack": self.pack,
+            "ema_warmup": self.ema_warmup,
         }
 
     @classmethod

@@ -233,6 +233,15 @@ def gradient_penalty(discriminator, real_images, fake_images, seed=None):
     return _global_mean(tf.square(_input_gradient_norms(discriminator, interpolated) - 1.0))
 
 
+def drift_penalty(real_scores):
+    """The progressive GAN's drift term (Karras et al., 2018, appendix A.1): E[D(x)^2] on real images.
+
+    Weighted 0.001 beside WGAN-GP, it keeps the critic's scores near 0, which the Wasserstein
+    loss alone leaves free to drift. Returns a scalar float32 >= 0 (the replica's share).
+    """
+    return _global_mean(tf.square(tf.cast(real_scores, tf.float32)))
+
+
 def dragan_penalty(discriminator, real_images, fake_images=None, seed=None, spread=0.5):
     """DRAGAN's penalty (Kodali et al., 2017): the gradient penalty around perturbed real data.
 

@@ -37,6 +37,38 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "constant_steps": self.constant_steps, "decay_steps": self.decay_steps}
 
 
+@keras.saving.register_keras_serializable(package="tfgan_course")
+class RestartableAdam(keras.optimizers.Adam):
+    """Adam whose moments can be started afresh mid-run (`restart`), its bias correction counting from there.
+
+    The progressive GAN restarts both optimizers at each new resolution, as TF-GAN makes new ones
+    per stage. `iterations` runs on (G's is the run's step count), so the bias correction uses
+    t = iterations + 1 - restarted_at: Adam's step size lr sqrt(1 - beta2^t) / (1 - beta1^t) is
+    reached by rescaling the learning rate Adam's own `update_step` gets.
+    """
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self.restarted_at = self.add_variable((), initializer="zeros", dtype="int64", name="restarted_at")
+
+    def restart(self):
+        """Zeroes the moments; the next update is the first of a new Adam."""
+        for moment in [*self._momentums, *self._velocities]:
+            moment.assign(tf.zeros_like(moment))
+        self.restarted_at.assign(tf.cast(self.iterations, tf.int64))
+
+    def update_step(self, gradient, variable, learning_rate):
+        def correction(t):
+            return tf.sqrt(1.0 - tf.pow(self.beta_2, t)) / (1.0 - tf.pow(self.beta_1, t))
+
+        step = tf.cast(self.iterations + 1, tf.float32)
+        local_step = step - tf.cast(self.restarted_at, tf.float32)
+        scale = tf.cast(correction(local_step) / correction(step), variable.dtype)
+        super().update_step(gradient, variable, tf.cast(learning_rate, variable.dtype) * scale)
+
+
 def learning_rate(config, network: str, steps_per_epoch: int = 0):
     """`network`'s learning rate: a float, or with --lr_decay_epochs (and steps_per_epoch) a LinearDecay.
 

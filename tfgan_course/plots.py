@@ -243,6 +243,12 @@ def save_discriminator_outputs(history: dict[str, list[float]], path, xlabel: st
                  ylabel="mean D output" if probabilities else "value", ylim=(0.0, 1.0) if probabilities else None)
 
 
+def save_growth(history: dict[str, list[float]], path, xlabel: str = "step") -> None:
+    """A progressive GAN's schedule per step: its phase (0, 1, 2, ...: stable, fading in, stable, ...) and the
+    newest block's fade-in alpha in [0, 1], from losses.csv's "phase" and "alpha" columns."""
+    _save_curves(history, path, ("phase", "alpha"), "Growth: phase and fade-in alpha", xlabel, ylabel="")
+
+
 def save_learned_mapping(u, mapping, real, path, title: str = "Learned mapping vs inverse CDF") -> None:
     """Textbook 12.2.2: a 1-D generator's mapping z -> G(z) against X = F_X^{-1}(z) for uniform z.
 

@@ -8,13 +8,14 @@
   VARIANTS["cyclegan"]     gans.cyclegan               G: A -> B, F: B -> A on unpaired domains (lecture 000)
   VARIANTS["srresnet"]     gans.super_resolution       G(x) upscales x on lowres: pairs, content loss only
   VARIANTS["srgan"]        gans.super_resolution       the same G from an SRResNet run, + 1e-3 adversarial, D(y)
+  VARIANTS["progressive"]  gans.progressive            G and D grow 7 -> 14 -> 28 as they train, WGAN-GP + drift
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
 whose losses take an autoencoder's energies; a translator family (unet,
 resnet) trains as pix2pix on paired data and as CycleGAN on unpaired data
 (`DataInfo.kind`, which `validate` and `build` take once the data is known); an upscaler (srresnet)
-trains as SRResNet, and as SRGAN by --variant=srgan. The unrolled GAN is not a variant
+trains as SRResNet, and as SRGAN by --variant=srgan; a growing family (pggan) as the progressive GAN. The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
 PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
 latent code or an energy belongs to one sample, not to a pack.
@@ -31,7 +32,8 @@ from absl import logging
 
 from tfgan_course import classifier, data_derived, data_sources, gan, losses, models, optimizers, spec
 from tfgan_course import config as config_lib
-from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix, super_resolution
+from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix, progressive, super_resolution
+from tfgan_course.models import pggan
 from tfgan_course.runtime import dtype_policy
 
 
@@ -47,6 +49,8 @@ class Variant:
       loss: the loss it always trains with (BEGAN's energies), or None for --loss.
       data_kinds: the `data.DataInfo.kind`s it trains on.
       default_loss: the loss it trains with while --loss is left at its default (CycleGAN's least squares).
+      length_warning: fn(config, images) -> a warning when a run of `images` real images is too short
+        for the variant to finish (the progressive GAN's growth), else None; None = any length does.
     """
 
     model_class: type
@@ -55,11 +59,27 @@ class Variant:
     loss: str | None = None
     data_kinds: tuple = ("images", "vectors")
     default_loss: str | None = None
+    length_warning: Callable | None = None
 
 
 def _plain_options(config, num_classes):
     del num_classes
     return {"pack": config.pack}, {"pack": config.pack}
+
+
+def _progressive_options(config, num_classes):
+    del num_classes
+    return {}, {"stable_images": config.stable_images, "transition_images": config.transition_images}
+
+
+def _growth_warning(config, images):
+    sizes = pggan.resolutions(config.image_size)
+    needed = (len(sizes) - 1) * (config.stable_images + config.transition_images)
+    if images < needed:
+        return (f"This run trains on {images} real images, but growing through {' -> '.join(map(str, sizes))} takes "
+                f"{needed} (--stable_images and --transition_images per stage): it ends before full size. Raise "
+                "--epochs or lower those two for a full run.")
+    return None
 
 
 def _conditional_options(config, num_classes):
@@ -93,7 +113,8 @@ def _translator_networks(config, input_shape, output_shape, conditional, seed):
 def _pix2pix_options(config, shapes):
     generator, discriminator = _translator_networks(config, shapes["input"], shapes["target"], True, config.seed)
     return ({"generator": generator, "discriminator": discriminator},
-            {"l1_weight": config.l1_weight, "gan_weight": config.gan_weight, "ema_decay": config.g_ema_decay})
+            {"l1_weight": config.l1_weight, "gan_weight": config.gan_weight, "ema_decay": config.g_ema_decay,
+             "ema_warmup": config.g_ema_warmup})
 
 
 def _cyclegan_options(config, shapes):
@@ -114,7 +135,7 @@ def _srresnet_options(config, shapes):
     generator, discriminator = models.build_translator(
         config.model, input_shape=shapes["input"], output_shape=shapes["target"], conditional=False,
         g_width=config.g_width, d_width=config.d_width, seed=config.seed, resnet_blocks=config.resnet_blocks)
-    options = {"content_loss": config.content_loss, "ema_decay": config.g_ema_decay}
+    options = {"content_loss": config.content_loss, "ema_decay": config.g_ema_decay, "ema_warmup": config.g_ema_warmup}
     if config.content_loss == "features":
         try:
             source = classifier.classifier_source(data_derived.target_spec(config.dataset))
@@ -145,6 +166,8 @@ VARIANTS = {
                         default_loss="least_squares"),
     "srresnet": Variant(super_resolution.SRResNet, "upscaler", _srresnet_options, data_kinds=("paired",)),
     "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",)),
+    "progressive": Variant(progressive.ProgressiveGAN, "progressive", _progressive_options, loss="wasserstein",
+                           data_kinds=("images",), length_warning=_growth_warning),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
@@ -158,19 +181,34 @@ _ONLY_FOR = {
     "resnet_blocks": _TRANSLATORS + _UPSCALERS,
     "content_loss": _UPSCALERS,
     **{option: ("srgan",) for option in ("adversarial_weight", "init_from")},
+    **{option: ("progressive",) for option in ("stable_images", "transition_images")},
 }
 # Options some variants do not take: option -> those variants. A translator has no latent, nor the
 # networks' options of the latent families; CycleGAN's own step has none of D's regularisers, nor an
 # EMA of its two generators, and its history pools are one per device.
-_NOT_FOR = {
-    **{option: _TRANSLATORS + _UPSCALERS for option in ("d_steps", "unrolled_steps", "latent_dim",
-                                                        "latent_distribution", "d_norm", "g_upsample", "g_depth",
-                                                        "d_depth")},
+_NOT_FOR_GROUPS = (
+    (_TRANSLATORS + _UPSCALERS, ("d_steps", "unrolled_steps", "latent_dim", "latent_distribution", "d_norm",
+                                 "g_upsample", "g_depth", "d_depth")),
     # SRResNet trains no D: none of D's options means anything to it.
-    **{option: ("cyclegan", "srresnet") for option in ("penalty", "clip_value", "label_smoothing", "instance_noise",
-                                                       "d_weight_decay")},
-    **{option: ("cyclegan",) for option in ("g_ema_decay", "distribute")},
-}
+    (("cyclegan", "srresnet"), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay")),
+    (("cyclegan",), ("g_ema_decay", "g_ema_warmup", "distribute")),
+    # The progressive GAN's D update is WGAN-GP's with the drift term, one per G update, in float32 (its
+    # layers compute in the weights' dtype).
+    (("progressive",), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay", "d_steps",
+                        "unrolled_steps", "mixed_precision")),
+)
+
+
+def _by_option(groups) -> dict:
+    """{option: the variants of every group that names it} of (variants, options) groups."""
+    refusing = {}
+    for names, options in groups:
+        for option in options:
+            refusing[option] = refusing.get(option, ()) + names
+    return refusing
+
+
+_NOT_FOR = _by_option(_NOT_FOR_GROUPS)
 
 
 def _candidates(config: config_lib.Config, data_kind: str | None) -> list:
@@ -180,7 +218,9 @@ def _candidates(config: config_lib.Config, data_kind: str | None) -> list:
     if config.loss == VARIANTS["began"].loss:
         return ["began"]
     kind = models.MODELS[config.model].KIND
-    names = [name for name, variant in VARIANTS.items() if variant.family_kind == kind and not variant.loss]
+    names = [name for name, variant in VARIANTS.items() if variant.family_kind == kind]
+    # A variant with a loss of its own (BEGAN) is not the auto choice of a kind that has others.
+    names = [name for name in names if not VARIANTS[name].loss] or names
     if data_kind is None:
         return names  # The data decides, once loaded.
     return [name for name in names if data_kind in VARIANTS[name].data_kinds][:1] or names[:1]
@@ -278,6 +318,17 @@ def validate(config: config_lib.Config, data_kind: str | None = None) -> config_
     return config
 
 
+def warn_if_short(config: config_lib.Config, steps_per_epoch: int, data_kind: str | None = None) -> str | None:
+    """Logs and returns a warning when --epochs of `steps_per_epoch` steps end before the variant's schedule does."""
+    variant = VARIANTS[variant_name(config, data_kind)]
+    if variant.length_warning is None:
+        return None
+    warning = variant.length_warning(config, config.epochs * steps_per_epoch * config.batch_size)
+    if warning:
+        logging.warning("%s", warning)
+    return warning
+
+
 def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_steps: int = 1,
           steps_per_execution: int = 1, *, data_kind: str | None = None, shapes: dict | None = None,
           steps_per_epoch: int = 0) -> gan.GAN:
@@ -330,5 +381,5 @@ def _gan(config, variant, image_shape, num_classes):
         d_depth=config.d_depth, **network_options)
     return variant.model_class(
         generator, discriminator, latent_dim=config.latent_dim, d_steps=config.d_steps, seed=config.seed,
-        ema_decay=config.g_ema_decay, latent_distribution=config.latent_distribution,
+        ema_decay=config.g_ema_decay, ema_warmup=config.g_ema_warmup, latent_distribution=config.latent_distribution,
         unrolled_steps=config.unrolled_steps, **model_options)

@@ -163,7 +163,8 @@ class CycleGAN(gan.GAN):
 
     def get_config(self):
         config = super().get_config()
-        for key in ("latent_dim", "d_steps", "ema_decay", "latent_distribution", "unrolled_steps", "pack"):
+        for key in ("latent_dim", "d_steps", "ema_decay", "ema_warmup", "latent_distribution", "unrolled_steps",
+                    "pack"):
             config.pop(key)
         for key in ("reverse_generator", "reverse_discriminator"):
             config[key] = keras.saving.serialize_keras_object(getattr(self, key))

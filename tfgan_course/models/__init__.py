@@ -21,6 +21,8 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   `build_translator` too: G maps images float32 [B, h, w, Cin] in [-1, 1] to [B, s h, s w, Cout]
   in [-1, 1] (s one of the family's SCALES, found from the data's shapes), D maps the large images
   [B, s h, s w, Cout] to logits float32 [B, 1] (SRGAN's D judges an image alone).
+- "progressive" (pggan): G maps z to images, D images to critic scores, as "unconditional", but both
+  hold every block of a growing resolution and run those a `progress` weight says (`pggan.set_progress`).
 
 A translating family has `OPTIONS` and `D_OPTIONS` (flag -> its generator's and its discriminator's
 argument) and `SCALES` (the size ratios of output to input it makes; (1,) keeps the size).
@@ -41,6 +43,7 @@ from tfgan_course.models import (
     mlp,
     mlp2,
     patchgan,
+    pggan,
     resnet,
     selu,
     srresnet,
@@ -60,8 +63,9 @@ MODELS = {
     "unet": unet,
     "resnet": resnet,
     "srresnet": srresnet,
+    "pggan": pggan,
 }
-KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler")
+KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler", "progressive")
 # The kinds `build_translator` builds: G takes images.
 TRANSLATING_KINDS = ("translator", "upscaler")
 # Valid values of build_translator's discriminator option.

@@ -1,0 +1,201 @@
+r"""Progressive growing against the same networks trained flat at full size: FID at equal wall-clock and images.
+
+Per seed, two runs of tfgan_course/configs/pggan_fashion_mnist.cfg through `experiment.run`:
+
+  progressive  the config as shipped: 7 -> 14 -> 28, 30,000 images per stable phase and per fade-in;
+  flat         the same networks, losses and optimiser with --stable_images=0 --transition_images=0:
+               every block at full size from the first step.
+
+Both train for the config's epochs (equal images seen). The progressive run goes first; the flat run
+then keeps its generator (the sampler, G's EMA) at the first step whose training wall-clock reaches the
+progressive run's total: "equal wall-clock". Each kept generator is scored by the project's evaluator
+(`evaluate.evaluate`, N generated against N real test images in the domain classifier's feature space).
+The progressive run's clock also gives images/s per phase.
+
+Runs resume (from their checkpoints, the clock from clock.jsonl); scores are appended to --scores,
+committed, so a later session skips what is scored:
+
+  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 50 minutes on 2 cores
+  .venv/bin/python benchmarks/progressive.py --report_only
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+from absl import app, flags  # pylint: disable=wrong-import-position
+from peer_dcgan import append_jsonl, read_jsonl  # pylint: disable=wrong-import-position  # noqa: E402
+
+CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tfgan_course", "configs",
+                      "pggan_fashion_mnist.cfg")
+ARMS = {"progressive": {}, "flat": {"stable_images": 0, "transition_images": 0}}
+CLOCK, SNAPSHOTS = "clock.jsonl", "snapshots.jsonl"
+
+flags.DEFINE_integer("seeds", 3, "Seeds per arm (0 .. seeds-1).")
+flags.DEFINE_integer("num_samples", 10_000, "Generated and real images per FID.")
+flags.DEFINE_string("output_dir", "runs/progressive", "The runs.")
+flags.DEFINE_string("scores", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "progressive.jsonl"),
+                    "Scores, one JSON line per (arm, seed, budget); committed with the benchmark.")
+flags.DEFINE_bool("report_only", False, "Print the table from --scores; train and score nothing.")
+flags.DEFINE_string("train_one", None, "Internal: train arm:seed in this process.")
+FLAGS = flags.FLAGS
+
+
+def run_dir(arm, seed):
+    return os.path.join(FLAGS.output_dir, arm, f"seed{seed}")
+
+
+def config_of(arm, seed):
+    from tfgan_course import config as config_lib  # pylint: disable=import-outside-toplevel
+
+    with open(CONFIG) as f:
+        config = config_lib.Config.from_flagfile(f.read())
+    return config.replace(seed=seed, checkpoint_every_steps=100, log_every_steps=0, **ARMS[arm])
+
+
+def train_one(arm, seed, stop_at_seconds):
+    """Trains one run (resuming) with its clock; the flat arm keeps G once its clock reaches `stop_at_seconds`."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
+
+    directory = run_dir(arm, seed)
+
+    class Clock(keras.callbacks.Callback):
+        """Training wall-clock (its own bookkeeping excluded) every 10 steps; the equal-time snapshot."""
+
+        def on_train_begin(self, logs=None):
+            rows = read_jsonl(os.path.join(directory, CLOCK))
+            step = int(self.model.g_optimizer.iterations.numpy())
+            self.seconds_before = max((r["seconds"] for r in rows if r["step"] <= step), default=0.0)
+            self.start, self.paused = time.perf_counter(), 0.0
+            self.kept = any(s["budget"] == "equal_time" for s in read_jsonl(os.path.join(directory, SNAPSHOTS)))
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = int(self.model.g_optimizer.iterations.numpy())
+            if step % 10:
+                return
+            now = time.perf_counter()
+            seconds = self.seconds_before + now - self.start - self.paused
+            row = {"step": step, "seconds": seconds, "images": int(self.model.images_seen.numpy()),
+                   **self.model.growth_state()}
+            append_jsonl(os.path.join(directory, CLOCK), row)
+            if stop_at_seconds and not self.kept and seconds >= stop_at_seconds:
+                self._keep("equal_time", step, seconds)
+            self.paused += time.perf_counter() - now
+
+        def on_train_end(self, logs=None):
+            step = int(self.model.g_optimizer.iterations.numpy())
+            rows = read_jsonl(os.path.join(directory, CLOCK))
+            self._keep("equal_images", step, max((r["seconds"] for r in rows), default=0.0))
+
+        def _keep(self, budget, step, seconds):
+            path = os.path.join(directory, "snapshots", f"{budget}_step{step:05d}.keras")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self.model.sampler.save(path)
+            append_jsonl(os.path.join(directory, SNAPSHOTS),
+                          {"budget": budget, "step": step, "seconds": seconds, "path": path})
+            self.kept = self.kept or budget == "equal_time"
+
+    os.makedirs(directory, exist_ok=True)
+    if any(s["budget"] == "equal_images" for s in read_jsonl(os.path.join(directory, SNAPSHOTS))):
+        return
+    experiment.run(config_of(arm, seed), directory, verbose=0, extra_callbacks=[Clock()])
+
+
+def total_seconds(arm, seed):
+    """The finished run's training wall-clock (None while it is not finished)."""
+    snapshots = [s for s in read_jsonl(os.path.join(run_dir(arm, seed), SNAPSHOTS)) if s["budget"] == "equal_images"]
+    return snapshots[0]["seconds"] if snapshots else None
+
+
+def train(arm, seed):
+    """Trains one run in a fresh process (so each arm's clock runs alone), unless it is finished."""
+    if total_seconds(arm, seed) is not None:
+        return
+    print(f"training {arm} seed {seed} in {run_dir(arm, seed)}", flush=True)
+    subprocess.run([sys.executable, os.path.abspath(__file__), f"--train_one={arm}:{seed}",
+                    f"--output_dir={FLAGS.output_dir}"], check=True)
+
+
+def score(arm, seed):
+    """Scores each kept generator of a run that --scores does not hold yet."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from tfgan_course import evaluate, spec, trained  # pylint: disable=import-outside-toplevel
+
+    done = {(r["arm"], r["seed"], r["budget"], r["num_samples"]) for r in read_jsonl(FLAGS.scores)}
+    directory = run_dir(arm, seed)
+    saved = spec.read(os.path.join(directory, spec.CHECKPOINTS))
+    for snapshot in read_jsonl(os.path.join(directory, SNAPSHOTS)):
+        if (arm, seed, snapshot["budget"], FLAGS.num_samples) in done:
+            continue
+        generator = keras.models.load_model(snapshot["path"])
+        loaded = trained.TrainedGenerator(saved, f"{arm} seed {seed} {snapshot['budget']}",
+                                          lambda inputs, g=generator: g(inputs["z"], training=False).numpy())
+        result = evaluate.evaluate(loaded, "fashion_mnist",
+                                   os.path.join(directory, "eval", snapshot["budget"]), FLAGS.num_samples)
+        row = {"arm": arm, "seed": seed, "budget": snapshot["budget"], "step": snapshot["step"],
+               "seconds": round(snapshot["seconds"], 1), "num_samples": FLAGS.num_samples,
+               "classifier": result["classifier"], **result["generated"]}
+        append_jsonl(FLAGS.scores, row)
+        print(f"scored {arm} seed {seed} {snapshot['budget']} (step {snapshot['step']}): FID {row['fid']:.1f}",
+              flush=True)
+
+
+def phase_speeds(seed):
+    """{phase: (size, images/s)} from the progressive run's clock."""
+    rows = read_jsonl(os.path.join(run_dir("progressive", seed), CLOCK))
+    totals = {}  # phase -> [size, images, seconds]
+    for previous, row in zip(rows, rows[1:]):
+        if row["step"] <= previous["step"]:  # A resume re-ran these steps.
+            continue
+        total = totals.setdefault(row["phase"], [row["size"], 0, 0.0])
+        total[1] += row["images"] - previous["images"]
+        total[2] += row["seconds"] - previous["seconds"]
+    return {phase: (size, images / seconds) for phase, (size, images, seconds) in sorted(totals.items()) if seconds}
+
+
+def report():
+    rows = read_jsonl(FLAGS.scores)
+    if not rows:
+        print("Nothing scored yet.")
+        return
+    print(f"| arm | budget | seed | step | training seconds | FID (N = {FLAGS.num_samples}) | KID x 1000 |")
+    print("|---|---|---|---|---|---|---|")
+    for row in sorted(rows, key=lambda r: (r["budget"], r["arm"], r["seed"])):
+        print(f"| {row['arm']} | {row['budget'].replace('_', ' ')} | {row['seed']} | {row['step']} | "
+              f"{row['seconds']:.0f} | {row['fid']:.1f} | {1000 * row['kid']:.2f} |")
+    for seed in sorted({r["seed"] for r in rows if r["arm"] == "progressive"}):
+        speeds = phase_speeds(seed)
+        if speeds:
+            print(f"\nprogressive seed {seed}, images/s per phase: " + ", ".join(
+                f"{phase} ({size} px) {rate:.0f}" for phase, (size, rate) in speeds.items()))
+    for seed in sorted({r["seed"] for r in rows if r["arm"] == "flat"}):
+        rows_flat = read_jsonl(os.path.join(run_dir("flat", seed), CLOCK))
+        if len(rows_flat) > 1:
+            first, last = rows_flat[0], rows_flat[-1]
+            rate = (last["images"] - first["images"]) / max(last["seconds"] - first["seconds"], 1e-9)
+            print(f"flat seed {seed}: {rate:.0f} images/s at 28 px")
+
+
+def main(argv):
+    del argv
+    if FLAGS.train_one:
+        arm, seed = FLAGS.train_one.split(":")
+        stop_at = total_seconds("progressive", int(seed)) if arm == "flat" else None
+        train_one(arm, int(seed), stop_at)
+        return
+    if not FLAGS.report_only:
+        for seed in range(FLAGS.seeds):
+            for arm in ARMS:  # The progressive run first: its time is the flat run's equal-time budget.
+                train(arm, seed)
+                score(arm, seed)
+    report()
+
+
+if __name__ == "__main__":
+    app.run(main)
