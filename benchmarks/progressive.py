@@ -164,22 +164,25 @@ def report():
     if not rows:
         print("Nothing scored yet.")
         return
-    print(f"| arm | budget | seed | step | training seconds | FID (N = {FLAGS.num_samples}) | KID x 1000 |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| arm | budget | seed | step | training seconds | FID (N = {FLAGS.num_samples}) | KID | precision | recall |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in sorted(rows, key=lambda r: (r["budget"], r["arm"], r["seed"])):
         print(f"| {row['arm']} | {row['budget'].replace('_', ' ')} | {row['seed']} | {row['step']} | "
-              f"{row['seconds']:.0f} | {row['fid']:.1f} | {1000 * row['kid']:.2f} |")
+              f"{row['seconds']:.0f} | {row['fid']:.1f} | {row['kid']:.2f} | {row['precision']:.3f} | "
+              f"{row['recall']:.3f} |")
     for seed in sorted({r["seed"] for r in rows if r["arm"] == "progressive"}):
         speeds = phase_speeds(seed)
         if speeds:
             print(f"\nprogressive seed {seed}, images/s per phase: " + ", ".join(
                 f"{phase} ({size} px) {rate:.0f}" for phase, (size, rate) in speeds.items()))
     for seed in sorted({r["seed"] for r in rows if r["arm"] == "flat"}):
-        rows_flat = read_jsonl(os.path.join(run_dir("flat", seed), CLOCK))
-        if len(rows_flat) > 1:
-            first, last = rows_flat[0], rows_flat[-1]
-            rate = (last["images"] - first["images"]) / max(last["seconds"] - first["seconds"], 1e-9)
-            print(f"flat seed {seed}: {rate:.0f} images/s at 28 px")
+        # Up to the equal-time snapshot: the part of the run whose clock the comparison uses.
+        kept = [s for s in read_jsonl(os.path.join(run_dir("flat", seed), SNAPSHOTS)) if s["budget"] == "equal_time"]
+        clock = [r for r in read_jsonl(os.path.join(run_dir("flat", seed), CLOCK))
+                 if not kept or r["step"] <= kept[0]["step"]]
+        if len(clock) > 1:
+            rate = (clock[-1]["images"] - clock[0]["images"]) / max(clock[-1]["seconds"] - clock[0]["seconds"], 1e-9)
+            print(f"flat seed {seed}: {rate:.0f} images/s at 28 px (to the equal-time snapshot)")
 
 
 def main(argv):

@@ -94,7 +94,7 @@ class ExperimentTest(tf.test.TestCase):
             [sys.executable, "-m", "tfgan_course.train", f"--workdir={self.workdir}", "--model=vgg"],
             capture_output=True, text=True, timeout=120, check=False)
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn("Unknown --model='vgg'; valid values: cdcgan, cmlp, dcgan, infogan, mlp, mlp2, resnet, selu, srresnet, "
+        self.assertIn("Unknown --model='vgg'; valid values: cdcgan, cmlp, dcgan, infogan, mlp, mlp2, pggan, resnet, selu, srresnet, "
                       "toy, unet", result.stderr)
         self.assertFalse(os.path.exists(self.workdir))
 

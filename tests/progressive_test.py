@@ -194,6 +194,11 @@ class GrowingRunTest(tf.test.TestCase):
                      "growth.png", "losses.png"):
             self.assertTrue(os.path.isfile(os.path.join(self.workdir, name)), name)
         self.assertFalse(os.path.exists(os.path.join(self.workdir, "d_outputs.png")))  # A critic's scores.
+        # The checkpoint holds every weight of the three networks (the resume and `evaluate --workdir` read it).
+        restored, _ = trained.restore_gan(self.workdir)
+        for network in ("generator", "discriminator", "ema_generator"):
+            for saved, weight in zip(getattr(restored, network).weights, getattr(model, network).weights):
+                self.assertAllEqual(saved, weight, msg=f"{network} {weight.path}")
         self.assertEqual(spec.read(os.path.join(self.workdir, spec.CHECKPOINTS)).state,
                          {"resolutions": [4, 8], "stable_images": 16, "transition_images": 16})
 

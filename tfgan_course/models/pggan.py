@@ -210,6 +210,16 @@ class _Growing(layers.Layer):
         self.channels = widths(self.width, len(self.sizes))
         self.fixed_blocks = 0  # > 0 inside `running`: the blocks to run, known while tracing.
 
+    def _add(self, layer, input_shape):
+        """Builds a sublayer and makes it an attribute named as it is.
+
+        One attribute per sublayer, not lists: TensorFlow's checkpoints follow attributes and do not
+        see the layers of a Keras-tracked list (their weights would be missing from every checkpoint).
+        """
+        layer.build(input_shape)
+        setattr(self, layer.name, layer)
+        return layer
+
     def _add_progress(self):
         # Set, never trained; one value on every replica.
         self.progress = self.add_weight(shape=(), initializer="zeros", trainable=False, name="progress",
@@ -243,22 +253,21 @@ class GrowingGenerator(_Growing):
     def build(self, input_shape):
         self._add_progress()
         seeds, first = _seeds(self.seed), self.sizes[0]
-        self.dense = EqualizedDense(first * first * self.channels[0], gain=HE_GAIN / 4, seed=next(seeds),
-                                    name="dense")  # The official code's gain: a 4x4 "convolution" of a 1x1 input.
-        self.dense.build(input_shape)
-        # Flat lists (Keras tracks the layers of a list, not of a list of lists): block b's (0-based)
-        # convolutions are convs[max(2 b - 1, 0) : 2 b + 1]: one in the first block, two in the others.
-        self.convs, self.to_rgb = [], []
+        # The official code's gain: a 4x4 "convolution" of a 1x1 input.
+        self._add(EqualizedDense(first * first * self.channels[0], gain=HE_GAIN / 4, seed=next(seeds), name="dense"),
+                  input_shape)
         for b, channels in enumerate(self.channels):
             previous = self.channels[max(b - 1, 0)]
-            for i in range(1 if b == 0 else 2):
-                conv = EqualizedConv2D(channels, 3, seed=next(seeds), name=f"block{b + 1}_conv{i}")
-                conv.build((None, None, None, previous))
-                self.convs.append(conv)
+            for i in range(self._convs_in(b)):
+                self._add(EqualizedConv2D(channels, 3, seed=next(seeds), name=f"block{b + 1}_conv{i}"),
+                          (None, None, None, previous))
                 previous = channels
-            to_rgb = EqualizedConv2D(self.channels_out, 1, gain=1.0, seed=next(seeds), name=f"block{b + 1}_to_rgb")
-            to_rgb.build((None, None, None, channels))
-            self.to_rgb.append(to_rgb)
+            self._add(EqualizedConv2D(self.channels_out, 1, gain=1.0, seed=next(seeds), name=f"block{b + 1}_to_rgb"),
+                      (None, None, None, channels))
+
+    @staticmethod
+    def _convs_in(block):
+        return 1 if block == 0 else 2  # The first block's dense layer stands for the paper's 4x4 convolution.
 
     def _run(self, z, blocks, p):
         first = self.sizes[0]
@@ -268,12 +277,13 @@ class GrowingGenerator(_Growing):
         for b in range(blocks):
             if b:
                 h = upscale(h, 2)
-            for conv in self.convs[max(2 * b - 1, 0):2 * b + 1]:
-                h = pixel_norm(_lrelu(conv(h)))
+            for i in range(self._convs_in(b)):
+                h = pixel_norm(_lrelu(getattr(self, f"block{b + 1}_conv{i}")(h)))
             features.append(h)
         full = self.sizes[-1]
         # Only the two newest running blocks can have a non-zero alpha.
-        outputs = [generator_alpha(b + 1, p) * upscale(self.to_rgb[b](features[b]), full // self.sizes[b])
+        outputs = [generator_alpha(b + 1, p) * upscale(getattr(self, f"block{b + 1}_to_rgb")(features[b]),
+                                                       full // self.sizes[b])
                    for b in range(max(blocks - 2, 0), blocks)]
         return tf.tanh(tf.add_n(outputs))
 
@@ -291,41 +301,37 @@ class GrowingDiscriminator(_Growing):
     def build(self, input_shape):
         self._add_progress()
         seeds, channels_in = _seeds(self.seed), int(input_shape[-1])
-        self.from_rgb, self.convs = [], []
         for b, channels in enumerate(self.channels):
-            from_rgb = EqualizedConv2D(channels, 1, seed=next(seeds), name=f"block{b + 1}_from_rgb")
-            from_rgb.build((None, None, None, channels_in))
-            self.from_rgb.append(from_rgb)
-            if b == 0:
-                convs = [EqualizedConv2D(channels, 3, seed=next(seeds), name="block1_conv0"),
-                         EqualizedConv2D(channels, self.sizes[0], padding="VALID", seed=next(seeds),
-                                         name="block1_conv1")]
-                shapes = (channels + 1, channels)  # The stddev channel, then conv0's output.
+            self._add(EqualizedConv2D(channels, 1, seed=next(seeds), name=f"block{b + 1}_from_rgb"),
+                      (None, None, None, channels_in))
+            if b == 0:  # After the stddev channel: a 3x3, then an r_1 x r_1 "valid" convolution to 1x1.
+                convs = ((channels + 1, 3, channels, "SAME"), (channels, self.sizes[0], channels, "VALID"))
             else:
-                convs = [EqualizedConv2D(channels, 3, seed=next(seeds), name=f"block{b + 1}_conv0"),
-                         EqualizedConv2D(self.channels[b - 1], 3, seed=next(seeds), name=f"block{b + 1}_conv1")]
-                shapes = (channels, channels)
-            for conv, width in zip(convs, shapes):
-                conv.build((None, None, None, width))
-            self.convs.extend(convs)  # Block b's two: convs[2 b], convs[2 b + 1] (flat: see GrowingGenerator).
-        self.score = EqualizedDense(1, gain=1.0, seed=next(seeds), name="score")
-        self.score.build((None, self.channels[0]))
+                convs = ((channels, 3, channels, "SAME"), (channels, 3, self.channels[b - 1], "SAME"))
+            for i, (width_in, kernel, width_out, padding) in enumerate(convs):
+                self._add(EqualizedConv2D(width_out, kernel, padding=padding, seed=next(seeds),
+                                          name=f"block{b + 1}_conv{i}"), (None, None, None, width_in))
+        self._add(EqualizedDense(1, gain=1.0, seed=next(seeds), name="score"), (None, self.channels[0]))
 
     def _run(self, images, blocks, p):
-        full, top = self.sizes[-1], blocks - 1
-        h = _lrelu(self.from_rgb[top](downscale(images, full // self.sizes[top])))
+        top = blocks - 1
+        h = _lrelu(self._from_rgb(top, images))
         for b in range(top, 0, -1):
-            for conv in self.convs[2 * b:2 * b + 2]:
-                h = _lrelu(conv(h))
+            for i in range(2):
+                h = _lrelu(getattr(self, f"block{b + 1}_conv{i}")(h))
             h = downscale(h, 2)
             if b == top:
                 alpha = discriminator_alpha(b, p)
-                lower = _lrelu(self.from_rgb[b - 1](downscale(images, full // self.sizes[b - 1])))
+                lower = _lrelu(self._from_rgb(b - 1, images))
                 h = alpha * lower + (1.0 - alpha) * h
         h = minibatch_stddev(h)
-        for conv in self.convs[:2]:
-            h = _lrelu(conv(h))
+        for i in range(2):
+            h = _lrelu(getattr(self, f"block1_conv{i}")(h))
         return self.score(tf.reshape(h, [-1, self.channels[0]]))
+
+    def _from_rgb(self, block, images):
+        """Block `block`'s (0-based) from-RGB convolution of the full-size images pooled to its resolution."""
+        return getattr(self, f"block{block + 1}_from_rgb")(downscale(images, self.sizes[-1] // self.sizes[block]))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)
