@@ -102,8 +102,8 @@ def make_mask(kind: str, num_images: int, image_shape, hole_size: int | None = N
 
 
 def run(workdir: str, output_dir: str | None = None, *, dataset: str | None = None, mask: str = "centre",
-        hole_size: int | None = None, squares: int = 1, iterations: int = 1000, prior_weight: float = 0.003,
-        learning_rate: float = 0.01, project: bool = True, blend: bool = True, num_images: int = 1000,
+        hole_size: int | None = None, squares: int = 1, iterations: int = 300, prior_weight: float = 0.003,
+        learning_rate: float = 0.05, project: bool = True, blend: bool = True, num_images: int = 1000,
         batch_size: int = 256, seed: int = 0, data_dir: str | None = None, cache_dir: str | None = None,
         classifier_epochs: int | None = None) -> dict:
     """The command line's work: restores the run, builds the mask and scores the fills (module docstring).
@@ -138,9 +138,9 @@ def define_flags():
     flags.DEFINE_string("mask", "centre", "centre, random, or the path of a PNG of the images' size (white = missing).")
     flags.DEFINE_integer("hole_size", None, "The side of the centre or random squares; default half the image side.")
     flags.DEFINE_integer("squares", 1, "--mask=random: squares per image (they may overlap).")
-    flags.DEFINE_integer("iterations", 1000, "Adam steps of the latent search.")
+    flags.DEFINE_integer("iterations", 300, "Adam steps of the latent search.")
     flags.DEFINE_float("prior_weight", 0.003, "lambda, the prior loss's weight (Yeh et al.'s 0.003).")
-    flags.DEFINE_float("learning_rate", 0.01, "Adam's step size on z.")
+    flags.DEFINE_float("learning_rate", 0.05, "Adam's step size on z.")
     flags.DEFINE_boolean("project", True, "Keep z in the latent distribution after each step (uniform: clip to "
                          "[0, 1]; normal: onto the sphere of radius sqrt(D)).")
     flags.DEFINE_boolean("blend", True, "Also score G(z) Poisson-blended into the hole's border.")

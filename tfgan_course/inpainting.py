@@ -2,7 +2,7 @@
 
     mask = inpainting.centre_mask((28, 28), 14)                         # float32 [1, 28, 28, 1], 1 = missing
     inpainter = inpainting.SemanticInpainter(g, d, latent_input, d_probabilities=True)
-    result = inpainter.search(images, mask, iterations=1000)            # z, G(z), the losses before and after
+    result = inpainter.search(images, mask, iterations=300)             # z, G(z), the losses before and after
     completed = inpainting.composite(images, mask, result.images)       # known pixels exact
     blended = inpainting.poisson_fill(images, mask, guide=result.images)  # Yeh et al.'s blend
     diffused = inpainting.poisson_fill(images, mask)                    # the diffusion-fill baseline
@@ -212,7 +212,7 @@ class SemanticInpainter:
     """
 
     def __init__(self, generator, discriminator, latent_input, d_probabilities: bool = True,
-                 prior_weight: float = PRIOR_WEIGHT, learning_rate: float = 0.01, project: bool = True):
+                 prior_weight: float = PRIOR_WEIGHT, learning_rate: float = 0.05, project: bool = True):
         if latent_input.categorical or latent_input.continuous:
             raise ValueError("semantic inpainting searches plain noise z; this generator's latent has InfoGAN codes.")
         if learning_rate <= 0 or prior_weight < 0:
@@ -285,7 +285,7 @@ class SemanticInpainter:
         history = history.write(iterations, tf.stack([tf.reduce_mean(context), tf.reduce_mean(prior)]))
         return z, fake_images, context, prior, initial[0], initial[1], history.stack()
 
-    def search(self, images, mask, iterations: int = 1000, seed: int = 0, z=None,
+    def search(self, images, mask, iterations: int = 300, seed: int = 0, z=None,
                batch_size: int = _SEARCH_BATCH) -> SearchResult:
         """The z of each image that best explains its known pixels, batch by batch.
 
