@@ -4,8 +4,8 @@
     inpainter = inpainting.SemanticInpainter(g, d, latent_input, d_probabilities=True)
     result = inpainter.search(images, mask, iterations=300)             # z, G(z), the losses before and after
     completed = inpainting.composite(images, mask, result.images)       # known pixels exact
-    blended = inpainting.poisson_fill(images, mask, guide=result.images)  # Yeh et al.'s blend
-    diffused = inpainting.poisson_fill(images, mask)                    # the diffusion-fill baseline
+    blended, _ = inpainting.poisson_fill(images, mask, guide=result.images)  # Yeh et al.'s blend
+    diffused, _ = inpainting.poisson_fill(images, mask)                 # the diffusion-fill baseline
 
 Shapes and ranges: images float32 [N, H, W, C] in [-1, 1]; a mask float32 [N, H, W, 1] (or
 [1, H, W, 1], the same mask for every image) with 1 where a pixel is missing and 0 where it is
