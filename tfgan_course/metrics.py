@@ -12,6 +12,7 @@ classifier's [N, K] outputs.
   class_coverage             histogram of predicted classes, classes covered, KL to a reference
   nearest_neighbours         Euclidean k-NN, for the memorisation check
   l1_distance, psnr, ssim    per-image distances of translated images to their ground truth
+  masked_psnr                PSNR over a mask's pixels only (an inpainted hole)
   label_rate                 the fraction of predicted labels that are the expected ones
   checkerboard_energy        the share of an image's spectral energy on a pixel grid's harmonics:
                              the checkerboard artefacts of strided transposed convolutions
@@ -507,6 +508,28 @@ def psnr(a, b) -> np.ndarray:
             return -10.0 * np.log10(mse)
 
     return _per_image(a, b, one)
+
+
+def masked_psnr(a, b, mask) -> np.ndarray:
+    """`psnr` per image over the pixels where `mask` is 1 only: an inpainted hole's, the known pixels left out.
+
+    Args:
+      a, b: float [N, H, W, C] images in [-1, 1] (values outside are clipped).
+      mask: float or bool [N or 1, H, W, 1], nonzero on the pixels scored (every channel of them); each
+        image needs at least one.
+
+    Returns:
+      float64 [N] in [0, inf]: inf where the masked pixels are identical.
+    """
+    a, b = _image_pair(a, b)
+    mask = np.broadcast_to(np.asarray(mask) != 0, a.shape[:3] + (1,))
+    counts = mask.sum(axis=(1, 2, 3)) * a.shape[3]
+    if (counts == 0).any():
+        raise ValueError("masked_psnr needs at least one masked pixel in every image.")
+    # b's own values on the pixels not scored: their error is 0, whatever a has there.
+    squared = _per_image(np.where(mask, a, b), b, lambda x, y: np.square(x - y).sum(axis=(1, 2, 3)))
+    with np.errstate(divide="ignore"):  # MSE 0: identical pixels, PSNR inf.
+        return -10.0 * np.log10(squared / counts)
 
 
 SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
