@@ -34,13 +34,10 @@ def score(features_a, features_b, logits_b, num_classes, reference_distribution)
     """Every metric of set b against set a: a dict of floats (and KID's std)."""
     from tfgan_course import metrics  # pylint: disable=import-outside-toplevel  # TensorFlow: keeps --help fast.
 
-    kid_mean, kid_std = metrics.kernel_inception_distance(features_a, features_b)
     precision, recall = metrics.precision_recall(features_a, features_b, k=3)
     coverage = metrics.class_coverage(np.argmax(logits_b, axis=1), num_classes, reference=reference_distribution)
     return {
-        "fid": metrics.frechet_distance(features_a, features_b),
-        "kid": kid_mean,
-        "kid_std": kid_std,
+        **metrics.fid_and_kid(features_a, features_b),
         "precision": precision,
         "recall": recall,
         "classifier_score": metrics.classifier_score(logits_b),

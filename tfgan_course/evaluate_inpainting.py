@@ -108,9 +108,9 @@ def evaluate(fills: dict, spec: str, output_dir: str, *, mask, image_shape, num_
         features, logits = classifier.features_and_logits(images)
         scores[name] = {**_pixel_scores(images, test_images, mask),
                         "accuracy": metrics.label_rate(np.argmax(logits, axis=1), test_labels),
-                        **_distribution_scores(real_features, features), "seconds": seconds[name]}
+                        **metrics.fid_and_kid(real_features, features), "seconds": seconds[name]}
     scores["original"] = {"accuracy": metrics.label_rate(np.argmax(real_logits, axis=1), test_labels),
-                          **_distribution_scores(real_features, classifier.features(train_images[:n]))}
+                          **metrics.fid_and_kid(real_features, classifier.features(train_images[:n]))}
     result = {"dataset": spec, "source": description, "mask": mask_name,
               "hole_pixels_per_image": float(mask.sum(axis=(1, 2, 3)).mean()), "num_images": n,
               "image_shape": list(image_shape), "classifier": classifier.record(), "scores": scores,
@@ -132,11 +132,6 @@ def _pixel_scores(images, originals, mask):
     whole = np.minimum(metrics.psnr(images, originals), MAX_PSNR_DB)
     return {"hole_psnr": float(hole.mean()), "psnr": float(whole.mean()),
             "ssim": float(metrics.ssim(images, originals).mean())}
-
-
-def _distribution_scores(real_features, features):
-    kid, kid_std = metrics.kernel_inception_distance(real_features, features)
-    return {"fid": metrics.frechet_distance(real_features, features), "kid": kid, "kid_std": kid_std}
 
 
 def save_samples(path, corrupted, mask, completed: dict, originals, count: int = _SAMPLES):

@@ -182,12 +182,6 @@ def _ground_truth_scores(outputs, targets):
             "ssim": float(metrics.ssim(outputs, targets).mean())}
 
 
-def _distribution_scores(real_features, features):
-    """FID and KID (with its spread over subsets) of features against the real ones, [N, D] each."""
-    kid, kid_std = metrics.kernel_inception_distance(real_features, features)
-    return {"fid": metrics.frechet_distance(real_features, features), "kid": kid, "kid_std": kid_std}
-
-
 def _save_samples(path, columns, count=8):
     """A grid of the first `count` examples, one row each, one column per entry of columns ({title: [N, H, W, C]});
     a smaller column (a low-resolution input) is shown with its pixels enlarged."""
@@ -251,12 +245,12 @@ def _evaluate_paired(translate, baselines, info, context, loss_network=None):
     for name, images in outputs.items():
         features, logits = classifier.features_and_logits(images)
         rows[name].update(accuracy=metrics.label_rate(_predicted(logits), test["label"]),
-                          **_distribution_scores(real_features, features))
+                          **metrics.fid_and_kid(real_features, features))
     # Real vs real at the same N: the train split's targets against the test targets.
     train_targets = context.examples(context.spec, "train")["target"][:len(test["target"])]
     n = len(train_targets)
     rows["real"] = {"accuracy": metrics.label_rate(_predicted(real_logits), test["label"]),
-                    **_distribution_scores(real_features[:n], classifier.features(train_targets))}
+                    **metrics.fid_and_kid(real_features[:n], classifier.features(train_targets))}
     return {**result, "classifier": classifier.record(), "loss_network": loss_network, "scores": rows}
 
 
@@ -333,7 +327,7 @@ def _direction(forward, backward, source, target, two_domains, keeps_labels, sam
             rows[name]["labels_kept"] = metrics.label_rate(_predicted(target.classifier.logits(images)), expected)
         # The real row: the target's train split against its test split.
         features = feature_space.features(target.train_images if name == "real" else images)
-        rows[name].update(_distribution_scores(real_features[:len(features)], features))
+        rows[name].update(metrics.fid_and_kid(real_features[:len(features)], features))
     result = {"feature_space": feature_space.key, "scores": rows}
     samples = {"input": source.images, "translator": outputs["translator"]}
     if backward is not None:

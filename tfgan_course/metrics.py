@@ -234,6 +234,12 @@ def kernel_inception_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
 # Nearest neighbours, precision and recall.
 
 
+
+def fid_and_kid(real_features, features) -> dict:
+    """{"fid", "kid", "kid_std"} of `features` against `real_features`, [N, D] each: the scores every evaluator reports."""
+    kid, kid_std = kernel_inception_distance(real_features, features)
+    return {"fid": frechet_distance(real_features, features), "kid": kid, "kid_std": kid_std}
+
 def _smallest(values, k):
     """Each row's min(k, C) smallest of values [B, C], ascending: (columns int64, values), ties to the lower column.
 
