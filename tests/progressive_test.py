@@ -62,8 +62,8 @@ class ScheduleTest(tf.test.TestCase):
         self.assertAllClose([pggan.discriminator_alpha(b, 0.25) for b in (1, 2, 3)], [0.75, 1.0, 1.0])
         self.assertAllClose([pggan.discriminator_alpha(b, 1.0) for b in (1, 2, 3)], [0.0, 1.0, 1.0])
         self.assertEqual([int(pggan.running_blocks(p, 3)) for p in (0.0, 0.1, 1.0, 1.5, 2.0)], [1, 2, 2, 3, 3])
-        self.assertEqual([pggan.phase(p) for p in (0.0, 0.5, 1.0, 1.5, 2.0)], [0, 1, 2, 3, 4])
-        self.assertEqual([pggan.fade_in(p) for p in (0.0, 0.25, 1.0)], [1.0, 0.25, 1.0])
+        self.assertEqual([int(pggan.phase(p)) for p in (0.0, 0.5, 1.0, 1.5, 2.0)], [0, 1, 2, 3, 4])
+        self.assertEqual([float(pggan.fade_in(p)) for p in (0.0, 0.25, 1.0)], [1.0, 0.25, 1.0])
 
     def test_real_images_blend_as_the_generator_does(self):
         images = tf.random.uniform([2, 8, 8, 1], -1, 1, seed=1)

@@ -74,7 +74,7 @@ def _progressive_options(config, num_classes):
 
 def _growth_warning(config, images):
     sizes = pggan.resolutions(config.image_size)
-    needed = (len(sizes) - 1) * (config.stable_images + config.transition_images)
+    needed = pggan.images_to_full_size(config.stable_images, config.transition_images, len(sizes))
     if images < needed:
         return (f"This run trains on {images} real images, but growing through {' -> '.join(map(str, sizes))} takes "
                 f"{needed} (--stable_images and --transition_images per stage): it ends before full size. Raise "

@@ -87,20 +87,11 @@ class ProgressiveGAN(gan.GAN):
         """As `GAN.compile`, with Adam made restartable and the Wasserstein loss (WGAN-GP's)."""
         super().compile(restartable(d_optimizer), restartable(g_optimizer), loss=loss, **kwargs)
 
-    @property
-    def images_needed(self) -> int:
-        """Real images until the last block is fully in: N stable phases but the last, and N - 1 fade-ins."""
-        return (len(self.sizes) - 1) * (self.stable_images + self.transition_images)
-
-    def progress_after(self, images_seen) -> float:
-        """The progress p (a Python float) after `images_seen` images."""
-        return float(pggan.progress(images_seen, self.stable_images, self.transition_images, len(self.sizes)))
-
     def growth_state(self) -> dict:
         """{"progress", "phase", "alpha", "size"} of the model now (Python numbers), for callbacks and logs."""
-        p = self.progress_after(int(self.images_seen.numpy()))
-        return {"progress": p, "phase": pggan.phase(p), "alpha": pggan.fade_in(p),
-                "size": pggan.native_size(p, self.sizes)}
+        p = pggan.progress(self.images_seen, self.stable_images, self.transition_images, len(self.sizes))
+        return {"progress": float(p), "phase": int(pggan.phase(p)), "alpha": float(pggan.fade_in(p)),
+                "size": pggan.native_size(float(p), self.sizes)}
 
     def train_step(self, data):
         real_images, _ = gan.split_batch(data)
@@ -116,11 +107,9 @@ class ProgressiveGAN(gan.GAN):
         batch_size = real_images.shape[0] or tf.shape(real_images)[0]
         self.images_seen.assign_add(tf.cast(batch_size * replicas.count(), tf.int64))
 
-        whole = tf.floor(p)
-        fading = tf.cast(p > whole, tf.float32)
         count = replicas.count()
         return self._log_step({**{name: value * count for name, value in values.items()},
-                               "phase": 2.0 * whole + fading, "alpha": fading * (p - whole) + (1.0 - fading)})
+                               "phase": pggan.phase(p), "alpha": pggan.fade_in(p)})
 
     def _update(self, real_images, blocks):
         """One D and one G update with `blocks` blocks running: {the losses' names: a replica's share}."""

@@ -93,15 +93,21 @@ def running_blocks(p, num_blocks: int):
     return tf.minimum(tf.cast(tf.math.ceil(p), tf.int32) + 1, num_blocks)
 
 
-def phase(p) -> int:
-    """The TF-GAN stage id of progress p (a Python float): 2k for stable stage k, 2k + 1 fading block k + 2 in."""
-    whole = math.floor(p)
-    return 2 * whole + (1 if p > whole else 0)
+def images_to_full_size(stable_images: int, transition_images: int, num_blocks: int) -> int:
+    """Real images until the last block is fully in: N - 1 stable phases and N - 1 fade-ins."""
+    return (num_blocks - 1) * (stable_images + transition_images)
 
 
-def fade_in(p) -> float:
-    """How far the newest running block has faded in (a Python float in (0, 1], 1 in a stable phase)."""
-    return p - math.floor(p) if p > math.floor(p) else 1.0
+def phase(p):
+    """The TF-GAN stage id of progress p, float32: 2k for stable stage k, 2k + 1 fading block k + 2 in."""
+    whole = tf.floor(p)
+    return 2.0 * whole + tf.cast(p > whole, tf.float32)
+
+
+def fade_in(p):
+    """How far the newest running block has faded in, float32 in (0, 1] (1 in a stable phase)."""
+    whole = tf.floor(p)
+    return tf.where(p > whole, p - whole, 1.0)
 
 
 def downscale(images, factor: int):
