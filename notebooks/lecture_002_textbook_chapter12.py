@@ -275,8 +275,11 @@ print(f"within-class spread: generated {within_class_spread(fake_digits, labels)
 #   beside bicubic upsampling with PSNR, SSIM, classifier accuracy and FID.
 # - 12.6.1 Progressive GANs: `--model=pggan`, `pggan_fashion_mnist.cfg` (7x7 -> 14x14 -> 28x28,
 #   new blocks faded in, a grid per phase in `samples/`).
-# - 12.6.6 inpainting and 12.6.7 text-to-image: not in the library yet (planned); this list will
-#   point at them as they land. Text-to-speech (12.6.8) is not an image GAN and is not planned.
+# - 12.6.6 Inpainting: `python -m tfgan_course.inpaint --workdir=RUN` fills a hole in test images
+#   with any trained image GAN (Yeh et al.'s semantic inpainting: a search for the z whose G(z)
+#   matches the known pixels and looks real to D), scored beside mean and diffusion fills.
+# - 12.6.7 Text-to-image: not in the library yet (planned); this list will point at it when it
+#   lands. Text-to-speech (12.6.8) is not an image GAN and is not planned.
 #
 # ## 12.7 Common challenges
 #

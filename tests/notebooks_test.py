@@ -72,6 +72,64 @@ class NotebooksTest(parameterized.TestCase):
                          [("stderr", "WARNING:absl:a warning of the library\n"), ("stdout", tf_line)])
 
 
+@unittest.skipUnless(_HAVE_JUPYTER, "pip install -e .[notebooks] (jupytext, nbclient, ipykernel)")
+class ExecutedNotebooksTest(parameterized.TestCase):
+    """notebooks/executed/ shows the results of the notebooks as they are stored, at the full budget."""
+
+    def test_every_executed_notebook_is_in_step_with_its_source(self):
+        self.assertEqual({os.path.basename(path): execute.staleness(path) for path in NOTEBOOKS},
+                         {os.path.basename(path): None for path in NOTEBOOKS})
+
+    def _copy(self, budget_line="budget full\n"):
+        """A stored notebook of three cells and its executed twin, in a temporary folder."""
+        import jupytext  # pylint: disable=import-outside-toplevel
+        import nbformat  # pylint: disable=import-outside-toplevel
+
+        folder = tempfile.mkdtemp()
+        path = os.path.join(folder, "lecture_009_x.py")
+        with open(path, "w") as f:
+            f.write('# %% [markdown]\n# Prose.\n\n# %%\nprint("budget full")\n\n# %%\nx = 1\n')
+        notebook = jupytext.read(path)
+        notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=budget_line)]
+        nbformat.write(notebook, execute.executed_path(path, folder))
+        return path, folder
+
+    def _edit(self, path, old, new):
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace(old, new))
+
+    def test_an_unchanged_copy_is_in_step(self):
+        path, folder = self._copy()
+        self.assertIsNone(execute.staleness(path, folder))
+        self.assertEqual(execute.check([path], folder), 0)
+
+    def test_a_code_change_asks_for_a_run(self):
+        path, folder = self._copy()
+        self._edit(path, "x = 1", "x = 2")
+        self.assertEqual(execute.staleness(path, folder),
+                         "code in cell(s) 2 changed since; run ./run.sh notebooks lecture_009_x.py")
+        self.assertFalse(execute.sync_markdown(path, folder))
+        self.assertEqual(execute.check([path], folder), 1)
+
+    def test_a_prose_change_is_mended_by_sync_markdown(self):
+        path, folder = self._copy()
+        self._edit(path, "# Prose.", "# Better prose.")
+        self.assertIn("--sync_markdown lecture_009_x.py", execute.staleness(path, folder))
+        self.assertTrue(execute.sync_markdown(path, folder))
+        self.assertIsNone(execute.staleness(path, folder))
+
+    def test_a_smoke_run_or_a_new_cell_is_not_in_step(self):
+        path, folder = self._copy(budget_line="budget smoke\n")
+        self.assertIn("not executed at the full budget", execute.staleness(path, folder))
+        path, folder = self._copy()
+        self._edit(path, "x = 1", "x = 1\n\n# %%\ny = 2")
+        self.assertIn("added, removed or reordered", execute.staleness(path, folder))
+        os.remove(execute.executed_path(path, folder))
+        self.assertIn("never executed", execute.staleness(path, folder))
+
+
 class ReadmeTutorialTest(parameterized.TestCase):
     """The README's "GAN of your own" block runs as written, on a fixture and for 2 steps an epoch."""
 
