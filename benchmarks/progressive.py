@@ -1,21 +1,24 @@
 r"""Progressive growing against the same networks trained flat at full size: FID at equal wall-clock and images.
 
-Per seed, two runs of tfgan_course/configs/pggan_fashion_mnist.cfg through `experiment.run`:
+Per seed, runs of tfgan_course/configs/pggan_fashion_mnist.cfg through `experiment.run`:
 
-  progressive  the config as shipped: 7 -> 14 -> 28, 30,000 images per stable phase and per fade-in;
-  flat         the same networks, losses and optimiser with --stable_images=0 --transition_images=0:
-               every block at full size from the first step.
+  progressive      the config as shipped: 7 -> 14 -> 28, 30,000 images per stable phase and per fade-in;
+  flat             the same networks, losses and optimiser with --stable_images=0 --transition_images=0:
+                   every block at full size from the first step;
+  progressive_15k  the shipped growth with half-length phases (15,000 images per stable phase and
+                   per fade-in): full size sooner, so more of the time budget is spent there.
 
-Both train for the config's epochs (equal images seen). The progressive run goes first; the flat run
-then keeps its generator (the sampler, G's EMA) at the first step whose training wall-clock reaches the
-progressive run's total: "equal wall-clock". Each kept generator is scored by the project's evaluator
+Every arm trains for the config's epochs (equal images seen). The shipped progressive run goes first:
+its total training wall-clock is the time budget. Every other arm also keeps its generator (the sampler,
+G's EMA) at the first step whose training wall-clock reaches that budget: "equal wall-clock". Each kept generator is scored by the project's evaluator
 (`evaluate.evaluate`, N generated against N real test images in the domain classifier's feature space).
 The progressive run's clock also gives images/s per phase.
 
 Runs resume (from their checkpoints, the clock from clock.jsonl); scores are appended to --scores,
 committed, so a later session skips what is scored:
 
-  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 50 minutes on 2 cores
+  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 85 minutes on 2 cores
+  .venv/bin/python benchmarks/progressive.py --seeds=1 --arms=progressive_15k
   .venv/bin/python benchmarks/progressive.py --report_only
 """
 
@@ -31,10 +34,14 @@ from peer_dcgan import append_jsonl, read_jsonl  # pylint: disable=wrong-import-
 
 CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tfgan_course", "configs",
                       "pggan_fashion_mnist.cfg")
-ARMS = {"progressive": {}, "flat": {"stable_images": 0, "transition_images": 0}}
+ARMS = {"progressive": {}, "flat": {"stable_images": 0, "transition_images": 0},
+        "progressive_15k": {"stable_images": 15_000, "transition_images": 15_000}}
+TIME_BUDGET_ARM = "progressive"  # Its total training time is every other arm's equal-time budget.
 CLOCK, SNAPSHOTS = "clock.jsonl", "snapshots.jsonl"
 
 flags.DEFINE_integer("seeds", 3, "Seeds per arm (0 .. seeds-1).")
+flags.DEFINE_list("arms", list(ARMS), f"Arms to train and score, of {', '.join(ARMS)}; the time budget's arm "
+                  f"({TIME_BUDGET_ARM}) is trained first whenever another arm needs its time.")
 flags.DEFINE_integer("num_samples", 10_000, "Generated and real images per FID.")
 flags.DEFINE_string("output_dir", "runs/progressive", "The runs.")
 flags.DEFINE_string("scores", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "progressive.jsonl"),
@@ -146,9 +153,9 @@ def score(arm, seed):
               flush=True)
 
 
-def phase_speeds(seed):
-    """{phase: (size, images/s)} from the progressive run's clock."""
-    rows = read_jsonl(os.path.join(run_dir("progressive", seed), CLOCK))
+def phase_speeds(arm, seed):
+    """{phase: (size, images/s)} from a progressive run's clock."""
+    rows = read_jsonl(os.path.join(run_dir(arm, seed), CLOCK))
     totals = {}  # phase -> [size, images, seconds]
     for previous, row in zip(rows, rows[1:]):
         if row["step"] <= previous["step"]:  # A resume re-ran these steps.
@@ -170,10 +177,10 @@ def report():
         print(f"| {row['arm']} | {row['budget'].replace('_', ' ')} | {row['seed']} | {row['step']} | "
               f"{row['seconds']:.0f} | {row['fid']:.1f} | {row['kid']:.2f} | {row['precision']:.3f} | "
               f"{row['recall']:.3f} |")
-    for seed in sorted({r["seed"] for r in rows if r["arm"] == "progressive"}):
-        speeds = phase_speeds(seed)
+    for arm, seed in sorted({(r["arm"], r["seed"]) for r in rows if r["arm"].startswith("progressive")}):
+        speeds = phase_speeds(arm, seed)
         if speeds:
-            print(f"\nprogressive seed {seed}, images/s per phase: " + ", ".join(
+            print(f"\n{arm} seed {seed}, images/s per phase: " + ", ".join(
                 f"{phase} ({size} px) {rate:.0f}" for phase, (size, rate) in speeds.items()))
     for seed in sorted({r["seed"] for r in rows if r["arm"] == "flat"}):
         # Up to the equal-time snapshot: the part of the run whose clock the comparison uses.
@@ -189,14 +196,19 @@ def main(argv):
     del argv
     if FLAGS.train_one:
         arm, seed = FLAGS.train_one.split(":")
-        stop_at = total_seconds("progressive", int(seed)) if arm == "flat" else None
+        stop_at = total_seconds(TIME_BUDGET_ARM, int(seed)) if arm != TIME_BUDGET_ARM else None
         train_one(arm, int(seed), stop_at)
         return
+    unknown = sorted(set(FLAGS.arms) - set(ARMS))
+    if unknown:
+        raise app.UsageError(f"Unknown arm(s) {', '.join(unknown)}; valid arms: {', '.join(ARMS)}.")
     if not FLAGS.report_only:
         for seed in range(FLAGS.seeds):
-            for arm in ARMS:  # The progressive run first: its time is the flat run's equal-time budget.
+            # The time budget's arm first: its total training time is the others' equal-time budget.
+            for arm in [TIME_BUDGET_ARM] + [a for a in FLAGS.arms if a != TIME_BUDGET_ARM]:
                 train(arm, seed)
-                score(arm, seed)
+                if arm in FLAGS.arms:
+                    score(arm, seed)
     report()
 
 
