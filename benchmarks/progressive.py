@@ -10,7 +10,12 @@ Per seed, runs of tfgan_course/configs/pggan_fashion_mnist.cfg through `experime
 
 Every arm trains for the config's epochs (equal images seen). The shipped progressive run goes first:
 its total training wall-clock is the time budget. Every other arm also keeps its generator (the sampler,
-G's EMA) at the first step whose training wall-clock reaches that budget: "equal wall-clock". Each kept generator is scored by the project's evaluator
+G's EMA) at the first step whose training wall-clock reaches that budget: "equal wall-clock".
+
+A clock is only fair on idle cores. With --equal_time_by=reference_rates, another progressive arm keeps
+its equal-time generator instead where its images would have taken the budget at the shipped run's
+images/s in each phase (the same networks per phase, measured on idle cores), whatever its own clock
+says; its score row says so. The flat arm always keeps its own clock. Each kept generator is scored by the project's evaluator
 (`evaluate.evaluate`, N generated against N real test images in the domain classifier's feature space).
 The progressive run's clock also gives images/s per phase.
 
@@ -22,6 +27,7 @@ committed, so a later session skips what is scored:
   .venv/bin/python benchmarks/progressive.py --report_only
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -40,6 +46,9 @@ TIME_BUDGET_ARM = "progressive"  # Its total training time is every other arm's 
 CLOCK, SNAPSHOTS = "clock.jsonl", "snapshots.jsonl"
 
 flags.DEFINE_integer("seeds", 3, "Seeds per arm (0 .. seeds-1).")
+flags.DEFINE_enum("equal_time_by", "clock", ["clock", "reference_rates"],
+                  "How a progressive arm other than the time budget's finds its equal-time step: its own clock, "
+                  "or the images the budget buys at the budget arm's images/s per phase (for a shared machine).")
 flags.DEFINE_list("arms", list(ARMS), f"Arms to train and score, of {', '.join(ARMS)}; the time budget's arm "
                   f"({TIME_BUDGET_ARM}) is trained first whenever another arm needs its time.")
 flags.DEFINE_integer("num_samples", 10_000, "Generated and real images per FID.")
@@ -63,8 +72,29 @@ def config_of(arm, seed):
     return config.replace(seed=seed, checkpoint_every_steps=100, log_every_steps=0, **ARMS[arm])
 
 
-def train_one(arm, seed, stop_at_seconds):
-    """Trains one run (resuming) with its clock; the flat arm keeps G once its clock reaches `stop_at_seconds`."""
+def images_within(seconds, arm, rates):
+    """The real images a progressive arm trains on in `seconds` at `rates` ({phase: images/s}), its schedule's."""
+    config = config_of(arm, 0)
+    phases = 2 * len(pggan_resolutions(config.image_size)) - 1  # stable, fade-in, stable, ..., stable to the end
+    images = 0.0
+    for phase in range(phases):
+        length = config.stable_images if phase % 2 == 0 else config.transition_images
+        if phase == phases - 1 or length / rates[phase] >= seconds:
+            return images + seconds * rates[phase]
+        images += length
+        seconds -= length / rates[phase]
+    return images
+
+
+def pggan_resolutions(image_size):
+    from tfgan_course.models import pggan  # pylint: disable=import-outside-toplevel
+
+    return pggan.resolutions(image_size)
+
+
+def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
+    """Trains one run (resuming) with its clock; another arm than the budget's keeps G once its clock reaches
+    `stop_at_seconds` (or, given `stop_at_images`, once it has trained on that many real images)."""
     import keras  # pylint: disable=import-outside-toplevel
 
     from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
@@ -90,8 +120,9 @@ def train_one(arm, seed, stop_at_seconds):
             row = {"step": step, "seconds": seconds, "images": int(self.model.images_seen.numpy()),
                    **self.model.growth_state()}
             append_jsonl(os.path.join(directory, CLOCK), row)
-            if stop_at_seconds and not self.kept and seconds >= stop_at_seconds:
-                self._keep("equal_time", step, seconds)
+            reached = row["images"] >= stop_at_images if stop_at_images else seconds >= (stop_at_seconds or math.inf)
+            if stop_at_seconds and not self.kept and reached:
+                self._keep("equal_time", step, stop_at_seconds if stop_at_images else seconds)
             self.paused += time.perf_counter() - now
 
         def on_train_end(self, logs=None):
@@ -103,8 +134,9 @@ def train_one(arm, seed, stop_at_seconds):
             path = os.path.join(directory, "snapshots", f"{budget}_step{step:05d}.keras")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.model.sampler.save(path)
+            by = "reference_rates" if stop_at_images and budget == "equal_time" else "clock"
             append_jsonl(os.path.join(directory, SNAPSHOTS),
-                          {"budget": budget, "step": step, "seconds": seconds, "path": path})
+                          {"budget": budget, "step": step, "seconds": seconds, "path": path, "seconds_by": by})
             self.kept = self.kept or budget == "equal_time"
 
     os.makedirs(directory, exist_ok=True)
@@ -125,7 +157,7 @@ def train(arm, seed):
         return
     print(f"training {arm} seed {seed} in {run_dir(arm, seed)}", flush=True)
     subprocess.run([sys.executable, os.path.abspath(__file__), f"--train_one={arm}:{seed}",
-                    f"--output_dir={FLAGS.output_dir}"], check=True)
+                    f"--output_dir={FLAGS.output_dir}", f"--equal_time_by={FLAGS.equal_time_by}"], check=True)
 
 
 def score(arm, seed):
@@ -146,7 +178,8 @@ def score(arm, seed):
         result = evaluate.evaluate(loaded, "fashion_mnist",
                                    os.path.join(directory, "eval", snapshot["budget"]), FLAGS.num_samples)
         row = {"arm": arm, "seed": seed, "budget": snapshot["budget"], "step": snapshot["step"],
-               "seconds": round(snapshot["seconds"], 1), "num_samples": FLAGS.num_samples,
+               "seconds": round(snapshot["seconds"], 1), "seconds_by": snapshot.get("seconds_by", "clock"),
+               "num_samples": FLAGS.num_samples,
                "classifier": result["classifier"], **result["generated"]}
         append_jsonl(FLAGS.scores, row)
         print(f"scored {arm} seed {seed} {snapshot['budget']} (step {snapshot['step']}): FID {row['fid']:.1f}",
@@ -196,8 +229,15 @@ def main(argv):
     del argv
     if FLAGS.train_one:
         arm, seed = FLAGS.train_one.split(":")
-        stop_at = total_seconds(TIME_BUDGET_ARM, int(seed)) if arm != TIME_BUDGET_ARM else None
-        train_one(arm, int(seed), stop_at)
+        seed = int(seed)
+        stop_at = total_seconds(TIME_BUDGET_ARM, seed) if arm != TIME_BUDGET_ARM else None
+        stop_at_images = None
+        if stop_at and FLAGS.equal_time_by == "reference_rates" and arm.startswith("progressive"):
+            rates = {phase: rate for phase, (_, rate) in phase_speeds(TIME_BUDGET_ARM, seed).items()}
+            stop_at_images = images_within(stop_at, arm, rates)
+            print(f"{arm} seed {seed}: equal time at {stop_at_images:.0f} images ({stop_at:.0f} s at the "
+                  f"{TIME_BUDGET_ARM} run's images/s per phase)", flush=True)
+        train_one(arm, seed, stop_at, stop_at_images)
         return
     unknown = sorted(set(FLAGS.arms) - set(ARMS))
     if unknown:
