@@ -75,6 +75,10 @@ class ConfigTest(tf.test.TestCase):
         self.assertEqual(config_lib.Config().serving_name, "dcgan_fashion_mnist")
         self.assertEqual(config_lib.Config(model="mlp", dataset="folder:/data/celeba/").serving_name, "mlp_celeba")
         self.assertEqual(config_lib.Config(model_name="mine").serving_name, "mine")
+        self.assertEqual(config_lib.Config(model="srresnet", variant="srgan", dataset="lowres:4:fashion_mnist")
+                         .serving_name, "srresnet_srgan_fashion_mnist")
+        self.assertEqual(config_lib.Config(model="srresnet", dataset="lowres:4:fashion_mnist").serving_name,
+                         "srresnet_fashion_mnist")
 
 
 if __name__ == "__main__":

@@ -395,6 +395,8 @@ class DemoPageTest(tf.test.TestCase):
         signature = self.loaded["u"].signatures["upscale_png"]
         count = int(self.loaded["u"].signatures["examples"](index=tf.constant([0]))["num_examples"][0])
         examples = self.loaded["u"].signatures["examples"](index=tf.range(count))["images_png_bytes"].numpy()
+        # Both panels show the test images, fetched once: the first (which says how many) and the rest.
+        self.assertEqual(self.signatures.count("examples"), 2)
         # The first test image is upscaled as the page opens; another when it is picked.
         self.assertAllEqual(self.images("#upscale-output"),
                             [decode_png_bytes(signature(images_png_bytes=tf.constant(examples[:1]))

@@ -206,11 +206,13 @@ class Config:
 
     @property
     def serving_name(self) -> str:
-        """The TF Serving model name: `model_name` or `<model>_<dataset>`, filesystem-safe."""
+        """The TF Serving model name: `model_name`, else `<model>_<dataset>` (`<model>_<variant>_<dataset>`
+        for a --variant other than auto, so SRGAN and SRResNet, one family, do not share a name), filesystem-safe."""
         if self.model_name:
             return self.model_name
         dataset = self.dataset.split(":")[-1].rstrip("/").split("/")[-1]
-        name = f"{self.model}_{dataset}"
+        variant = "" if self.variant in ("auto", self.model) else f"{self.variant}_"
+        name = f"{self.model}_{variant}{dataset}"
         return "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
 
 

@@ -35,6 +35,7 @@ const state = {
   translator: false,  // the model translates images (it has translate_png)
   reverse: false,  // the Translate panel runs a CycleGAN's other direction
   examples: [],  // the direction's test images, base64 PNG files
+  exampleSets: {},  // signature name -> the promise of its test images (loadExamples)
   upscaler: false,  // the model also upscales images of any size (it has upscale_png)
   upscaleExamples: [],  // the Upscale panel's test images, base64 PNG files
   pen: null,  // the drawing's last point [x, y] while a pointer is down
@@ -322,6 +323,7 @@ function panels() {
 
 // Reads the chosen version's metadata, then draws every panel its signatures allow.
 async function showModel() {
+  state.exampleSets = {};  // another model or version: other test images
   const missing = await loadMetadata();
   $("panels").hidden = false;
   await renderAll();
@@ -613,8 +615,18 @@ async function drawTranslatePanel() {
   await (examples.length ? pickExample(0) : translateDrawing());
 }
 
+// A signature's test images (base64 PNG files), fetched once per model version shown: an upscaler's translate
+// and upscale panels both show its "examples".
+function loadExamples(name) {
+  if (!state.exampleSets[name]) {
+    state.exampleSets[name] = fetchExamples(name);
+    state.exampleSets[name].catch(() => delete state.exampleSets[name]);  // a failure is retried next time
+  }
+  return state.exampleSets[name];
+}
+
 // The export holds N examples: a request for the first says N, a second fetches the rest.
-async function loadExamples(name) {
+async function fetchExamples(name) {
   const first = (await predict(name, {index: [0]})).outputs;
   const others = Array.from({length: first.num_examples[0] - 1}, (_, i) => i + 1);
   const rest = others.length ? (await predict(name, {index: others})).outputs.images_png_bytes : [];
