@@ -99,7 +99,7 @@ def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
 
     from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
 
-    directory = run_dir(arm, seed)
+    directory, config = run_dir(arm, seed), config_of(arm, seed)
 
     class Clock(keras.callbacks.Callback):
         """Training wall-clock (its own bookkeeping excluded) every 10 steps; the equal-time snapshot."""
@@ -126,6 +126,8 @@ def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
             self.paused += time.perf_counter() - now
 
         def on_train_end(self, logs=None):
+            if self.params.get("epochs") != config.epochs:
+                return  # A resumed run first finishes its interrupted epoch in a fit of its own.
             step = int(self.model.g_optimizer.iterations.numpy())
             rows = read_jsonl(os.path.join(directory, CLOCK))
             self._keep("equal_images", step, max((r["seconds"] for r in rows), default=0.0))
@@ -142,7 +144,7 @@ def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
     os.makedirs(directory, exist_ok=True)
     if any(s["budget"] == "equal_images" for s in read_jsonl(os.path.join(directory, SNAPSHOTS))):
         return
-    experiment.run(config_of(arm, seed), directory, verbose=0, extra_callbacks=[Clock()])
+    experiment.run(config, directory, verbose=0, extra_callbacks=[Clock()])
 
 
 def total_seconds(arm, seed):
