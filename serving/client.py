@@ -26,7 +26,8 @@ its `translate_png` signature (a CycleGAN's `reverse_png` with --reverse), which
 to the trained size, and the grid shows each input beside its translation. An upscaler
 (SRResNet, SRGAN) takes PNG files of any size: --upscale sends them to its `upscale_png`
 signature, which answers each at s times its own size, and the grid shows each input
-(enlarged by pixel repetition, to see its pixels) beside its upscaling.
+(enlarged by pixel repetition, to see its pixels) beside its upscaling. An inpainter (a context
+encoder) takes PNG files and masks (white = missing): `inpaint` sends them to its `inpaint_png`.
 
 It needs only the official tensorflow-serving-api stubs (and the tensorflow they use for
 `make_tensor_proto` / `make_ndarray`), numpy and PIL: nothing of the training project.
@@ -270,6 +271,18 @@ def upscale(client, model: str, png_files, version: int = 0):
     inputs = {"images_png_bytes": np.array(list(png_files), dtype=object)}
     answer = client.predict(model, "upscale_png", inputs, version, output_filter=["images_png_bytes"])
     return [_decode_pngs(png)[0] for png in np.ravel(answer.outputs["images_png_bytes"])], answer
+
+
+def inpaint(client, model: str, png_files, mask_files, version: int = 0):
+    """(uint8 [N, H, W, C] completions, Answer) of N PNG files with N mask PNG files via `inpaint_png`.
+
+    A mask's light pixels (luma at least half white) are missing, its dark ones known; the export
+    reads both as `translate_png` reads files (at its trained size) and answers the known pixels as they were.
+    """
+    inputs = {"images_png_bytes": np.array(list(png_files), dtype=object),
+              "mask_png_bytes": np.array(list(mask_files), dtype=object)}
+    answer = client.predict(model, "inpaint_png", inputs, version, output_filter=["images_png_bytes"])
+    return _decode_pngs(answer.outputs["images_png_bytes"]), answer
 
 
 def enlarged_beside(png_files, upscaled, pad_value: int = 76) -> np.ndarray:
