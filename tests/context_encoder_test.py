@@ -9,7 +9,7 @@ from absl.testing import parameterized
 
 from tests import fixtures
 from tfgan_course import config as config_lib
-from tfgan_course import data, experiment, gan, inpainting, losses, models, spec, trained, variants
+from tfgan_course import data, experiment, gan, inpaint, inpainting, losses, models, spec, trained, variants
 from tfgan_course.gans import context_encoder
 from tfgan_course.models import context_encoder as context_encoder_models
 
@@ -163,3 +163,24 @@ class ContextEncoderRunTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "no inpainter"):
             trained.TrainedGenerator(spec.GeneratorSpec([spec.latent_input(2)], [spec.output_for((2,))]),
                                      "a toy", lambda inputs: None).inpaint(images, mask)
+
+
+class ContextEncoderEvaluationTest(tf.test.TestCase):
+
+    def test_inpaint_scores_a_context_encoder_run_beside_the_baselines(self):
+        root = self.get_temp_dir()
+        directory = fixtures.write_squares(os.path.join(root, "squares"), num_train=300, num_test=40)
+        config = config_lib.Config(dataset=f"idx:{directory}", **{**TINY, "image_size": 28, "batch_size": 8})
+        workdir = os.path.join(root, "run")
+        experiment.run(config, workdir, verbose=0)
+        scores = inpaint.run(workdir, num_images=16, batch_size=5, classifier_epochs=2,
+                             cache_dir=os.path.join(root, "classifiers"))
+        self.assertEqual((scores["num_images"], scores["mask"]), (16, "centre 14x14"))
+        self.assertEqual(list(scores["scores"]), ["mean fill", "diffusion fill", "context encoder", "original"])
+        for key in ("hole_psnr", "psnr", "ssim", "accuracy", "fid", "kid", "seconds"):
+            self.assertTrue(np.isfinite(scores["scores"]["context encoder"][key]), key)
+        # Known pixels exact (the evaluation checks it): the whole image's error is the hole's diluted 4-fold.
+        self.assertAllClose(scores["scores"]["context encoder"]["psnr"] - scores["scores"]["context encoder"]["hole_psnr"],
+                            10 * np.log10(4), atol=1e-6)
+        self.assertEqual(scores["fills"]["context encoder"]["hole_size"], 14)
+        self.assertTrue(os.path.isfile(os.path.join(workdir, "inpaint", "samples.png")))
