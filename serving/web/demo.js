@@ -700,22 +700,27 @@ function paint(image) {
   canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
 }
 
-// A pointer's position in the drawing's pixels (the canvas is shown scaled up).
-function penPoint(event) {
-  const canvas = $("draw-canvas");
+// A pointer's position in the pixels of the canvas it is on (the canvas is shown scaled up).
+function canvasPoint(event) {
+  const canvas = event.currentTarget;
   const box = canvas.getBoundingClientRect();
   return [(event.clientX - box.left) * canvas.width / box.width,
     (event.clientY - box.top) * canvas.height / box.height];
 }
 
-function strokeTo(point) {
-  const context = $("draw-canvas").getContext("2d");
-  Object.assign(context, {strokeStyle: "#000", lineCap: "round", lineJoin: "round",
-    lineWidth: Math.max(1, context.canvas.width * PEN_WIDTH)});
+// A round line from `from` to `to` on a canvas, `width` of the canvas's width wide (at least a pixel).
+function stroke(canvas, from, to, colour, width) {
+  const context = canvas.getContext("2d");
+  Object.assign(context, {strokeStyle: colour, lineCap: "round", lineJoin: "round",
+    lineWidth: Math.max(1, canvas.width * width)});
   context.beginPath();
-  context.moveTo(...state.pen);
-  context.lineTo(...point);
+  context.moveTo(...from);
+  context.lineTo(...to);
   context.stroke();
+}
+
+function strokeTo(point) {
+  stroke($("draw-canvas"), state.pen, point, "#000", PEN_WIDTH);
   state.pen = point;
 }
 
@@ -723,12 +728,12 @@ function onPenDown(event) {
   if (event.button !== 0) return;  // the main button, a finger or a pen's tip
   event.preventDefault();
   event.target.setPointerCapture(event.pointerId);
-  state.pen = penPoint(event);
+  state.pen = canvasPoint(event);
   strokeTo(state.pen);  // a tap leaves a dot
 }
 
 function onPenMove(event) {
-  if (state.pen) strokeTo(penPoint(event));
+  if (state.pen) strokeTo(canvasPoint(event));
 }
 
 // Each finished stroke is translated.
@@ -896,22 +901,9 @@ async function inpaint() {
   });
 }
 
-// A pointer's position in the mask's pixels (the canvas is shown scaled up).
-function eraserPoint(event) {
-  const canvas = $("erase-canvas");
-  const box = canvas.getBoundingClientRect();
-  return [(event.clientX - box.left) * canvas.width / box.width,
-    (event.clientY - box.top) * canvas.height / box.height];
-}
-
+// The mask has the erase canvas's size: a point on one is the same pixel of the other.
 function eraseTo(point) {
-  const context = state.mask.getContext("2d");
-  Object.assign(context, {strokeStyle: "#fff", lineCap: "round", lineJoin: "round",
-    lineWidth: Math.max(1, state.mask.width * ERASER_WIDTH)});
-  context.beginPath();
-  context.moveTo(...state.eraser);
-  context.lineTo(...point);
-  context.stroke();
+  stroke(state.mask, state.eraser, point, "#fff", ERASER_WIDTH);
   state.eraser = point;
   showErased();
 }
@@ -920,12 +912,12 @@ function onEraserDown(event) {
   if (event.button !== 0 || !state.picture) return;
   event.preventDefault();
   event.target.setPointerCapture(event.pointerId);
-  state.eraser = eraserPoint(event);
+  state.eraser = canvasPoint(event);
   eraseTo(state.eraser);
 }
 
 function onEraserMove(event) {
-  if (state.eraser) eraseTo(eraserPoint(event));
+  if (state.eraser) eraseTo(canvasPoint(event));
 }
 
 // Each finished stroke is completed.
