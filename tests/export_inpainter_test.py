@@ -4,6 +4,8 @@ import base64
 import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import urllib.request
 
@@ -15,6 +17,8 @@ from serving import client as client_lib
 from tests import fixtures, serving_fixtures
 from tfgan_course import export, inpainting, models, signatures, trained
 from tfgan_course.gans import context_encoder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _inpainter(seed=0):
@@ -145,6 +149,27 @@ class InpaintServedTest(tf.test.TestCase):
             prediction = json.load(response)["predictions"][0]
         decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(prediction["images_png_bytes"]["b64"]))))
         self.assertAllEqual(decoded[mask[..., 0] == 0], pixels[mask[..., 0] == 0])
+
+    def test_the_client_command_draws_each_input_beside_its_completion(self):
+        directory = tempfile.mkdtemp(dir=self.get_temp_dir())
+        pixels = np.random.default_rng(11).integers(0, 256, (2, 8, 8), dtype=np.uint8)
+        paths = []
+        for name, array in (("a", pixels[0]), ("b", pixels[1]),
+                            ("hole", (255 * inpainting.centre_mask((8, 8), 4)[0, ..., 0]).astype(np.uint8))):
+            paths.append(os.path.join(directory, f"{name}.png"))
+            with open(paths[-1], "wb") as f:
+                f.write(fixtures.png_bytes(array))
+        out = os.path.join(directory, "out.png")
+        command = [sys.executable, "-m", "serving.client", f"--target=localhost:{self.server.grpc_port}", "--model=ce",
+                   f"--inpaint={paths[0]},{paths[1]}", f"--mask={paths[2]}", f"--out={out}"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertIn("2 completions (input | output) of ce", result.stdout)
+        self.assertEqual(Image.open(out).size, (2 * 10 + 2, 2 * 10 + 2))  # 2x2 cells of 8x8 with 2-px padding
+        result = subprocess.run(command[:-2] + [f"--out={out}"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=120, check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--inpaint and --mask go together", result.stderr)
 
 
 if __name__ == "__main__":
