@@ -149,6 +149,10 @@ class ContextEncoderRunTest(tf.test.TestCase):
                             train_images.mean(axis=0), atol=1e-6)
         self.assertTrue(os.path.isfile(os.path.join(self.workdir, "samples", "epoch_0001.png")))
         self.assertFalse(os.path.exists(os.path.join(self.workdir, "real_vs_fake.png")))  # No z to sample.
+        # The export inpaints, with the first test images for the demo page.
+        served = tf.saved_model.load(self.result.export_dir).signatures
+        self.assertEqual(set(served), {"serving_default", "inpaint", "inpaint_png", "examples"})
+        self.assertEqual(int(served["examples"](index=tf.constant([0]))["num_examples"][0]), 8)
 
     def test_the_restored_run_inpaints_with_known_pixels_bit_exact(self):
         restored = trained.load(workdir=self.workdir)
