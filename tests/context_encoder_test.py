@@ -36,6 +36,17 @@ class ContextEncoderPartsTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllEqual(inputs[..., 1:], mask)
         self.assertEqual(context_encoder_models.MeanFill.from_config(layer.get_config()).image_shape, (4, 4, 1))
 
+    def test_the_channelwise_layer_connects_every_position_but_never_two_channels(self):
+        layer = context_encoder_models.ChannelwiseDense(seed=3)
+        inputs = np.zeros((1, 3, 3, 2), np.float32)
+        inputs[0, 0, 0, 0] = 1.0  # One position of channel 0.
+        outputs = layer(inputs).numpy()
+        self.assertEqual([tuple(w.shape) for w in layer.weights], [(2, 9, 9), (2, 9)])  # C (h w)^2, not (C h w)^2
+        self.assertAllClose(outputs[0, :, :, 0].ravel(), layer.kernel.numpy()[0, 0] + layer.bias.numpy()[0])
+        self.assertAllClose(outputs[0, :, :, 1].ravel(), layer.bias.numpy()[1])  # Channel 1 saw nothing.
+        rebuilt = context_encoder_models.ChannelwiseDense.from_config(layer.get_config())
+        self.assertEqual(rebuilt.seed, 3)
+
     def test_the_overlap_band_weighs_the_known_pixels_around_the_hole(self):
         mask = inpainting.centre_mask((6, 6), 2)  # Rows and columns 2..3 missing.
         band = inpainting.overlap_band(mask, 1).numpy()[0, :, :, 0]
