@@ -5,6 +5,7 @@
     python -m serving.client --target=localhost:8500 --interpolate --num=10 --seed=4 --out=path.png
     python -m serving.client --target=localhost:8500 --model=pix2pix_edges --translate=in.png,other.png
     python -m serving.client --target=localhost:8500 --model=srgan_fashion_mnist_4x --upscale=small.png
+    python -m serving.client --target=localhost:8500 --model=context_encoder_fashion_mnist --inpaint=a.png --mask=hole.png
 
 A target `host:port` (or `grpc://host:port`) speaks gRPC through the official
 tensorflow-serving-api stubs; `http://host:port` speaks TF Serving's REST API. Either
@@ -26,7 +27,10 @@ its `translate_png` signature (a CycleGAN's `reverse_png` with --reverse), which
 to the trained size, and the grid shows each input beside its translation. An upscaler
 (SRResNet, SRGAN) takes PNG files of any size: --upscale sends them to its `upscale_png`
 signature, which answers each at s times its own size, and the grid shows each input
-(enlarged by pixel repetition, to see its pixels) beside its upscaling.
+(enlarged by pixel repetition, to see its pixels) beside its upscaling. An inpainter (a context
+encoder) takes PNG files and masks (white = missing): --inpaint with --mask (one mask for every
+file, or one per file) sends them to its `inpaint_png`, and the grid shows each input beside its
+completion.
 
 It needs only the official tensorflow-serving-api stubs (and the tensorflow they use for
 `make_tensor_proto` / `make_ndarray`), numpy and PIL: nothing of the training project.
@@ -272,6 +276,18 @@ def upscale(client, model: str, png_files, version: int = 0):
     return [_decode_pngs(png)[0] for png in np.ravel(answer.outputs["images_png_bytes"])], answer
 
 
+def inpaint(client, model: str, png_files, mask_files, version: int = 0):
+    """(uint8 [N, H, W, C] completions, Answer) of N PNG files with N mask PNG files via `inpaint_png`.
+
+    A mask's light pixels (luma at least half white) are missing, its dark ones known; the export
+    reads both as `translate_png` reads files (at its trained size) and answers the known pixels as they were.
+    """
+    inputs = {"images_png_bytes": np.array(list(png_files), dtype=object),
+              "mask_png_bytes": np.array(list(mask_files), dtype=object)}
+    answer = client.predict(model, "inpaint_png", inputs, version, output_filter=["images_png_bytes"])
+    return _decode_pngs(answer.outputs["images_png_bytes"]), answer
+
+
 def enlarged_beside(png_files, upscaled, pad_value: int = 76) -> np.ndarray:
     """uint8 RGB [2N, H, W, 3]: each input file repeated to its upscaling's size, then the upscaling.
 
@@ -395,6 +411,8 @@ def define_flags():
     flags.DEFINE_list("translate", [], "PNG files for an image-to-image translator: each input beside its output.")
     flags.DEFINE_bool("reverse", False, "With --translate: a CycleGAN's other direction (B -> A).")
     flags.DEFINE_list("upscale", [], "PNG files (any size) for an upscaler: each input beside its upscaling.")
+    flags.DEFINE_list("inpaint", [], "PNG files for an inpainter, with --mask: each input beside its completion.")
+    flags.DEFINE_list("mask", [], "With --inpaint: PNG masks (white = missing), one for every file or one per file.")
     flags.DEFINE_string("out", "grid.png", "Where the PNG grid goes.")
     flags.DEFINE_float("timeout", 30.0, "Seconds to wait for an answer.")
     flags.DEFINE_float("wait_seconds", 0.0, "Keep retrying this long while the server is unreachable or has not "
@@ -409,20 +427,29 @@ def main(argv):
         return 2
     client = connect(FLAGS.target, FLAGS.timeout)
     draw = interpolate if FLAGS.interpolate else sample
-    if FLAGS.translate and FLAGS.upscale:
-        print("--translate and --upscale: give one of them (a translator takes --translate, an upscaler --upscale).",
-              file=sys.stderr)
+    given = [name for name in ("translate", "upscale", "inpaint") if getattr(FLAGS, name)]
+    if len(given) > 1:
+        print(f"--{' and --'.join(given)}: give one of them (a translator takes --translate, an upscaler --upscale, "
+              "an inpainter --inpaint).", file=sys.stderr)
         return 2
-    files_flag = "translate" if FLAGS.translate else "upscale" if FLAGS.upscale else None
+    if bool(FLAGS.inpaint) != bool(FLAGS.mask) or len(FLAGS.mask) not in (1, len(FLAGS.inpaint or FLAGS.mask)):
+        print("--inpaint and --mask go together: PNG files and their masks (white = missing), one mask for every "
+              "file or one per file.", file=sys.stderr)
+        return 2
+    files_flag = given[0] if given else None
     if files_flag:
         try:
             png_files = [_read_file(path) for path in getattr(FLAGS, files_flag)]
+            mask_files = [_read_file(path) for path in FLAGS.mask] * (len(png_files) if len(FLAGS.mask) == 1 else 1)
         except OSError as e:
-            print(f"--{files_flag}: cannot read {e.filename}: {e.strerror}.", file=sys.stderr)
+            print(f"--{files_flag} or --mask: cannot read {e.filename}: {e.strerror}.", file=sys.stderr)
             return 2
 
         def draw(client, model, num, seed, label, version):
             del num, seed, label
+            if FLAGS.inpaint:
+                completions, answer = inpaint(client, model, png_files, mask_files, version)
+                return side_by_side(png_files, completions), answer
             if FLAGS.upscale:
                 upscaled, answer = upscale(client, model, png_files, version)
                 return enlarged_beside(png_files, upscaled), answer
@@ -444,8 +471,9 @@ def main(argv):
         client.close()
     save_grid(images, FLAGS.out, nrow=2 if files_flag else FLAGS.num if FLAGS.interpolate else 8)
     if files_flag:
-        count, kind = len(png_files), ("translations (input | output)" if FLAGS.translate else
-                                       "upscalings (input enlarged | output)")
+        count, kind = len(png_files), {"translate": "translations (input | output)",
+                                       "upscale": "upscalings (input enlarged | output)",
+                                       "inpaint": "completions (input | output)"}[files_flag]
     else:
         count, kind = FLAGS.num, "interpolation steps" if FLAGS.interpolate else "samples"
     version = f"version {answer.version}" if answer.version else "latest version"

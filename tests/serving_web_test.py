@@ -23,8 +23,9 @@ from serving import model_config
 from serving.server import Server
 from tests import fixtures
 from tests.serving_fixtures import add_version, config_text
-from tfgan_course import export, models
+from tfgan_course import export, inpainting, models
 from tfgan_course import spec as spec_lib
+from tfgan_course.gans import context_encoder
 
 try:
     from playwright.sync_api import sync_playwright
@@ -91,9 +92,19 @@ def export_upscaler(base):
     return export.export_generator(generator, base, "u", spec=export.spec_of(generator), examples=examples)
 
 
+def export_inpainter(base):
+    """A tiny context encoder "i" (8x8 grey, its mean image mid-grey) with 2 test images; its version's path."""
+    generator, discriminator = models.build_inpainter("context_encoder", image_shape=(8, 8, 1), g_width=4, seed=0)
+    brighten(generator, 100)
+    model = context_encoder.ContextEncoder(generator, discriminator, hole_size=4)
+    examples = np.random.default_rng(4).integers(0, 256, (2, 8, 8, 1), dtype=np.uint8)
+    return export.export_generator(generator, base, "i", spec=model.generator_spec("context_encoder"),
+                                   examples=examples)
+
+
 class DemoPageTest(tf.test.TestCase):
-    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN, an upscaler) and one
-    browser."""
+    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN, an upscaler, an
+    inpainter) and one browser."""
 
     @classmethod
     def setUpClass(cls):
@@ -116,12 +127,14 @@ class DemoPageTest(tf.test.TestCase):
         export.export_generator(conditional, cls.base, "c", num_classes=NUM_CLASSES)
         cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1")),
                       "t": tf.saved_model.load(export_cyclegan(cls.base)),
-                      "u": tf.saved_model.load(export_upscaler(cls.base))}
+                      "u": tf.saved_model.load(export_upscaler(cls.base)),
+                      "i": tf.saved_model.load(export_inpainter(cls.base))}
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "g" base_path: "{cls.base}/g" model_version_policy {{ all {{}} }} }}
             config {{ name: "c" base_path: "{cls.base}/c" }}
             config {{ name: "t" base_path: "{cls.base}/t" }}
-            config {{ name: "u" base_path: "{cls.base}/u" }} }}"""),
+            config {{ name: "u" base_path: "{cls.base}/u" }}
+            config {{ name: "i" base_path: "{cls.base}/i" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0, demo_page=True).start()
         # Class cleanups run, last first, even when a later step of setUpClass fails.
         cls.addClassCleanup(cls.server.stop)
@@ -317,14 +330,14 @@ class DemoPageTest(tf.test.TestCase):
         self.open("model=nope", path="/demo")
         self.screenshot("missing_model")
         self.assertEqual(self.banner(), "The model server answered HTTP 404: Could not find any versions of model "
-                         "nope. This server serves: g, c, t, u.")
+                         "nope. This server serves: g, c, t, u, i.")
         self.assertTrue(self.page.is_hidden("#panels"))
         self.assertEqual(urllib.parse.urlsplit(self.page.url).path, "/demo/")  # relative URLs need the slash
         # The embedded server's config.json offers the models it serves.
         self.assertEqual(self.page.eval_on_selector_all("#model-names option", "os => os.map(o => o.value)"),
-                         ["g", "c", "t", "u"])  # in the config's order
+                         ["g", "c", "t", "u", "i"])  # in the config's order
         with urllib.request.urlopen(f"{self.url}/demo/config.json", timeout=60) as response:
-            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "t": [1], "u": [1]}})
+            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "i": [1], "t": [1], "u": [1]}})
 
     def test_a_translator_gets_the_translate_panel_and_its_test_images(self):
         self.open("model=t")
@@ -424,6 +437,61 @@ class DemoPageTest(tf.test.TestCase):
                          ["Input 3×5", "Output 6×10"])
         self.assertEqual(self.page.get_attribute("#upscale-output", "alt"), "The model's upscaling of small.png")
         self.assertRegex(self.page.inner_text("#upscale-latency"), r"^1 image in \d+ ms$")
+
+    def inpaint_png(self, png: bytes, mask_png: bytes) -> np.ndarray:
+        """What model i's `inpaint_png` answers for one PNG file and its mask's: uint8 [H, W, C]."""
+        answer = self.loaded["i"].signatures["inpaint_png"](images_png_bytes=tf.constant([png]),
+                                                             mask_png_bytes=tf.constant([mask_png]))
+        return answer["images_uint8"].numpy()[0]
+
+    def test_an_inpainter_completes_the_pixels_erased_on_its_test_images(self):
+        self.open("model=i")
+        self.assertEqual([self.page.is_visible(f"#{panel}-panel") for panel in ("inpaint", "translate", "grid")],
+                         [True, False, False])
+        self.assertIn("i · latest version · images 8×8×1 + mask → 8×8×1 · inpainter", self.page.inner_text("#model-info"))
+        signature = self.loaded["i"].signatures["examples"]
+        examples = list(signature(index=tf.range(2))["images_png_bytes"].numpy())
+        self.assertAllEqual(self.images("#inpaint-examples img"), np.stack([decode_png_bytes(png) for png in examples]))
+        # The first test image opens with the centred hole erased (red), completed by the model.
+        centre = inpainting.centre_mask((8, 8), 4)[0]
+        self.assertAllEqual(self.images("#inpaint-output")[0],
+                            self.inpaint_png(examples[0], fixtures.png_bytes((255 * centre[..., 0]).astype(np.uint8))))
+        shown = decode_png(self.page.evaluate("() => document.getElementById('erase-canvas').toDataURL('image/png')"))
+        self.assertAllEqual(shown[2:6, 2:6, :3], np.broadcast_to([255, 0, 0], (4, 4, 3)))
+
+        # A stroke along the top row erases it too; every pixel not erased comes back as the test image's.
+        box = self.page.locator("#erase-canvas").bounding_box()
+        self.assertGreaterEqual(box["width"], 8 * 8)  # 8 x 8 pixels, shown scaled up
+        row = box["y"] + box["height"] / 16  # the middle of the first row
+        renders = self.renders("inpaint-panel")
+        self.page.mouse.move(box["x"] + 2, row)
+        self.page.mouse.down()
+        self.page.mouse.move(box["x"] + box["width"] - 2, row, steps=8)
+        self.page.mouse.up()
+        self.wait_for_redraw("inpaint-panel", renders)
+        self.screenshot("inpaint")
+        erased = np.asarray(self.page.evaluate("() => erasedPixels()")).reshape(8, 8)
+        self.assertGreaterEqual(erased[0].sum(), 6)
+        self.assertTrue(erased[2:6, 2:6].all())
+        self.assertFalse(erased[7].any())
+        mask_png = base64.b64decode(self.page.evaluate("() => state.mask.toDataURL('image/png').split(',')[1]"))
+        output = self.images("#inpaint-output")[0]
+        self.assertAllEqual(output, self.inpaint_png(examples[0], mask_png))
+        original = decode_png_bytes(examples[0])
+        self.assertAllEqual(output[~erased], original[~erased])
+        self.assertEqual(self.page.get_attribute("#inpaint-output", "alt"), "The model's completion of your erasure")
+        self.assertRegex(self.page.inner_text("#inpaint-latency"), r"^1 image in \d+ ms$")
+
+        # Restored, nothing is missing: the output is the test image itself; the second one opens with its hole.
+        renders = self.renders("inpaint-panel")
+        self.page.click("#restore-image")
+        self.wait_for_redraw("inpaint-panel", renders)
+        self.assertAllEqual(self.images("#inpaint-output")[0], original)
+        renders = self.renders("inpaint-panel")
+        self.page.click("#inpaint-examples button:nth-child(2)")
+        self.wait_for_redraw("inpaint-panel", renders)
+        self.assertEqual(self.page.get_attribute("#inpaint-examples button:nth-child(2)", "aria-pressed"), "true")
+        self.assertEqual(self.signatures[-1], "inpaint_png")
 
     def test_the_reverse_direction_uses_reverse_png_and_its_test_images(self):
         self.open("model=t")

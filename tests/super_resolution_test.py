@@ -111,8 +111,8 @@ class SuperResolutionTest(tf.test.TestCase):
     def test_variant_choice_and_option_errors(self):
         self.assertEqual(variants.variant_name(self.config, "paired"), "srresnet")
         cases = (
-            (self.config.replace(adversarial_weight=0.1), "--adversarial_weight=0.1 is for the srgan variant, not the "
-                                                          "srresnet variant"),
+            (self.config.replace(adversarial_weight=0.1), "--adversarial_weight=0.1 is for the srgan or context_encoder "
+                                                          "variants, not the srresnet variant"),
             (self.config.replace(penalty="gradient"), "--penalty=gradient does not apply to the srresnet variant"),
             (self.config.replace(patch_size=16), "--patch_size=16 is for the pix2pix or cyclegan variants"),
             (self.config.replace(content_loss="vgg"), r"Unknown --content_loss='vgg'; valid values: features, mse"),

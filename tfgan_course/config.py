@@ -42,9 +42,10 @@ class Config:
 
     # Models and loss.
     model: str = _field("dcgan", "Model family: a name in models.MODELS (mlp, mlp2, dcgan, cmlp, cdcgan, "
-                        "infogan, toy, selu, unet, resnet, srresnet); cmlp and cdcgan are conditional and need labelled data; "
-                        "unet (pix2pix) and resnet (CycleGAN) translate images: a paired or unpaired --dataset; "
-                        "srresnet upscales them: a lowres:F:SPEC --dataset.")
+                        "infogan, toy, selu, unet, resnet, srresnet, pggan, context_encoder); cmlp and cdcgan are "
+                        "conditional and need labelled data; unet (pix2pix) and resnet (CycleGAN) translate "
+                        "images: a paired or unpaired --dataset; srresnet upscales them: a lowres:F:SPEC --dataset; "
+                        "context_encoder inpaints an image --dataset.")
     loss: str = _field("non_saturating", "GAN loss: a name in losses.LOSSES (minimax, non_saturating, "
                        "least_squares, wasserstein, hinge, began); began makes D an autoencoder.")
     penalty: str = _field("none", "Discriminator penalty: none, gradient (WGAN-GP), dragan or r1.")
@@ -54,7 +55,7 @@ class Config:
     g_upsample: str = _field("transposed", "dcgan G's upsampling: transposed (convolutions), nearest or bilinear "
                              "(resize, then convolve: no checkerboard artefacts).")
     variant: str = _field("auto", "GAN variant: a name in variants.VARIANTS (plain, conditional, infogan, began, "
-                          "pix2pix, cyclegan, srresnet, srgan); auto = the model family's own (began for --loss=began; "
+                          "pix2pix, cyclegan, srresnet, srgan, progressive, context_encoder); auto = the model family's own (began for --loss=began; "
                           "for a translator, pix2pix on paired data and cyclegan on unpaired data; srresnet for "
                           "--model=srresnet, whose adversarial training is --variant=srgan).")
     began_gamma: float = _field(0.5, "BEGAN's diversity ratio gamma = E[L(G(z))] / E[L(x)], in (0, 1].")
@@ -96,7 +97,15 @@ class Config:
                                "of a classifier of the targets' data trained with a seed of its own, "
                                "classifier.LOSS_SEED: SRGAN's perceptual loss without VGG; never the seed that scores).")
     adversarial_weight: float = _field(1e-3, "SRGAN: weight of the adversarial term beside the content loss (the "
-                                       "paper's 1e-3).")
+                                       "paper's 1e-3); the context encoder: lambda_adv beside 1 - lambda_adv of the "
+                                       "reconstruction loss (the paper's 0.001).")
+    # Inpainting (--model=context_encoder on an image --dataset).
+    hole_size: int = _field(0, "--model=context_encoder: the side of the training masks' squares (half of each batch "
+                            "centred, half at uniform positions); 0 = half the image side (14 at 28 px).")
+    overlap: int = _field(1, "--model=context_encoder: the width in pixels of the band of known pixels around the hole "
+                          "that the reconstruction loss also weighs (the paper's 4 of 128 pixels); 0 = the hole only.")
+    overlap_weight: float = _field(10.0, "--model=context_encoder: the band's weight in the reconstruction loss, the "
+                                   "hole's being 1 (the paper's 10).")
     # Progressive growing (--model=pggan).
     stable_images: int = _field(30_000, "--model=pggan: real images per stable phase at each resolution (the last "
                                 "resolution trains on for the rest of the run); 0 with --transition_images=0 = the "
@@ -264,7 +273,7 @@ def validate(config: Config) -> Config:
                    "unrolled_steps", "began_lambda_k", "adversarial_weight", "info_categories", "info_continuous", "info_weight",
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "gan_weight",
                    "cycle_weight", "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs",
-                   "stable_images", "transition_images"):
+                   "stable_images", "transition_images", "hole_size", "overlap", "overlap_weight"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     for option in ("divergence_max_loss", "divergence_pinned_steps"):

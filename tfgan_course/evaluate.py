@@ -62,6 +62,9 @@ def evaluate(generated, spec: str, output_dir: str, num_samples: int = DEFAULT_N
     from tfgan_course import data, metrics, plots, trained
 
     image_shape = tuple(generated.spec.output.shape)
+    if generated.spec.inpaints:
+        raise ValueError(f"{generated.description} is an inpainter: score it with `python -m tfgan_course.inpaint "
+                         "--workdir=RUN` (evaluate_inpainting.evaluate).")
     if generated.spec.translates:
         raise ValueError(f"{generated.description} is an image-to-image translator: score it with "
                          "evaluate_translation.evaluate (`python -m tfgan_course.evaluate` does).")
@@ -233,6 +236,9 @@ def main(argv):
             from tfgan_course import data  # pylint: disable=import-outside-toplevel
 
             data.prepare(spec, FLAGS.data_dir)
+        if generated.spec.inpaints:
+            raise ValueError(f"{generated.description} is an inpainter: score it with python -m tfgan_course.inpaint "
+                             "(its --workdir, a training run), beside mean fill and diffusion fill.")
         score, write_report = _translator_scorer() if generated.spec.translates else (evaluate, report)
         result = score(generated, spec, output_dir, FLAGS.num_samples, data_dir=FLAGS.data_dir,
                        cache_dir=FLAGS.cache_dir, classifier_epochs=FLAGS.classifier_epochs, seed=FLAGS.seed)

@@ -109,7 +109,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
     nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
     best_manager = _best_manager(config, state, workdir)
-    examples = _fixed_examples(config, run_data.info)
+    examples = _fixed_examples(config, run_data.info, state.model)
     held_out = _held_out_examples(config, run_data.info, state.model)  # Before training: a data error shows now.
     run_callbacks = _callbacks(config, run_data, state, workdir, nan_guard, best_manager, real_vectors, examples)
     history = _fit(config, run_data, state, [*run_callbacks, *([stop] if stop else []), *extra_callbacks], verbose)
@@ -228,36 +228,42 @@ def _best_manager(config, state, workdir):
     return manager
 
 
-def _fixed_examples(config, info):
-    """Translation data's first examples ({key: numpy [N, H, W, C]}, unshuffled, unjittered), which a
-    translator's sample grids translate every epoch; None for image and vector data."""
-    if info.shapes is None:
-        return None
+def _first_batch(config, count, split="train"):
+    """The first `count` examples of a split, unshuffled and unjittered: {key: numpy [N, H, W, C]} (an image
+    spec's as {"image": ...})."""
     dataset, _ = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
-                                   batch_size=config.num_fixed_samples, data_dir=config.data_dir or None,
+                                   batch_size=count, split=split, data_dir=config.data_dir or None,
                                    shuffle=False, augment=False, drop_remainder=False)
-    return {key: value.numpy() for key, value in next(iter(dataset)).items()}
+    batch = next(iter(dataset))
+    if not isinstance(batch, dict):
+        batch = {"image": gan.split_batch(batch)[0]}
+    return {key: value.numpy() for key, value in batch.items()}
+
+
+def _fixed_examples(config, info, model):
+    """The data's first examples ({key: numpy [N, H, W, C]}), which a translator's sample grids translate
+    (an inpainter's complete) every epoch; None for the other generators."""
+    if info.shapes is None and not model.spec.inpaints:
+        return None
+    return _first_batch(config, config.num_fixed_samples)
 
 
 def _held_out_examples(config, info, model):
-    """A translator's export's examples: the first EXPORT_EXAMPLES inputs of the test split, unjittered
-    ({"examples": ..., and for a reverse direction "reverse_examples": ...}); {} for other data, or with a
-    logged warning when the data has no readable test split."""
-    if info.shapes is None:
+    """A translator's or an inpainter's export's examples: the first EXPORT_EXAMPLES inputs of the test split,
+    unjittered ({"examples": ..., and for a reverse direction "reverse_examples": ...}); {} for other
+    generators, or with a logged warning when the data has no readable test split."""
+    if info.shapes is None and not model.spec.inpaints:
         return {}
     try:
-        dataset, _ = data.make_dataset(config.dataset, image_size=config.image_size, channels=config.channels,
-                                       batch_size=EXPORT_EXAMPLES, split="test", data_dir=config.data_dir or None,
-                                       shuffle=False, augment=False, drop_remainder=False)
-        batch = next(iter(dataset))
+        batch = _first_batch(config, EXPORT_EXAMPLES, split="test")
     except (ValueError, OSError) as e:
         logging.warning("The export will have no examples signature (the demo page offers drawing and upload "
                         "only): the test split of %s cannot be read: %s", config.dataset, e)
         return {}
-    forward, backward = ("input", "target") if info.kind == "paired" else ("a", "b")
-    held_out = {"examples": batch[forward].numpy()}
+    forward, backward = {"paired": ("input", "target"), "unpaired": ("a", "b")}.get(info.kind, ("image", None))
+    held_out = {"examples": batch[forward]}
     if model.reverse_sampler is not None:
-        held_out["reverse_examples"] = batch[backward].numpy()
+        held_out["reverse_examples"] = batch[backward]
     return held_out
 
 

@@ -3,7 +3,9 @@
 The signatures depend on what the generator takes (`signatures.py`: `serving_default`, `sample`
 and `interpolate` for a generator of latent vectors; `serving_default` and `translate_png`, plus
 `reverse` and `reverse_png` for a CycleGAN, and `examples` when given some, for an image-to-image
-translator; an upscaler adds `upscale` and `upscale_png`, at any input size).
+translator; an upscaler adds `upscale` and `upscale_png`, at any input size; an inpainter answers
+`serving_default` and `inpaint`, images and mask -> the completed images, its PNG twin `inpaint_png` and
+`examples`).
 
 Beside the SavedModel: `assets.extra/tf_serving_warmup_requests` (one PredictionLog per
 signature and per output filter `serving.client` sends, e.g. `sample`'s `z` alone, replayed by
@@ -81,7 +83,8 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
       generator: keras.Model, `z` float32 [B, input_dim] (or [z, label int32 [B]]) ->
         images [B, H, W, C] in [-1, 1]. Its inputs are named (`keras.Input(name="z")`); the
         signatures take them by those names. Or a translator: images [B, H, W, Cin] in
-        [-1, 1] -> [B, H, W, Cout] (`spec.translates`), or [B, s H, s W, Cout] for an upscaler.
+        [-1, 1] -> [B, H, W, Cout] (`spec.translates`), or [B, s H, s W, Cout] for an upscaler; or an
+        inpainter: [images [B, H, W, C], mask [B, H, W, 1]] -> its prediction [B, H, W, C] (`spec.inpaints`).
       export_base: the directory TF Serving's --model_base_path points above.
       model_name: TF Serving model name (a directory name).
       spec: what the generator takes and gives (`gan.GAN.spec`): the `sample` signature draws
@@ -94,7 +97,7 @@ def export_generator(generator: keras.Model, export_base: str, model_name: str,
       skip_unchanged: False writes a new version even when it equals the latest one.
       reverse: a CycleGAN's other direction, [B, H, W, Cout] -> [B, H, W, Cin], served as the
         `reverse` and `reverse_png` signatures; the spec's state records it ("reverse").
-      examples: a translator's held-out inputs, uint8 or float in [-1, 1] [N, H, W, Cin], stored
+      examples: a translator's (or an inpainter's) held-out inputs, uint8 or float in [-1, 1] [N, H, W, Cin], stored
         in the export and served by its `examples` signature (index -> PNG files), so a client
         that talks only REST, such as the demo page, has test images to translate.
       reverse_examples: the same for the reverse direction ([N, H, W, Cout]; `reverse_examples`).

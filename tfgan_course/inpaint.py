@@ -1,16 +1,20 @@
-r"""Semantic inpainting (Yeh et al., 2017) with a trained GAN, scored beside mean fill and diffusion fill.
+r"""Inpainting with a trained run, scored beside mean fill and diffusion fill: semantic inpainting (Yeh et al.,
+2017) with an unconditional GAN, or a context encoder's completions (Pathak et al., 2016).
 
   python -m tfgan_course.inpaint --workdir=runs/dcgan                          # centre 14x14 hole at 28 px
   python -m tfgan_course.inpaint --workdir=runs/dcgan --mask=random --squares=2 --hole_size=8
   python -m tfgan_course.inpaint --workdir=runs/dcgan --mask=my_mask.png --iterations=300 --num_images=100
+  python -m tfgan_course.inpaint --workdir=runs/context_encoder_fashion_mnist  # a context encoder's run
 
 Takes a training run of an unconditional image GAN (DCGAN, WGAN-GP, PGGAN, ...: its last
 checkpoint, with the EMA generator if it has one, and its discriminator, which an export does not
 carry) and, for each of --num_images test images with the --mask's pixels missing, searches z with
 Adam for --iterations steps on the contextual loss plus --prior_weight times the prior loss
 (`inpainting.py`), then fills the hole with G(z) ("semantic") and, with --blend, Poisson-blends it
-into the border too ("semantic + Poisson blend"). Both are scored beside mean fill and diffusion
-fill (`evaluate_inpainting.py`: hole PSNR, PSNR, SSIM, the classifier's accuracy, FID, KID, wall
+into the border too ("semantic + Poisson blend"). A context encoder's run (--model=context_encoder)
+needs no search: its generator's prediction fills the hole ("context encoder"; --iterations,
+--prior_weight, --learning_rate, --project and --blend are the search's and do not apply). Each is
+scored beside mean fill and diffusion fill (`evaluate_inpainting.py`: hole PSNR, PSNR, SSIM, the classifier's accuracy, FID, KID, wall
 time) into eval.json, report.md and samples.png in --output_dir (default <workdir>/inpaint).
 
 Masks (--mask): centre (a --hole_size square in the middle; default half the image side, 14 at
@@ -22,6 +26,7 @@ import os
 import sys
 import time
 
+import numpy as np
 from absl import app, flags
 
 MASKS = ("centre", "random")
@@ -83,6 +88,21 @@ def semantic_fills(inpainter, iterations: int, blend: bool, seed: int = 0, batch
     return {"semantic": semantic, **({"semantic + Poisson blend": blended} if blend else {})}
 
 
+def context_encoder_fills(model, batch_size: int = 256) -> dict:
+    """{"context encoder": Fill} of a restored context encoder's run: its generator's prediction in the hole."""
+    from tfgan_course import trained  # pylint: disable=import-outside-toplevel
+
+    generator = trained.from_model(model, "the context encoder")
+
+    def fill(images, mask):
+        completed = [generator.inpaint(images[start:start + batch_size], mask[start:start + batch_size])
+                     for start in range(0, len(images), batch_size)]
+        return np.concatenate(completed), {"generator": "the context encoder's G (one forward pass)",
+                                           **{key: model.spec.state[key] for key in ("hole_size", "masks")}}
+
+    return {"context encoder": fill}
+
+
 def make_mask(kind: str, num_images: int, image_shape, hole_size: int | None = None, squares: int = 1,
               seed: int = 0):
     """(mask float32 [1 or N, H, W, 1], its name): `kind` is centre, random or a PNG file's path."""
@@ -117,10 +137,13 @@ def run(workdir: str, output_dir: str | None = None, *, dataset: str | None = No
         raise ValueError(f"need --iterations >= 0, --num_images >= 4 and --squares >= 1, got {iterations}, "
                          f"{num_images} and {squares}.")
     model, checkpoint = trained.restore_gan(workdir)
-    inpainter = semantic_inpainter(model, prior_weight, learning_rate, project)
+    if model.spec.inpaints:
+        fills = context_encoder_fills(model, batch_size)
+    else:
+        inpainter = semantic_inpainter(model, prior_weight, learning_rate, project)
+        fills = semantic_fills(inpainter, iterations, blend, seed, batch_size)
     image_shape = model.spec.output.shape
     mask_array, mask_name = make_mask(mask, num_images, image_shape, hole_size, squares, seed)
-    fills = semantic_fills(inpainter, iterations, blend, seed, batch_size)
     return evaluate_inpainting.evaluate(
         fills, dataset or model.spec.dataset, output_dir or os.path.join(workdir, "inpaint"), mask=mask_array,
         image_shape=image_shape, num_images=num_images, mask_name=mask_name, description=f"checkpoint {checkpoint}",
@@ -132,7 +155,8 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """The command line's flags; defined only when run as a program (train.py owns --workdir otherwise)."""
-    flags.DEFINE_string("workdir", None, "A training run of an unconditional image GAN: its last checkpoint's G and D.")
+    flags.DEFINE_string("workdir", None, "A training run of an unconditional image GAN (its last checkpoint's G and D) "
+                        "or of a context encoder.")
     flags.DEFINE_string("dataset", None, "The data spec whose test split is corrupted; default: the run's.")
     flags.DEFINE_string("data_dir", None, "TFDS data directory (tfds: specs only).")
     flags.DEFINE_string("mask", "centre", "centre, random, or the path of a PNG of the images' size (white = missing).")
@@ -157,8 +181,8 @@ def main(argv):
         print(f"error: unexpected arguments {' '.join(argv[1:])} (flags need a leading --).", file=sys.stderr)
         return 2
     if not FLAGS.workdir:
-        print("error: pass --workdir, a training run of an unconditional image GAN (python -m tfgan_course.train).",
-              file=sys.stderr)
+        print("error: pass --workdir, a training run of an unconditional image GAN or a context encoder "
+              "(python -m tfgan_course.train).", file=sys.stderr)
         return 2
     from tfgan_course import evaluate_inpainting  # pylint: disable=import-outside-toplevel
 

@@ -123,6 +123,43 @@ def check_mask(mask, image_shape) -> np.ndarray:
     return mask
 
 
+def square_masks(tops, lefts, size, hole_size: int):
+    """Squares of side hole_size at (tops, lefts), one per image, in the graph: float32 tensor [N, H, W, 1].
+
+    Args:
+      tops, lefts: int [N], each square's first row and column (0 <= top <= H - hole_size).
+      size: (H, W) of the images.
+      hole_size: the squares' side.
+    """
+    height, width = (int(s) for s in size)
+    rows = tf.range(height)[None, :, None]
+    cols = tf.range(width)[None, None, :]
+    tops = tf.cast(tops, tf.int32)[:, None, None]
+    lefts = tf.cast(lefts, tf.int32)[:, None, None]
+    inside = (rows >= tops) & (rows < tops + hole_size) & (cols >= lefts) & (cols < lefts + hole_size)
+    return tf.cast(inside, tf.float32)[..., None]
+
+
+def overlap_band(mask, width: int):
+    """The known pixels within `width` pixels (in rows and columns) of a missing one: float32 tensor [N, H, W, 1].
+
+    The context encoder's overlap (Pathak et al., section 3.2: its G predicts the hole and this band,
+    whose reconstruction counts 10 times as much, so the fill meets the context); 0 for width 0.
+    """
+    mask = tf.cast(mask, tf.float32)
+    if width <= 0:
+        return tf.zeros_like(mask)
+    grown = tf.nn.max_pool2d(mask, 2 * width + 1, 1, "SAME")
+    return grown - mask
+
+
+def reconstruction_weights(mask, overlap: int, overlap_weight: float):
+    """The context encoder's per-pixel weights of its L2 loss: 1 on the hole, overlap_weight on the
+    `overlap_band`, 0 elsewhere: float32 tensor [N, H, W, 1]."""
+    mask = tf.cast(mask, tf.float32)
+    return mask + overlap_weight * overlap_band(mask, overlap)
+
+
 def _check_hole(size, hole_size):
     height, width = (int(s) for s in size)
     if not 1 <= hole_size < min(height, width):

@@ -386,6 +386,27 @@ def l1_distance(images, targets):
     return _global_mean(tf.abs(tf.cast(images, tf.float32) - tf.cast(targets, tf.float32)))
 
 
+def weighted_l2_distance(images, targets, weights):
+    """The weighted mean of squared differences: the context encoder's reconstruction loss (Pathak et al., eq. 1).
+
+    Per image, sum(w (images - targets)^2) / sum(w) over pixels and channels (the weights broadcast
+    over channels), then the mean over the global batch. With `inpainting.reconstruction_weights` the
+    hole counts once and the overlap band around it 10 times (the paper's weighting).
+
+    Args:
+      images, targets: float [B, H, W, C] in [-1, 1].
+      weights: float [B, H, W, 1] >= 0, each image with some weight > 0.
+
+    Returns:
+      Scalar float32 >= 0 (at most 4 for images in [-1, 1]): the replica's share of the global mean.
+    """
+    weights = tf.cast(weights, tf.float32)
+    squared = tf.square(tf.cast(images, tf.float32) - tf.cast(targets, tf.float32))
+    total = tf.reduce_sum(weights * squared, axis=[1, 2, 3])
+    norm = tf.reduce_sum(weights, axis=[1, 2, 3]) * tf.cast(tf.shape(squared)[-1], tf.float32)
+    return tf.nn.compute_average_loss(total / tf.maximum(norm, 1e-12))
+
+
 def mse_content_loss(images, targets, extract=None):
     """SRResNet's pixel-wise content loss: the mean squared difference of two image batches.
 

@@ -46,6 +46,18 @@ translator's serving_default, translate_png and examples at its trained input si
 through a twin of the generator built on inputs of any size, with its weights (a convolutional
 network's weights do not depend on the image size).
 
+An inpainter (`spec.inpaints`: a context encoder), H x W its trained size; 1 in a mask marks a missing
+pixel (any value above 0.5 counts as 1), 0 a known one, and every known pixel comes back bit-exact:
+
+  serving_default, inpaint
+                   `images` float32 [-1, H, W, C] in [-1, 1] and `mask` float32 [-1, H, W, 1] -> `images`
+                   float32 [-1, H, W, C]: the generator's prediction in the hole, the input elsewhere
+  inpaint_png      `images_png_bytes` and `mask_png_bytes` string [-1] (PNG files, read as translate_png
+                   reads them; a mask pixel is missing where its luma is at least half white) ->
+                   `images_png_bytes` string [-1] and `images_uint8` uint8 [-1, H, W, C], whose known
+                   pixels are the input file's (at the trained size)
+  examples         as a translator's: the test images stored in the export
+
 No signature's output for one image depends on the other images of its batch: generators run
 in inference mode (BatchNorm's moving statistics; instance normalisation is per image).
 
@@ -377,6 +389,74 @@ def _upscaler_warmups(generator, spec, reverse, examples):
             ("upscale_png", {"images_png_bytes": png}, [])]
 
 
+# ----------------------------------------------------------------------------- Inpainters.
+
+
+def _check_inpainter(generator, spec, reverse, examples):
+    """A ValueError unless `generator` takes the spec's image and mask (in that order), and the examples are images."""
+    if reverse is not None:
+        raise ValueError("Only a CycleGAN has a reverse direction; this generator inpaints.")
+    image, mask = spec.input("image"), spec.input("mask")
+    shapes = [(t.name, tuple(t.shape[1:])) for t in generator.inputs]
+    if shapes != [(image.name, image.shape), (mask.name, mask.shape)]:
+        raise ValueError(f"An inpainter takes [{image.name} {image.shape}, {mask.name} {mask.shape}]; the generator "
+                         f"takes {shapes}.")
+    pixels = examples[0]
+    if examples[1] is not None:
+        raise ValueError("reverse_examples need a reverse direction (a CycleGAN's reverse generator).")
+    if pixels is not None and (pixels.ndim != 4 or tuple(pixels.shape[1:]) != image.shape or not len(pixels)):
+        raise ValueError(f"The examples must be images [N >= 1, {', '.join(map(str, image.shape))}], the inpainter's "
+                         f"inputs; got shape {tuple(pixels.shape)}.")
+
+
+def _inpainter_archive(generator, spec, reverse, examples) -> keras.export.ExportArchive:
+    """serving_default and inpaint (images and mask -> the completed images), inpaint_png, and examples if given."""
+    del reverse
+    image_shape = spec.input("image").shape
+    mask_shape = spec.input("mask").shape
+
+    def inpaint(images, mask):
+        missing = mask > 0.5
+        predicted = tf.cast(generator([images, tf.cast(missing, tf.float32)], training=False), tf.float32)
+        # The known pixels are the caller's own, bit-exact; only the hole is the generator's.
+        return {"images": tf.where(missing, predicted, images)}
+
+    def inpaint_png(images_png_bytes, mask_png_bytes):
+        images = decode_png_images(images_png_bytes, image_shape)
+        mask = tf.cast(decode_png_images(mask_png_bytes, mask_shape) >= 0.0, tf.float32)
+        completed = to_uint8(inpaint(images, mask)["images"])
+        return {"images_png_bytes": encode_png(completed), "images_uint8": completed}
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    tensor_specs = [tf.TensorSpec([None, *image_shape], tf.float32, name="images"),
+                    tf.TensorSpec([None, *mask_shape], tf.float32, name="mask")]
+    for name in ("serving_default", "inpaint"):
+        archive.add_endpoint(name=name, fn=inpaint, input_signature=tensor_specs)
+    archive.add_endpoint(name="inpaint_png", fn=inpaint_png,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="images_png_bytes"),
+                                          tf.TensorSpec([None], tf.string, name="mask_png_bytes")])
+    if examples[0] is not None:
+        _add_examples_endpoint(archive, "examples", examples[0])
+    return archive
+
+
+def _inpainter_warmups(generator, spec, reverse, examples):
+    """One batch-1 request per signature (the centre quarter missing), plus `inpaint_png`'s PNG-only filter."""
+    del generator, reverse
+    height, width, channels = spec.input("image").shape
+    mask = tf.pad(tf.ones([1, height // 2, width // 2, 1]), [[0, 0], [height // 4, height - height // 2 - height // 4],
+                                                             [width // 4, width - width // 2 - width // 4], [0, 0]])
+    tensors = {"images": tf.zeros([1, height, width, channels]), "mask": mask}
+    pngs = {"images_png_bytes": encode_png(to_uint8(tensors["images"])), "mask_png_bytes": encode_png(to_uint8(
+        mask * 2.0 - 1.0))}
+    requests = [("serving_default", tensors, []), ("inpaint", tensors, []), ("inpaint_png", pngs, []),
+                ("inpaint_png", pngs, ["images_png_bytes"])]
+    if examples[0] is not None:
+        requests.append(("examples", {"index": tf.constant([0])}, []))
+    return requests
+
+
 @dataclasses.dataclass(frozen=True)
 class Signatures:
     """How to export one kind of generator.
@@ -396,12 +476,15 @@ SIGNATURES = {
     "generator": Signatures(_check_generator, _generator_archive, _generator_warmups),
     "translator": Signatures(_check_translator, _translator_archive, _translator_warmups),
     "upscaler": Signatures(_check_translator, _upscaler_archive, _upscaler_warmups),
+    "inpainter": Signatures(_check_inpainter, _inpainter_archive, _inpainter_warmups),
 }
 
 
 def kind_of(spec: spec_lib.GeneratorSpec) -> str:
-    """The SIGNATURES key of a spec: "generator" for a latent input; for an image input "upscaler" when the
-    output is larger than the input, else "translator"."""
+    """The SIGNATURES key of a spec: "generator" for a latent input; "inpainter" for an image and its mask; for an
+    image alone "upscaler" when the output is larger than the input, else "translator"."""
     if not spec.translates:
         return "generator"
+    if spec.inpaints:
+        return "inpainter"
     return "upscaler" if spec.output.shape[:2] != spec.input("image").shape[:2] else "translator"

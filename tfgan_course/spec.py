@@ -14,6 +14,8 @@ A generator takes named inputs, each one of these kinds:
           [-1, 1]. A seed names a latent vector (`latent.seeded_latents`).
   label   int32 [B], a class in [0, num_classes).
   image   float32 [B, H, W, C] in `value_range` (an image-to-image generator).
+  mask    float32 [B, H, W, 1] in [0, 1]: 1 where a pixel of the image input is missing, 0 where
+          it is known (an inpainter, which takes an image and its mask).
 
 and gives named outputs of kind "image" (float32 [B, H, W, C] in [-1, 1]) or
 "points" (float32 [B, dim], a toy distribution's samples, unbounded). State a
@@ -32,7 +34,7 @@ from tfgan_course import fileio
 FORMAT = 1
 FILE_NAME = "generator.json"
 CHECKPOINTS = "checkpoints"  # A run's checkpoints and its generator.json: <workdir>/checkpoints/.
-INPUT_KINDS = ("latent", "label", "image")
+INPUT_KINDS = ("latent", "label", "image", "mask")
 OUTPUT_KINDS = ("image", "points")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
@@ -49,15 +51,15 @@ class Input:
 
     Attributes:
       name: the input's name in the Keras model and in the export's signatures.
-      kind: "latent", "label" or "image".
-      shape: one example's shape: (D,) for a latent, () for a label, (H, W, C) for an image.
+      kind: "latent", "label", "image" or "mask".
+      shape: one example's shape: (D,) for a latent, () for a label, (H, W, C) for an image, (H, W, 1) for a mask.
       dtype: "float32" or "int32".
       distribution: latent: "normal" or "uniform".
       noise_dim: latent: the entries that are noise; the rest are InfoGAN codes.
       categorical: latent: one-hot entries of a categorical code, after the noise.
       continuous: latent: continuous code entries in [-1, 1], after the categorical ones.
       num_classes: label: the number of classes.
-      value_range: image: (low, high) of the pixel values.
+      value_range: image and mask: (low, high) of the pixel values.
     """
 
     name: str
@@ -82,6 +84,8 @@ class Input:
             if self.shape != (self.noise_dim + self.categorical + self.continuous,):
                 raise ValueError(f"Latent input {self.name!r} of shape {self.shape} is not noise_dim + codes = "
                                  f"{self.noise_dim} + {self.categorical} + {self.continuous}.")
+        if self.kind == "mask" and (len(self.shape) != 3 or self.shape[-1] != 1):
+            raise ValueError(f"Mask input {self.name!r} is one channel (H, W, 1), got shape {self.shape}.")
         if self.kind == "label" and self.num_classes < 2:
             raise ValueError(f"Label input {self.name!r} needs num_classes >= 2, got {self.num_classes}.")
 
@@ -165,8 +169,13 @@ class GeneratorSpec:
 
     @property
     def translates(self) -> bool:
-        """True for an image-to-image generator (pix2pix, CycleGAN): an input of kind "image"."""
+        """True for an image-to-image generator (pix2pix, CycleGAN, an inpainter): an input of kind "image"."""
         return self.input("image") is not None
+
+    @property
+    def inpaints(self) -> bool:
+        """True for an inpainter (a context encoder): an image input and the mask of its missing pixels."""
+        return self.translates and self.input("mask") is not None
 
     @property
     def makes_images(self) -> bool:
@@ -221,6 +230,11 @@ def label_input(num_classes: int, name: str = "label") -> Input:
 def image_input(shape, name: str = "images") -> Input:
     """An image Input of one example's (H, W, C), float32 in [-1, 1]: a translator's input."""
     return Input(name, "image", tuple(shape), value_range=(-1.0, 1.0))
+
+
+def mask_input(shape, name: str = "mask") -> Input:
+    """A mask Input of one example's (H, W, 1), float32, 1 = missing and 0 = known: an inpainter's second input."""
+    return Input(name, "mask", tuple(shape), value_range=(0.0, 1.0))
 
 
 def output_for(shape, name: str = "images") -> Output:

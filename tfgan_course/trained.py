@@ -26,7 +26,7 @@ from absl import logging
 
 from serving import layout
 from tfgan_course import config as config_lib
-from tfgan_course import data, latent, toy, variants
+from tfgan_course import data, inpainting, latent, toy, variants
 from tfgan_course import spec as spec_lib
 
 CHECKPOINTS = spec_lib.CHECKPOINTS
@@ -55,6 +55,17 @@ class TrainedGenerator:
             raise ValueError(f"{self.description} is no image-to-image translator: it takes "
                              f"{[i.name for i in self.spec.inputs]}.")
         return self.images({image_input.name: images})
+
+    def inpaint(self, images, mask) -> np.ndarray:
+        """An inpainter's completions: images float32 [N, H, W, C] in [-1, 1] with mask float32 [N or 1, H, W, 1]
+        (1 = missing) -> float32 [N, H, W, C], its prediction in the hole and the known pixels bit-exact."""
+        if not self.spec.inpaints:
+            raise ValueError(f"{self.description} is no inpainter: it takes {[i.name for i in self.spec.inputs]}, "
+                             "not an image and its mask.")
+        images = np.asarray(images, np.float32)
+        mask = np.broadcast_to(np.asarray(mask, np.float32), (*images.shape[:3], 1))
+        predicted = self.images({self.spec.input("image").name: images, self.spec.input("mask").name: mask})
+        return inpainting.composite(images, mask, predicted)
 
     def images(self, inputs: dict) -> np.ndarray:
         """{input name: array [N, ...]} (every input of the spec) -> float32 [N, ...] (images in [-1, 1])."""
@@ -148,9 +159,10 @@ def restore_gan(workdir: str):
 
 
 def _translator_data(saved):
-    """variants.build's data_kind and shapes for a translator's spec ({} for other generators): a spec
-    with a reverse direction is a CycleGAN's (unpaired domains a and b), else a pix2pix's (pairs)."""
-    if saved is None or not saved.translates:
+    """variants.build's data_kind and shapes for a translator's spec ({} for other generators, an inpainter's
+    too: it trains on images): a spec with a reverse direction is a CycleGAN's (unpaired domains a and b), else a
+    pix2pix's (pairs)."""
+    if saved is None or not saved.translates or saved.inpaints:
         return {}
     source, target = saved.input("image").shape, saved.output.shape
     if "reverse" in saved.state:

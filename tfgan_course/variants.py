@@ -9,13 +9,15 @@
   VARIANTS["srresnet"]     gans.super_resolution       G(x) upscales x on lowres: pairs, content loss only
   VARIANTS["srgan"]        gans.super_resolution       the same G from an SRResNet run, + 1e-3 adversarial, D(y)
   VARIANTS["progressive"]  gans.progressive            G and D grow 7 -> 14 -> 28 as they train, WGAN-GP + drift
+  VARIANTS["context_encoder"] gans.context_encoder     G(x, M) completes x's masked pixels, L2 + 1e-3 adversarial, D(x^, M)
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
 whose losses take an autoencoder's energies; a translator family (unet,
 resnet) trains as pix2pix on paired data and as CycleGAN on unpaired data
 (`DataInfo.kind`, which `validate` and `build` take once the data is known); an upscaler (srresnet)
-trains as SRResNet, and as SRGAN by --variant=srgan; a growing family (pggan) as the progressive GAN. The unrolled GAN is not a variant
+trains as SRResNet, and as SRGAN by --variant=srgan; a growing family (pggan) as the progressive GAN; an
+inpainter (context_encoder) as the context encoder, on image data it masks itself. The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
 PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
 latent code or an energy belongs to one sample, not to a pack.
@@ -30,9 +32,18 @@ from typing import Callable
 
 from absl import logging
 
-from tfgan_course import classifier, data_derived, data_sources, gan, losses, models, optimizers, spec
+from tfgan_course import classifier, data, data_derived, data_sources, gan, losses, models, optimizers, spec
 from tfgan_course import config as config_lib
-from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix, progressive, super_resolution
+from tfgan_course.gans import (
+    began,
+    conditional,
+    context_encoder,
+    cyclegan,
+    infogan,
+    pix2pix,
+    progressive,
+    super_resolution,
+)
 from tfgan_course.models import pggan
 from tfgan_course.runtime import dtype_policy
 
@@ -45,7 +56,8 @@ class Variant:
       model_class: the `gan.GAN` subclass.
       family_kind: the `KIND` of the model families it trains (`models/__init__.py`).
       options: fn(config, num_classes) -> (models.build keyword arguments, model_class keyword arguments);
-        a translator's: fn(config, shapes) -> (model_class's networks, its other keyword arguments).
+        a translator's: fn(config, shapes) -> (model_class's networks, its other keyword arguments); an
+        inpainter's: fn(config, image_shape) -> the same.
       loss: the loss it always trains with (BEGAN's energies), or None for --loss.
       data_kinds: the `data.DataInfo.kind`s it trains on.
       default_loss: the loss it trains with while --loss is left at its default (CycleGAN's least squares).
@@ -156,6 +168,26 @@ def _srgan_options(config, shapes):
     return networks, {**options, "adversarial_weight": config.adversarial_weight, "init_from": config.init_from}
 
 
+# Training images whose mean fills a context encoder's holes (evaluate_inpainting's mean fill uses as many).
+MEAN_IMAGES = 10_000
+
+
+def _context_encoder_options(config, image_shape):
+    generator, discriminator = models.build_inpainter(config.model, image_shape=image_shape, g_width=config.g_width,
+                                                      d_width=config.d_width, seed=config.seed)
+
+    def mean_image():
+        # Loaded by the model's before_training on a fresh run: a restored run has it in its checkpoint.
+        images, _, _ = data.load_examples(config.dataset, "train", MEAN_IMAGES, image_shape, config.data_dir or None,
+                                          config.seed)
+        return images.mean(axis=0)
+
+    return ({"generator": generator, "discriminator": discriminator},
+            {"hole_size": config.hole_size or min(image_shape[:2]) // 2, "overlap": config.overlap,
+             "overlap_weight": config.overlap_weight, "adversarial_weight": config.adversarial_weight,
+             "mean_image": mean_image, "ema_decay": config.g_ema_decay, "ema_warmup": config.g_ema_warmup})
+
+
 VARIANTS = {
     "plain": Variant(gan.GAN, "unconditional", _plain_options),
     "conditional": Variant(conditional.ConditionalGAN, "conditional", _conditional_options),
@@ -168,6 +200,8 @@ VARIANTS = {
     "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",)),
     "progressive": Variant(progressive.ProgressiveGAN, "progressive", _progressive_options, loss="wasserstein",
                            data_kinds=("images",), length_warning=_growth_warning),
+    "context_encoder": Variant(context_encoder.ContextEncoder, "inpainter", _context_encoder_options,
+                               data_kinds=("images",)),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
@@ -180,14 +214,16 @@ _ONLY_FOR = {
     **{option: _TRANSLATORS for option in ("patch_size", "unet_depth")},
     "resnet_blocks": _TRANSLATORS + _UPSCALERS,
     "content_loss": _UPSCALERS,
-    **{option: ("srgan",) for option in ("adversarial_weight", "init_from")},
+    "adversarial_weight": ("srgan", "context_encoder"),
+    "init_from": ("srgan",),
+    **{option: ("context_encoder",) for option in ("hole_size", "overlap", "overlap_weight")},
     **{option: ("progressive",) for option in ("stable_images", "transition_images")},
 }
 # Options some variants do not take: option -> those variants. A translator has no latent, nor the
 # networks' options of the latent families; CycleGAN's own step has none of D's regularisers, nor an
 # EMA of its two generators, and its history pools are one per device.
 _NOT_FOR_GROUPS = (
-    (_TRANSLATORS + _UPSCALERS, ("d_steps", "unrolled_steps", "latent_dim", "latent_distribution", "d_norm",
+    (_TRANSLATORS + _UPSCALERS + ("context_encoder",), ("d_steps", "unrolled_steps", "latent_dim", "latent_distribution", "d_norm",
                                  "g_upsample", "g_depth", "d_depth")),
     # SRResNet trains no D: none of D's options means anything to it.
     (("cyclegan", "srresnet"), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay")),
@@ -249,6 +285,9 @@ def _check_data_kind(config, name, data_kind):
     if data_kind is None or data_kind in variant.data_kinds:
         return
     translators = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "translator")
+    if variant.family_kind == "inpainter":
+        raise ValueError(f"--model={config.model} inpaints images: it trains on an image --dataset (e.g. fashion_mnist), "
+                         f"whose images it masks itself; --dataset={config.dataset} gives {data_kind} data.")
     if variant.family_kind not in models.TRANSLATING_KINDS:
         raise ValueError(f"--dataset={config.dataset} gives {data_kind} images for an image-to-image translator: use "
                          f"{translators} (pix2pix on paired data, CycleGAN on unpaired data).")
@@ -355,6 +394,9 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
     with dtype_policy(config.mixed_precision):
         if variant.family_kind in models.TRANSLATING_KINDS:
             networks, model_options = variant.options(config, shapes)
+            model = variant.model_class(**networks, seed=config.seed, **model_options)
+        elif variant.family_kind == "inpainter":
+            networks, model_options = variant.options(config, image_shape)
             model = variant.model_class(**networks, seed=config.seed, **model_options)
         else:
             model = _gan(config, variant, image_shape, num_classes)

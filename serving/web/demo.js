@@ -11,6 +11,8 @@ const NUM_STEPS = 16;
 const FRAME_MS = 120;
 const MAX_SEED = 2147483647;
 const PEN_WIDTH = 1 / 16;  // of the drawing's width: a digit's stroke on 28 pixels, a marker's on 256
+const ERASER_WIDTH = 1 / 8;  // of the image's width: 3.5 pixels of 28
+const ERASED = [255, 0, 0];  // the erased pixels' colour on the Inpaint panel's input
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -38,6 +40,11 @@ const state = {
   exampleSets: {},  // signature name -> the promise of its test images (loadExamples)
   upscaler: false,  // the model also upscales images of any size (it has upscale_png)
   upscaleExamples: [],  // the Upscale panel's test images, base64 PNG files
+  inpainter: false,  // the model completes images with missing pixels (it has inpaint_png)
+  inpaintExamples: [],  // the Inpaint panel's test images, base64 PNG files
+  picture: null,  // the Inpaint panel's image: {b64: a PNG file at the model's size, image: it decoded}
+  mask: null,  // the Inpaint panel's mask, a canvas of the model's size: white = erased (missing), black = known
+  eraser: null,  // the eraser's last point [x, y] while a pointer is down
   pen: null,  // the drawing's last point [x, y] while a pointer is down
 };
 
@@ -313,10 +320,12 @@ const LATENT_PANELS = [
 ];
 const TRANSLATE_PANELS = [{panel: "translate-panel", signature: "translate_png", draw: drawTranslatePanel}];
 const UPSCALE_PANELS = [{panel: "upscale-panel", signature: "upscale_png", draw: drawUpscalePanel}];
-const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS, ...UPSCALE_PANELS];
+const INPAINT_PANELS = [{panel: "inpaint-panel", signature: "inpaint_png", draw: drawInpaintPanel}];
+const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS, ...UPSCALE_PANELS, ...INPAINT_PANELS];
 
 // An upscaler is a translator (translate_png at its trained size) that also upscales any size.
 function panels() {
+  if (state.inpainter) return INPAINT_PANELS;
   if (!state.translator) return LATENT_PANELS;
   return state.upscaler ? [...TRANSLATE_PANELS, ...UPSCALE_PANELS] : TRANSLATE_PANELS;
 }
@@ -339,14 +348,20 @@ function resetPanels() {
   $("panels").hidden = true;
   $("model-info").textContent = "";
   for (const id of ["grid", "sliders", "filmstrip", "examples"]) $(id).replaceChildren();
-  for (const id of ["grid-latency", "latent-latency", "interp-latency", "translate-latency", "upscale-latency"]) {
+  for (const id of ["grid-latency", "latent-latency", "interp-latency", "translate-latency", "upscale-latency",
+    "inpaint-latency"]) {
     $(id).textContent = "";
   }
-  for (const id of ["interp-frame", "translate-output", "upscale-input", "upscale-output"]) $(id).removeAttribute("src");
+  for (const id of ["interp-frame", "translate-output", "upscale-input", "upscale-output", "inpaint-output"]) {
+    $(id).removeAttribute("src");
+  }
   $("upscale-examples").replaceChildren();
+  $("inpaint-examples").replaceChildren();
   state.frames = [];
   state.examples = [];
   state.upscaleExamples = [];
+  state.inpaintExamples = [];
+  state.picture = null;
   setReverse(false);
 }
 
@@ -383,10 +398,12 @@ async function loadMetadata() {
   state.sampleZ = Boolean((signatures.sample || {}).outputs?.z);
   state.translator = Boolean(signatures.translate_png);
   state.upscaler = Boolean(signatures.upscale_png);
+  state.inpainter = Boolean(signatures.inpaint_png);
   const shape = (name) => (tensorShape("serving_default", name) || ["?"]).join("×");
   const translatorKind = state.upscaler ? `upscaler ×${upscaleFactor()}` :
     signatures.reverse_png ? "translator, both directions" : "translator";
-  const kind = state.translator ?
+  const kind = state.inpainter ? [`images ${shape("inputs")} + mask → ${shape("outputs")}`, "inpainter"] :
+    state.translator ?
     [`images ${shape("inputs")} → ${shape("outputs")}`, translatorKind] :
     [`images ${shape("outputs")}`, `latent ${state.latentDim || "?"}`,
       state.conditional ? "conditional" : "unconditional"];
@@ -396,7 +413,7 @@ async function loadMetadata() {
   $("class-controls").hidden = !state.conditional;
   $("reverse").hidden = !signatures.reverse_png;
   if (!signatures.reverse_png) setReverse(false);  // a version without the other direction
-  if (!state.translator) await buildSliders();
+  if (!state.translator && !state.inpainter) await buildSliders();
   updateUrl();
   // Only the panels of the model's kind show; one whose signature the model lacks (an older or a
   // foreign export) is left out.
@@ -695,22 +712,27 @@ function paint(image) {
   canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
 }
 
-// A pointer's position in the drawing's pixels (the canvas is shown scaled up).
-function penPoint(event) {
-  const canvas = $("draw-canvas");
+// A pointer's position in the pixels of the canvas it is on (the canvas is shown scaled up).
+function canvasPoint(event) {
+  const canvas = event.currentTarget;
   const box = canvas.getBoundingClientRect();
   return [(event.clientX - box.left) * canvas.width / box.width,
     (event.clientY - box.top) * canvas.height / box.height];
 }
 
-function strokeTo(point) {
-  const context = $("draw-canvas").getContext("2d");
-  Object.assign(context, {strokeStyle: "#000", lineCap: "round", lineJoin: "round",
-    lineWidth: Math.max(1, context.canvas.width * PEN_WIDTH)});
+// A round line from `from` to `to` on a canvas, `width` of the canvas's width wide (at least a pixel).
+function stroke(canvas, from, to, colour, width) {
+  const context = canvas.getContext("2d");
+  Object.assign(context, {strokeStyle: colour, lineCap: "round", lineJoin: "round",
+    lineWidth: Math.max(1, canvas.width * width)});
   context.beginPath();
-  context.moveTo(...state.pen);
-  context.lineTo(...point);
+  context.moveTo(...from);
+  context.lineTo(...to);
   context.stroke();
+}
+
+function strokeTo(point) {
+  stroke($("draw-canvas"), state.pen, point, "#000", PEN_WIDTH);
   state.pen = point;
 }
 
@@ -718,12 +740,12 @@ function onPenDown(event) {
   if (event.button !== 0) return;  // the main button, a finger or a pen's tip
   event.preventDefault();
   event.target.setPointerCapture(event.pointerId);
-  state.pen = penPoint(event);
+  state.pen = canvasPoint(event);
   strokeTo(state.pen);  // a tap leaves a dot
 }
 
 function onPenMove(event) {
-  if (state.pen) strokeTo(penPoint(event));
+  if (state.pen) strokeTo(canvasPoint(event));
 }
 
 // Each finished stroke is translated.
@@ -800,6 +822,136 @@ async function upscaleFile(file) {
   await upscale(b64, file.name);
 }
 
+// ---------------------------------------------------------------- inpaint
+
+// [H, W] of the images the inpainter takes.
+function inpaintSize() {
+  return tensorShape("inpaint", "inputs").slice(0, 2);
+}
+
+// The test images; the first is shown with the centred hole (the evaluation's) erased, and completed.
+async function drawInpaintPanel() {
+  const [height, width] = inpaintSize();
+  $("inpaint-size").textContent = `${height}×${width}`;
+  state.mask = Object.assign(document.createElement("canvas"), {width, height});
+  state.inpaintExamples = state.signatures.examples ? await loadExamples("examples") : [];
+  $("inpaint-examples").replaceChildren(...exampleButtons(state.inpaintExamples));
+  if (state.inpaintExamples.length) {
+    await pickInpaintExample(0);
+  } else {
+    const page = Object.assign(document.createElement("canvas"), {width, height});
+    Object.assign(page.getContext("2d"), {fillStyle: "#fff"}).fillRect(0, 0, width, height);
+    const [image] = await decodedImages([page.toDataURL("image/png")], () => "");
+    await showPicture({b64: page.toDataURL("image/png").split(",")[1], image}, "a white page");
+  }
+}
+
+async function pickInpaintExample(index) {
+  markExample(index, "inpaint-examples");
+  const b64 = state.inpaintExamples[index];
+  const [image] = await decodedImages([pngUrl({b64})], () => "");
+  await showPicture({b64, image}, `test image ${index + 1}`);
+}
+
+// A new picture, with the centred hole erased, completed by the model.
+async function showPicture(picture, source) {
+  state.picture = {...picture, source};
+  eraseCentre();
+  await inpaint();
+}
+
+// The erased pixels: a mask pixel is missing where it is at least half white, as the export reads it.
+function erasedPixels() {
+  const {width, height} = state.mask;
+  const data = state.mask.getContext("2d").getImageData(0, 0, width, height).data;
+  return Array.from({length: width * height}, (_, i) => data[4 * i] >= 128);
+}
+
+// The picture at the model's size, its erased pixels in red.
+function showErased() {
+  const canvas = $("erase-canvas");
+  [canvas.width, canvas.height] = [state.mask.width, state.mask.height];
+  const context = canvas.getContext("2d");
+  context.drawImage(state.picture.image, 0, 0, canvas.width, canvas.height);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+  erasedPixels().forEach((erased, i) => {
+    if (erased) pixels.data.set(ERASED, 4 * i);
+  });
+  context.putImageData(pixels, 0, 0);
+}
+
+function clearMask() {
+  const context = state.mask.getContext("2d");
+  context.fillStyle = "#000";
+  context.fillRect(0, 0, state.mask.width, state.mask.height);
+}
+
+// The centred square of half the side, the hole the evaluation scores.
+function eraseCentre() {
+  clearMask();
+  const {width, height} = state.mask;
+  const [holeHeight, holeWidth] = [Math.floor(height / 2), Math.floor(width / 2)];
+  const context = state.mask.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(Math.floor((width - holeWidth) / 2), Math.floor((height - holeHeight) / 2), holeWidth, holeHeight);
+  showErased();
+}
+
+// The picture's PNG file and the mask's through inpaint_png.
+async function inpaint() {
+  const source = state.picture.source;
+  await busy("inpaint-panel", async (current) => {
+    const {outputs, ms} = await predict("inpaint_png", {
+      images_png_bytes: [{b64: state.picture.b64}],
+      mask_png_bytes: [{b64: state.mask.toDataURL("image/png").split(",")[1]}],
+    });
+    const [image] = await decodedImages([pngUrl(outputs.images_png_bytes[0])], () => "");
+    if (!current()) return;
+    $("inpaint-output").src = image.src;
+    $("inpaint-output").alt = `The model's completion of ${source}`;
+    $("inpaint-latency").textContent = latencyText(1, "image", ms);
+  });
+}
+
+// The mask has the erase canvas's size: a point on one is the same pixel of the other.
+function eraseTo(point) {
+  stroke(state.mask, state.eraser, point, "#fff", ERASER_WIDTH);
+  state.eraser = point;
+  showErased();
+}
+
+function onEraserDown(event) {
+  if (event.button !== 0 || !state.picture) return;
+  event.preventDefault();
+  event.target.setPointerCapture(event.pointerId);
+  state.eraser = canvasPoint(event);
+  eraseTo(state.eraser);
+}
+
+function onEraserMove(event) {
+  if (state.eraser) eraseTo(canvasPoint(event));
+}
+
+// Each finished stroke is completed.
+function onEraserUp() {
+  if (!state.eraser) return;
+  state.eraser = null;
+  markExample(-1, "inpaint-examples");
+  state.picture.source = "your erasure";
+  act(inpaint);
+}
+
+// Any image the browser reads, drawn at the model's size (so the mask and the image match).
+async function inpaintFile(file) {
+  const {image} = await fileAsPng(file);
+  const {width, height} = state.mask;
+  const canvas = Object.assign(document.createElement("canvas"), {width, height});
+  canvas.getContext("2d").drawImage(image, 0, 0, width, height);
+  const [resized] = await decodedImages([canvas.toDataURL("image/png")], () => "");
+  markExample(-1, "inpaint-examples");
+  await showPicture({b64: canvas.toDataURL("image/png").split(",")[1], image: resized}, file.name);
+}
+
 // ---------------------------------------------------------------- wiring
 
 async function init() {
@@ -864,6 +1016,29 @@ async function init() {
     const button = event.target.closest("button");
     if (button) act(() => pickUpscaleExample([...$("upscale-examples").children].indexOf(button)));
   });
+  $("inpaint-examples").addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (button) act(() => pickInpaintExample([...$("inpaint-examples").children].indexOf(button)));
+  });
+  $("centre-hole").addEventListener("click", () => act(async () => {
+    eraseCentre();
+    await inpaint();
+  }));
+  $("restore-image").addEventListener("click", () => act(async () => {
+    clearMask();
+    showErased();
+    await inpaint();
+  }));
+  $("inpaint-upload").addEventListener("change", () => {
+    const [file] = $("inpaint-upload").files;
+    $("inpaint-upload").value = "";
+    if (file) act(() => inpaintFile(file));
+  });
+  const eraser = $("erase-canvas");
+  eraser.addEventListener("pointerdown", onEraserDown);
+  eraser.addEventListener("pointermove", onEraserMove);
+  eraser.addEventListener("pointerup", onEraserUp);
+  eraser.addEventListener("pointercancel", onEraserUp);
   $("examples").addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (button) act(() => pickExample([...$("examples").children].indexOf(button)));

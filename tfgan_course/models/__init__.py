@@ -21,6 +21,10 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   `build_translator` too: G maps images float32 [B, h, w, Cin] in [-1, 1] to [B, s h, s w, Cout]
   in [-1, 1] (s one of the family's SCALES, found from the data's shapes), D maps the large images
   [B, s h, s w, Cout] to logits float32 [B, 1] (SRGAN's D judges an image alone).
+- "inpainter" (context_encoder): built by `build_inpainter`: G maps [images float32 [B, H, W, C] in
+  [-1, 1], mask float32 [B, H, W, 1] (1 = missing)] to its prediction of the whole image [B, H, W, C]
+  in [-1, 1]; D maps the completed images with the mask as an extra channel, [B, H, W, C + 1], to
+  logits float32 [B, 1].
 - "progressive" (pggan): G maps z to images, D images to critic scores, as "unconditional", but both
   hold every block of a growing resolution and run those a `progress` weight says (`pggan.set_progress`).
 
@@ -38,6 +42,7 @@ from tfgan_course.models import (
     began,
     cdcgan,
     cmlp,
+    context_encoder,
     dcgan,
     infogan,
     mlp,
@@ -64,8 +69,9 @@ MODELS = {
     "resnet": resnet,
     "srresnet": srresnet,
     "pggan": pggan,
+    "context_encoder": context_encoder,
 }
-KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler", "progressive")
+KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler", "inpainter", "progressive")
 # The kinds `build_translator` builds: G takes images.
 TRANSLATING_KINDS = ("translator", "upscaler")
 # Valid values of build_translator's discriminator option.
@@ -153,6 +159,8 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
     family = MODELS[name]
     if family.KIND == "translator":
         raise ValueError(f"--model={name} is an image-to-image translator: build_translator builds it.")
+    if family.KIND == "inpainter":
+        raise ValueError(f"--model={name} is an inpainter: build_inpainter builds it.")
     g_kwargs, d_kwargs = _dcgan_options(name, d_norm, g_upsample, autoencoder)
     g_depth_kwargs, d_depth_kwargs = _depth_options(name, g_depth, d_depth)
     g_kwargs.update(g_depth_kwargs)
@@ -239,6 +247,31 @@ def build_translator(name: str, *, input_shape, output_shape, conditional: bool,
                          f"data's targets are {output_shape}.")
     discriminator = family.discriminator(d_shape, d_width or family.DEFAULT_WIDTH,
                                          seed=None if seed is None else seed + 1, **d_kwargs)
+    return generator, discriminator
+
+
+def build_inpainter(name: str, *, image_shape, g_width: int = 0, d_width: int = 0, seed=None):
+    """Builds the inpainter registered as `name` (KIND "inpainter") and its discriminator.
+
+    Args:
+      name: a key of `MODELS` of KIND "inpainter" (context_encoder).
+      image_shape: (H, W, C) of the images it completes.
+      g_width, d_width: the family's widths; 0 = its default.
+      seed: int seed of the initialisers (D's is seed + 1), or None.
+
+    Returns:
+      (generator, discriminator) keras.Models; see the module docstring.
+    """
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}.")
+    family = MODELS[name]
+    if family.KIND != "inpainter":
+        inpainters = " or ".join(f"--model={n}" for n, f in MODELS.items() if f.KIND == "inpainter")
+        raise ValueError(f"--model={name} is {family.KIND}, not an inpainter: use {inpainters}.")
+    image_shape = tuple(int(d) for d in image_shape)
+    generator = family.generator(image_shape, g_width or family.DEFAULT_WIDTH, seed=seed)
+    discriminator = family.discriminator((*image_shape[:2], image_shape[2] + 1), d_width or family.DEFAULT_WIDTH,
+                                         seed=None if seed is None else seed + 1)
     return generator, discriminator
 
 
