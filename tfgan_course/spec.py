@@ -14,6 +14,9 @@ A generator takes named inputs, each one of these kinds:
           [-1, 1]. A seed names a latent vector (`latent.seeded_latents`).
   label   int32 [B], a class in [0, num_classes).
   image   float32 [B, H, W, C] in `value_range` (an image-to-image generator).
+  text    string [B], a UTF-8 prompt in words (a text-to-image generator); `num_classes` is the
+          number of classes its captions name. An empty prompt is refused; words the generator
+          never saw in training map to its out-of-vocabulary token.
 
 and gives named outputs of kind "image" (float32 [B, H, W, C] in [-1, 1]) or
 "points" (float32 [B, dim], a toy distribution's samples, unbounded). State a
@@ -32,7 +35,7 @@ from tfgan_course import fileio
 FORMAT = 1
 FILE_NAME = "generator.json"
 CHECKPOINTS = "checkpoints"  # A run's checkpoints and its generator.json: <workdir>/checkpoints/.
-INPUT_KINDS = ("latent", "label", "image")
+INPUT_KINDS = ("latent", "label", "image", "text")
 OUTPUT_KINDS = ("image", "points")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
@@ -51,12 +54,12 @@ class Input:
       name: the input's name in the Keras model and in the export's signatures.
       kind: "latent", "label" or "image".
       shape: one example's shape: (D,) for a latent, () for a label, (H, W, C) for an image.
-      dtype: "float32" or "int32".
+      dtype: "float32", "int32" or "string".
       distribution: latent: "normal" or "uniform".
       noise_dim: latent: the entries that are noise; the rest are InfoGAN codes.
       categorical: latent: one-hot entries of a categorical code, after the noise.
       continuous: latent: continuous code entries in [-1, 1], after the categorical ones.
-      num_classes: label: the number of classes.
+      num_classes: label: the number of classes; text: the number of classes its captions name.
       value_range: image: (low, high) of the pixel values.
     """
 
@@ -150,8 +153,8 @@ class GeneratorSpec:
 
     @property
     def num_classes(self) -> int:
-        """The label input's number of classes; 0 for an unconditional generator."""
-        label = self.input("label")
+        """The classes a label input indexes or a text input's captions name; 0 for an unconditional generator."""
+        label = self.input("label") or self.input("text")
         return label.num_classes if label else 0
 
     @property
@@ -221,6 +224,11 @@ def label_input(num_classes: int, name: str = "label") -> Input:
 def image_input(shape, name: str = "images") -> Input:
     """An image Input of one example's (H, W, C), float32 in [-1, 1]: a translator's input."""
     return Input(name, "image", tuple(shape), value_range=(-1.0, 1.0))
+
+
+def text_input(num_classes: int, name: str = "text") -> Input:
+    """A prompt Input: one UTF-8 string per example, captions naming one of `num_classes` classes."""
+    return Input(name, "text", (), dtype="string", num_classes=num_classes)
 
 
 def output_for(shape, name: str = "images") -> Output:

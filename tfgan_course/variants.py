@@ -9,13 +9,15 @@
   VARIANTS["srresnet"]     gans.super_resolution       G(x) upscales x on lowres: pairs, content loss only
   VARIANTS["srgan"]        gans.super_resolution       the same G from an SRResNet run, + 1e-3 adversarial, D(y)
   VARIANTS["progressive"]  gans.progressive            G and D grow 7 -> 14 -> 28 as they train, WGAN-GP + drift
+  VARIANTS["text_to_image"] gans.text_to_image         StackGAN-lite: G(z, text) in two stages, matching-aware Ds
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
 whose losses take an autoencoder's energies; a translator family (unet,
 resnet) trains as pix2pix on paired data and as CycleGAN on unpaired data
 (`DataInfo.kind`, which `validate` and `build` take once the data is known); an upscaler (srresnet)
-trains as SRResNet, and as SRGAN by --variant=srgan; a growing family (pggan) as the progressive GAN. The unrolled GAN is not a variant
+trains as SRResNet, and as SRGAN by --variant=srgan; a growing family (pggan) as the progressive GAN; a text
+family (stackgan) as text-to-image on captioned data (captions:SPEC). The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
 PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
 latent code or an energy belongs to one sample, not to a pack.
@@ -30,9 +32,29 @@ from typing import Callable
 
 from absl import logging
 
-from tfgan_course import classifier, data_derived, data_sources, gan, losses, models, optimizers, spec
+from tfgan_course import (
+    captions,
+    classifier,
+    data_captions,
+    data_derived,
+    data_sources,
+    gan,
+    losses,
+    models,
+    optimizers,
+    spec,
+)
 from tfgan_course import config as config_lib
-from tfgan_course.gans import began, conditional, cyclegan, infogan, pix2pix, progressive, super_resolution
+from tfgan_course.gans import (
+    began,
+    conditional,
+    cyclegan,
+    infogan,
+    pix2pix,
+    progressive,
+    super_resolution,
+    text_to_image,
+)
 from tfgan_course.models import pggan
 from tfgan_course.runtime import dtype_policy
 
@@ -156,6 +178,17 @@ def _srgan_options(config, shapes):
     return networks, {**options, "adversarial_weight": config.adversarial_weight, "init_from": config.init_from}
 
 
+def _text_options(config, num_classes, image_shape):
+    """StackGAN-lite's networks (the vocabulary of the captions' training phrasings) and options."""
+    names = data_captions.class_names(config.dataset, num_classes)
+    generator, discriminator = models.build_text(
+        config.model, image_shape=image_shape, latent_dim=config.latent_dim, vocabulary=captions.vocabulary(names),
+        code_dim=config.text_code_dim, g_width=config.g_width, d_width=config.d_width, seed=config.seed)
+    return ({"generator": generator, "discriminator": discriminator},
+            {"latent_dim": config.latent_dim, "num_classes": num_classes, "kl_weight": config.kl_weight,
+             "prompts": text_to_image.sample_prompts(names), "latent_distribution": config.latent_distribution})
+
+
 VARIANTS = {
     "plain": Variant(gan.GAN, "unconditional", _plain_options),
     "conditional": Variant(conditional.ConditionalGAN, "conditional", _conditional_options),
@@ -168,6 +201,7 @@ VARIANTS = {
     "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",)),
     "progressive": Variant(progressive.ProgressiveGAN, "progressive", _progressive_options, loss="wasserstein",
                            data_kinds=("images",), length_warning=_growth_warning),
+    "text_to_image": Variant(text_to_image.TextToImageGAN, "text", _text_options, data_kinds=("captioned",)),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
@@ -182,6 +216,7 @@ _ONLY_FOR = {
     "content_loss": _UPSCALERS,
     **{option: ("srgan",) for option in ("adversarial_weight", "init_from")},
     **{option: ("progressive",) for option in ("stable_images", "transition_images")},
+    **{option: ("text_to_image",) for option in ("text_code_dim", "kl_weight")},
 }
 # Options some variants do not take: option -> those variants. A translator has no latent, nor the
 # networks' options of the latent families; CycleGAN's own step has none of D's regularisers, nor an
@@ -196,6 +231,11 @@ _NOT_FOR_GROUPS = (
     # layers compute in the weights' dtype).
     (("progressive",), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay", "d_steps",
                         "unrolled_steps", "mixed_precision")),
+    # StackGAN-lite's own step: the matching-aware BCE losses, one D update of both stages per G update, in
+    # float32 on one device; its networks have none of dcgan's options.
+    (("text_to_image",), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay", "d_steps",
+                          "unrolled_steps", "mixed_precision", "g_ema_decay", "g_ema_warmup", "distribute", "d_norm",
+                          "g_upsample", "g_depth", "d_depth")),
 )
 
 
@@ -248,6 +288,13 @@ def _check_data_kind(config, name, data_kind):
     variant = VARIANTS[name]
     if data_kind is None or data_kind in variant.data_kinds:
         return
+    texts = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "text")
+    if variant.family_kind == "text":
+        raise ValueError(f"--model={config.model} makes images from text: it needs a captioned --dataset, e.g. "
+                         f"captions:fashion_mnist; --dataset={config.dataset} gives {data_kind} data.")
+    if data_kind == "captioned":
+        raise ValueError(f"--dataset={config.dataset} gives captioned images, for text-to-image: use {texts}, or "
+                         f"drop captions: from the spec.")
     translators = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "translator")
     if variant.family_kind not in models.TRANSLATING_KINDS:
         raise ValueError(f"--dataset={config.dataset} gives {data_kind} images for an image-to-image translator: use "
@@ -345,7 +392,7 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
       image_shape: (H, W, C) of the data ((dim,) for toy vectors).
       num_classes: the data's classes (a conditional variant needs >= 2).
       total_steps, steps_per_execution, steps_per_epoch: as above.
-      data_kind: the data's `DataInfo.kind` ("images", "vectors", "paired", "unpaired"); None = images
+      data_kind: the data's `DataInfo.kind` ("images", "vectors", "paired", "unpaired", "captioned"); None = images
         or vectors, or a translator's first variant (pix2pix).
       shapes: a translator's image shapes by key, the data's `DataInfo.shapes`: {"input": (H, W, Cin),
         "target": (H, W, Cout)} for pix2pix, {"a": ..., "b": ...} for CycleGAN.
@@ -355,6 +402,9 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
     with dtype_policy(config.mixed_precision):
         if variant.family_kind in models.TRANSLATING_KINDS:
             networks, model_options = variant.options(config, shapes)
+            model = variant.model_class(**networks, seed=config.seed, **model_options)
+        elif variant.family_kind == "text":
+            networks, model_options = variant.options(config, num_classes, image_shape)
             model = variant.model_class(**networks, seed=config.seed, **model_options)
         else:
             model = _gan(config, variant, image_shape, num_classes)
