@@ -73,6 +73,14 @@ class TrainedGenerator:
         labels = labels if self.spec.conditional else None
         return self.images(latent.draw_inputs(self.spec.inputs, num_samples, seed, labels))
 
+    def prompted(self, prompts, seed: int = 0) -> np.ndarray:
+        """A text-to-image generator's images of prompts (str [N]), the latents drawn from one seed: float32 [N, ...]."""
+        text = self.spec.input("text")
+        if text is None:
+            raise ValueError(f"{self.description} takes no text: it takes {[i.name for i in self.spec.inputs]}.")
+        inputs = latent.draw_inputs([self.spec.latent], len(prompts), seed)
+        return self.images({**inputs, text.name: np.array([str(p).encode() for p in prompts], dtype=object)})
+
     def latents_for_seeds(self, seeds) -> np.ndarray:
         """seeds int [N] -> float32 [N, D]: the latent vector each seed names (the export's `sample` z)."""
         if self.spec.latent is None:

@@ -49,7 +49,7 @@ class TextToImageGAN(gan.GAN):
     """
 
     variant = "text_to_image"
-    metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after", "D(x, wrong text)", "kl",
+    metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after", "D(x) mismatched", "kl",
                     "stage1_d_loss", "stage1_g_loss")
 
     def __init__(self, generator, discriminator, latent_dim, num_classes, kl_weight=1.0, prompts=(), **kwargs):
@@ -109,7 +109,7 @@ class TextToImageGAN(gan.GAN):
             "d_loss": d_loss * count, "g_loss": g_loss * count, "kl": kl * count,
             "stage1_d_loss": stage_d_losses[1] * count, "stage1_g_loss": stage_g_losses[1] * count,
             "D(x)": tf.sigmoid(real_logits[0]), "D(G(z)) before": tf.sigmoid(fake_logits[0]),
-            "D(G(z)) after": tf.sigmoid(after_logits[0]), "D(x, wrong text)": tf.sigmoid(wrong_logits[0]),
+            "D(G(z)) after": tf.sigmoid(after_logits[0]), "D(x) mismatched": tf.sigmoid(wrong_logits[0]),
         })
 
     def get_config(self):
