@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from serving import client as client_lib
 from tests import fixtures, serving_fixtures
-from tfgan_course import captions, data, export, losses, trained, variants
+from tfgan_course import captions, data, evaluate_text_to_image, experiment, export, losses, trained, variants
 from tfgan_course import config as config_lib
 from tfgan_course.gans import text_to_image
 
@@ -204,3 +204,32 @@ class TextExportTest(tf.test.TestCase):
                     client_lib.generate(client, "t2i", [""])
                 self.assertIn(raised.exception.code, ("INVALID_ARGUMENT", "HTTP 400"))
         self.assertTrue(os.path.isfile(os.path.join(self.path, "assets.extra", "tf_serving_warmup_requests")))
+
+
+class EvaluateTextToImageTest(tf.test.TestCase):
+    """Two-step runs of StackGAN-lite and the cDCGAN on captioned squares, scored on the test split's prompts."""
+
+    def test_both_generators_are_scored_on_the_held_out_prompts(self):
+        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        directory = fixtures.write_squares(os.path.join(root, "squares"), num_train=200, num_test=200)
+        steps = {"epochs": 1, "steps_per_epoch": 2, "num_fixed_samples": 4, "log_every_steps": 0}
+        text_run = experiment.run(_tiny_config(directory, **steps), os.path.join(root, "t2i"), verbose=0)
+        baseline = config_lib.Config(dataset=f"idx:{directory}", model="cdcgan", image_size=28, latent_dim=8, g_width=4,
+                                     d_width=4, batch_size=4, **steps)
+        experiment.run(baseline, os.path.join(root, "cdcgan"), verbose=0)
+        generators = {"stackgan": trained.from_run(os.path.join(root, "t2i")),
+                      "cdcgan": trained.from_run(os.path.join(root, "cdcgan"))}
+        self.assertEqual(generators["stackgan"].spec, text_run.model.spec)
+        result = evaluate_text_to_image.evaluate(generators, f"captions:idx:{directory}", os.path.join(root, "eval"),
+                                                 num_samples=200, cache_dir=os.path.join(root, "cache"))
+        self.assertEqual(result["num_prompts"], 200)
+        self.assertTrue(result["examples"][0].startswith(("a picture", "an image")))  # Held-out phrasings.
+        test_images = result["results"]["test images"]
+        self.assertEqual(test_images["attribute_agreement"], 1.0)  # Their captions were measured on them.
+        self.assertGreater(test_images["prompt_class_accuracy"], 0.5)  # A classifier of 200 squares; chance 0.1.
+        for name in ("stackgan", "cdcgan"):
+            scores = result["results"][name]
+            for key in ("prompt_class_accuracy", "attribute_agreement", "recall", "fid", "mean_class_fid"):
+                self.assertTrue(np.isfinite(scores[key]), (name, key))
+        with open(os.path.join(root, "eval", "report.md")) as f:
+            self.assertIn("| attribute agreement |", f.read())

@@ -302,6 +302,11 @@ def _tfds_domain_splits(spec, name, request):
     return domains if all(domain in splits for domain in domains) else None
 
 
+def caption_thresholds(spec: str, data_dir: str | None = None) -> np.ndarray:
+    """A captioned spec's attribute thresholds, float32 [num_classes, 3] (`data_captions.thresholds`)."""
+    return data_captions.thresholds(spec, data_dir, _examples)
+
+
 def load_examples(spec, split, num_samples, image_shape, data_dir=None, seed=0):
     """Up to num_samples shuffled real examples of a split: (images [N, H, W, C] in [-1, 1], labels [N] or None, info)."""
     dataset, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1], batch_size=500,

@@ -15,6 +15,8 @@ rule a training image is. Batches are dicts {"image", "label", "caption", "attri
 import dataclasses
 import functools
 
+import numpy as np
+
 from tfgan_course import captions, data_pipeline
 
 # Image i's caption template is a hash of (CAPTION_SEED, i) (`captions.template_indices`).
@@ -44,6 +46,15 @@ def _thresholds(inner, data_dir, num_classes, load):
     request = data_pipeline.Request(1, 1, 1, "train", data_dir, False, 0, False, False, load=load)
     examples = load(inner, request)
     return captions.fit_thresholds(examples.arrays["image"], examples.arrays[data_pipeline.LABEL], num_classes)
+
+
+def thresholds(spec: str, data_dir, load) -> np.ndarray:
+    """float32 [num_classes, 3]: the attribute thresholds the captioned `spec`'s captions use (its source's
+    train split's per-class medians), to measure other images (a generator's) by the same rule; `load` is
+    data.py's loader of a spec's examples (`data.caption_thresholds` passes it)."""
+    inner = spec.partition(":")[2] if spec.startswith("captions:") else spec
+    request = data_pipeline.Request(1, 1, 1, "train", data_dir, False, 0, False, False, load=load)
+    return _thresholds(inner, data_dir, request.examples(inner).num_classes, load)
 
 
 def _captions_source(spec, source, inner, request):
