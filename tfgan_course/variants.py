@@ -201,7 +201,8 @@ VARIANTS = {
     "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",)),
     "progressive": Variant(progressive.ProgressiveGAN, "progressive", _progressive_options, loss="wasserstein",
                            data_kinds=("images",), length_warning=_growth_warning),
-    "text_to_image": Variant(text_to_image.TextToImageGAN, "text", _text_options, data_kinds=("captioned",)),
+    "text_to_image": Variant(text_to_image.TextToImageGAN, "text", _text_options, loss="non_saturating",
+                             data_kinds=("captioned",)),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
@@ -235,7 +236,7 @@ _NOT_FOR_GROUPS = (
     # float32 on one device; its networks have none of dcgan's options.
     (("text_to_image",), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay", "d_steps",
                           "unrolled_steps", "mixed_precision", "g_ema_decay", "g_ema_warmup", "distribute", "d_norm",
-                          "g_upsample", "g_depth", "d_depth")),
+                          "g_upsample", "g_depth", "d_depth", "pack", "eval_every_epochs", "keep_best")),
 )
 
 
