@@ -91,9 +91,18 @@ def export_upscaler(base):
     return export.export_generator(generator, base, "u", spec=export.spec_of(generator), examples=examples)
 
 
+def export_text_to_image(base):
+    """A tiny 8x8 StackGAN-lite "s" of a three-word vocabulary; its version's path."""
+    generator, _ = models.build_text("stackgan", image_shape=(8, 8, 1), latent_dim=8, vocabulary=["a", "dark", "coat"],
+                                     code_dim=4, g_width=4, d_width=4, seed=0)
+    text_spec = spec_lib.GeneratorSpec((spec_lib.latent_input(8), spec_lib.text_input(3)),
+                                       (spec_lib.output_for((8, 8, 1)),), family="stackgan", variant="text_to_image")
+    return export.export_generator(generator, base, "s", spec=text_spec)
+
+
 class DemoPageTest(tf.test.TestCase):
-    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN, an upscaler) and one
-    browser."""
+    """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN, an upscaler, a
+    text-to-image model) and one browser."""
 
     @classmethod
     def setUpClass(cls):
@@ -116,12 +125,14 @@ class DemoPageTest(tf.test.TestCase):
         export.export_generator(conditional, cls.base, "c", num_classes=NUM_CLASSES)
         cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1")),
                       "t": tf.saved_model.load(export_cyclegan(cls.base)),
-                      "u": tf.saved_model.load(export_upscaler(cls.base))}
+                      "u": tf.saved_model.load(export_upscaler(cls.base)),
+                      "s": tf.saved_model.load(export_text_to_image(cls.base))}
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "g" base_path: "{cls.base}/g" model_version_policy {{ all {{}} }} }}
             config {{ name: "c" base_path: "{cls.base}/c" }}
             config {{ name: "t" base_path: "{cls.base}/t" }}
-            config {{ name: "u" base_path: "{cls.base}/u" }} }}"""),
+            config {{ name: "u" base_path: "{cls.base}/u" }}
+            config {{ name: "s" base_path: "{cls.base}/s" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0, demo_page=True).start()
         # Class cleanups run, last first, even when a later step of setUpClass fails.
         cls.addClassCleanup(cls.server.stop)
@@ -422,6 +433,29 @@ class DemoPageTest(tf.test.TestCase):
                          ["Input 3×5", "Output 6×10"])
         self.assertEqual(self.page.get_attribute("#upscale-output", "alt"), "The model's upscaling of small.png")
         self.assertRegex(self.page.inner_text("#upscale-latency"), r"^1 image in \d+ ms$")
+
+    def test_a_text_to_image_model_draws_its_prompt_and_refuses_an_empty_one(self):
+        self.open("model=s&seed=3")
+        self.assertEqual(self.banner(), "")
+        self.assertEqual([self.page.is_visible(f"#{panel}-panel") for panel in ("prompt", "grid", "translate")],
+                         [True, False, False])
+        self.assertIn("s · latest version · images 8×8×1 · latent 8 · text to image", self.page.inner_text("#model-info"))
+        generate = self.loaded["s"].signatures["generate"]
+        seeds = tf.range(3, 11, dtype=tf.int64)
+        expected = generate(text=tf.constant(["a dark, wide, patterned coat"] * 8), seed=seeds)["images_uint8"]
+        self.assertAllEqual(self.images("#prompt-grid img"), expected)
+        renders = self.renders("prompt-panel")
+        self.page.fill("#prompt", "a coat of words it never saw")
+        self.page.click("#generate")
+        self.wait_for_redraw("prompt-panel", renders)
+        self.screenshot("prompt")
+        expected = generate(text=tf.constant(["a coat of words it never saw"] * 8), seed=seeds)["images_uint8"]
+        self.assertAllEqual(self.images("#prompt-grid img"), expected)
+        self.assertRegex(self.page.inner_text("#prompt-latency"), r"^8 images in \d+ ms$")
+        self.page.fill("#prompt", " ")
+        self.page.click("#generate")
+        self.page.wait_for_selector("#error:not([hidden])")
+        self.assertIn("every prompt needs at least one word", self.banner())
 
     def test_the_reverse_direction_uses_reverse_png_and_its_test_images(self):
         self.open("model=t")
