@@ -187,6 +187,8 @@ class TextExportTest(tf.test.TestCase):
         loaded = trained.from_export(self.path)
         self.assertEqual(loaded.spec, self.model.spec)
         self.assertEqual(loaded.prompted(["a plain coat", "a bag"], seed=3).shape, (2, 28, 28, 1))
+        with self.assertRaisesRegex(ValueError, r"makes images from text: draw them with prompted\(prompts, seed\)"):
+            loaded.sample(2)
 
     def test_an_empty_prompt_is_invalid(self):
         for prompt in ("", "  ", "?!"):
