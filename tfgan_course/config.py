@@ -255,7 +255,8 @@ def validate(config: Config) -> Config:
     """
     check_choices(config, {"distribute": DISTRIBUTE, "mixed_precision": MIXED_PRECISION,
                            "jit_compile": ("auto", "true", "false"), "channels": (1, 3)})
-    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples", "pack"):
+    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples", "pack",
+                   "text_code_dim"):
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
     if config.batch_size % config.pack:
