@@ -1,7 +1,10 @@
 """Text to image (StackGAN-lite): captions, the captioned data, the losses, the train step, the export and serving."""
 
+import json
 import math
 import os
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -9,7 +12,7 @@ import tensorflow as tf
 
 from serving import client as client_lib
 from tests import fixtures, serving_fixtures
-from tfgan_course import captions, data, evaluate_text_to_image, experiment, export, losses, trained, variants
+from tfgan_course import captions, data, experiment, export, losses, trained, variants
 from tfgan_course import config as config_lib
 from tfgan_course.gans import text_to_image
 
@@ -222,16 +225,23 @@ class EvaluateTextToImageTest(tf.test.TestCase):
         generators = {"stackgan": trained.from_run(os.path.join(root, "t2i")),
                       "cdcgan": trained.from_run(os.path.join(root, "cdcgan"))}
         self.assertEqual(generators["stackgan"].spec, text_run.model.spec)
-        result = evaluate_text_to_image.evaluate(generators, f"captions:idx:{directory}", os.path.join(root, "eval"),
-                                                 num_samples=200, cache_dir=os.path.join(root, "cache"))
+        # evaluate's command line picks the text-to-image scorer by the spec.
+        command = [sys.executable, "-m", "tfgan_course.evaluate", f"--workdir={root}/t2i",
+                   f"--baseline_workdir={root}/cdcgan", "--num_samples=200"]
+        env = dict(os.environ, TFGAN_COURSE_CACHE=os.path.join(root, "cache"))
+        process = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
+        self.assertEqual(process.returncode, 0, process.stderr[-3000:])
+        self.assertIn("| attribute agreement |", process.stdout)
+        with open(os.path.join(root, "t2i", "eval", "eval.json")) as f:
+            result = json.load(f)
         self.assertEqual(result["num_prompts"], 200)
         self.assertTrue(result["examples"][0].startswith(("a picture", "an image")))  # Held-out phrasings.
+        self.assertEqual(list(result["results"]), ["text-to-image", "class-conditional baseline", "test images"])
         test_images = result["results"]["test images"]
         self.assertEqual(test_images["attribute_agreement"], 1.0)  # Their captions were measured on them.
         self.assertGreater(test_images["prompt_class_accuracy"], 0.5)  # A classifier of 200 squares; chance 0.1.
-        for name in ("stackgan", "cdcgan"):
+        for name in ("text-to-image", "class-conditional baseline"):
             scores = result["results"][name]
             for key in ("prompt_class_accuracy", "attribute_agreement", "recall", "fid", "mean_class_fid"):
                 self.assertTrue(np.isfinite(scores[key]), (name, key))
-        with open(os.path.join(root, "eval", "report.md")) as f:
-            self.assertIn("| attribute agreement |", f.read())
+        self.assertTrue(os.path.isfile(os.path.join(root, "t2i", "eval", "report.md")))
