@@ -328,14 +328,14 @@ class DemoPageTest(tf.test.TestCase):
         self.open("model=nope", path="/demo")
         self.screenshot("missing_model")
         self.assertEqual(self.banner(), "The model server answered HTTP 404: Could not find any versions of model "
-                         "nope. This server serves: g, c, t, u.")
+                         "nope. This server serves: g, c, t, u, s.")
         self.assertTrue(self.page.is_hidden("#panels"))
         self.assertEqual(urllib.parse.urlsplit(self.page.url).path, "/demo/")  # relative URLs need the slash
         # The embedded server's config.json offers the models it serves.
         self.assertEqual(self.page.eval_on_selector_all("#model-names option", "os => os.map(o => o.value)"),
-                         ["g", "c", "t", "u"])  # in the config's order
+                         ["g", "c", "t", "u", "s"])  # in the config's order
         with urllib.request.urlopen(f"{self.url}/demo/config.json", timeout=60) as response:
-            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "t": [1], "u": [1]}})
+            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "t": [1], "u": [1], "s": [1]}})
 
     def test_a_translator_gets_the_translate_panel_and_its_test_images(self):
         self.open("model=t")
