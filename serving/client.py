@@ -253,6 +253,15 @@ def interpolate(client, model: str, num_steps: int, seed: int = 0, label: int | 
     return _decode_pngs(answer.outputs["images_png_bytes"][0]), answer
 
 
+def generate(client, model: str, prompts, seed: int = 0, version: int = 0):
+    """(uint8 [N, H, W, C] images of N prompts, prompt i with seed seed + i, Answer) via a text-to-image
+    model's `generate` signature. An empty prompt is INVALID_ARGUMENT (a ServingError)."""
+    inputs = {"text": np.array([prompt.encode() for prompt in prompts], dtype=object),
+              "seed": np.arange(seed, seed + len(prompts), dtype=np.int64)}
+    answer = client.predict(model, "generate", inputs, version, output_filter=["images_png_bytes"])
+    return _decode_pngs(answer.outputs["images_png_bytes"]), answer
+
+
 def translate(client, model: str, png_files, reverse: bool = False, version: int = 0):
     """(uint8 [N, H, W, Cout] translations of N PNG files, Answer) via `translate_png` (or `reverse_png`).
 
@@ -413,6 +422,7 @@ def define_flags():
     flags.DEFINE_list("upscale", [], "PNG files (any size) for an upscaler: each input beside its upscaling.")
     flags.DEFINE_list("inpaint", [], "PNG files for an inpainter, with --mask: each input beside its completion.")
     flags.DEFINE_list("mask", [], "With --inpaint: PNG masks (white = missing), one for every file or one per file.")
+    flags.DEFINE_string("prompt", None, "A text-to-image model's prompt: --num images of it, seeds seed..seed+num-1.")
     flags.DEFINE_string("out", "grid.png", "Where the PNG grid goes.")
     flags.DEFINE_float("timeout", 30.0, "Seconds to wait for an answer.")
     flags.DEFINE_float("wait_seconds", 0.0, "Keep retrying this long while the server is unreachable or has not "
@@ -427,6 +437,10 @@ def main(argv):
         return 2
     client = connect(FLAGS.target, FLAGS.timeout)
     draw = interpolate if FLAGS.interpolate else sample
+    if FLAGS.prompt is not None:
+        def draw(client, model, num, seed, label, version):
+            del label
+            return generate(client, model, [FLAGS.prompt] * num, seed, version)
     given = [name for name in ("translate", "upscale", "inpaint") if getattr(FLAGS, name)]
     if len(given) > 1:
         print(f"--{' and --'.join(given)}: give one of them (a translator takes --translate, an upscaler --upscale, "

@@ -29,7 +29,7 @@ def _fixture_spec(spec, directory):
     A translation spec keeps its form (pair:..., unpaired:...|...), so the config trains what it says;
     any other spec becomes idx:DIR.
     """
-    if spec.startswith(("pair:", "unpaired:", "emoji:", "lowres:")):
+    if spec.startswith(("pair:", "unpaired:", "emoji:", "lowres:", "captions:")):
         return _SOURCES.sub(f"idx:{directory}", spec)
     return f"idx:{directory}"
 

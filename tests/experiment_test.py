@@ -95,7 +95,7 @@ class ExperimentTest(tf.test.TestCase):
             capture_output=True, text=True, timeout=120, check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("Unknown --model='vgg'; valid values: cdcgan, cmlp, context_encoder, dcgan, infogan, mlp, mlp2, "
-                      "pggan, resnet, selu, srresnet, toy, unet", result.stderr)
+                      "pggan, resnet, selu, srresnet, stackgan, toy, unet", result.stderr)
         self.assertFalse(os.path.exists(self.workdir))
 
     def test_flags_cfg_reproduces_the_config(self):

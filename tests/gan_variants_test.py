@@ -302,6 +302,11 @@ class EveryModelTest(tf.test.TestCase, parameterized.TestCase):
         combinations += [dict(loss="wasserstein", penalty=penalty) for penalty in losses.PENALTIES if penalty != "none"]
         if kind == "progressive":  # Its loss and penalty are the variant's own (WGAN-GP + drift).
             combinations = [{}]
+        if kind == "text":  # StackGAN-lite on captioned images; its losses are its own (matching-aware BCE).
+            data = {"image": tf.constant(images), "caption": tf.constant(["a dark coat", "a bag", "zz", "a plain bag"])}
+            options = dict(latent_dim=LATENT, text_code_dim=LATENT // 2)
+            build_options = dict(data_kind="captioned")
+            combinations = [{}]
         for args in combinations:
             if args.get("loss") == "began" and (kind != "unconditional" or vectors):
                 continue  # BEGAN's autoencoder D is for unconditional image models.

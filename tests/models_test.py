@@ -249,7 +249,7 @@ class ModelsTest(tf.test.TestCase):
             return models.build(name, image_shape=shape, latent_dim=8, g_width=4, d_width=4, **kwargs)
 
         for pattern, kwargs in (
-            ("valid models: cdcgan, cmlp, context_encoder, dcgan, infogan, mlp, mlp2, pggan, resnet, selu, srresnet, toy, unet", {"name": "vgg"}),
+            ("valid models: cdcgan, cmlp, context_encoder, dcgan, infogan, mlp, mlp2, pggan, resnet, selu, srresnet, stackgan, toy, unet", {"name": "vgg"}),
             ("--model=unet is an image-to-image translator: build_translator builds it", {"name": "unet"}),
             (r"4\*2\^k or 7\*2\^k", {"shape": (48, 48, 1)}),
             (r"cdcgan needs square images of side 4\*2\^k", {"name": "cdcgan", "shape": (48, 48, 1), "num_classes": 2}),

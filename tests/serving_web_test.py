@@ -102,9 +102,18 @@ def export_inpainter(base):
                                    examples=examples)
 
 
+def export_text_to_image(base):
+    """A tiny 8x8 StackGAN-lite "s" of a three-word vocabulary; its version's path."""
+    generator, _ = models.build_text("stackgan", image_shape=(8, 8, 1), latent_dim=8, vocabulary=["a", "dark", "coat"],
+                                     code_dim=4, g_width=4, d_width=4, seed=0)
+    text_spec = spec_lib.GeneratorSpec((spec_lib.latent_input(8), spec_lib.text_input(3)),
+                                       (spec_lib.output_for((8, 8, 1)),), family="stackgan", variant="text_to_image")
+    return export.export_generator(generator, base, "s", spec=text_spec)
+
+
 class DemoPageTest(tf.test.TestCase):
     """One server (an unconditional model with versions 1 and 2, a conditional one, a CycleGAN, an upscaler, an
-    inpainter) and one browser."""
+    inpainter, a text-to-image model) and one browser."""
 
     @classmethod
     def setUpClass(cls):
@@ -128,13 +137,15 @@ class DemoPageTest(tf.test.TestCase):
         cls.loaded = {"g": tf.saved_model.load(g_path), "c": tf.saved_model.load(os.path.join(cls.base, "c", "1")),
                       "t": tf.saved_model.load(export_cyclegan(cls.base)),
                       "u": tf.saved_model.load(export_upscaler(cls.base)),
-                      "i": tf.saved_model.load(export_inpainter(cls.base))}
+                      "i": tf.saved_model.load(export_inpainter(cls.base)),
+                      "s": tf.saved_model.load(export_text_to_image(cls.base))}
         cls.server = Server(config_text(f"""model_config_list {{
             config {{ name: "g" base_path: "{cls.base}/g" model_version_policy {{ all {{}} }} }}
             config {{ name: "c" base_path: "{cls.base}/c" }}
             config {{ name: "t" base_path: "{cls.base}/t" }}
             config {{ name: "u" base_path: "{cls.base}/u" }}
-            config {{ name: "i" base_path: "{cls.base}/i" }} }}"""),
+            config {{ name: "i" base_path: "{cls.base}/i" }}
+            config {{ name: "s" base_path: "{cls.base}/s" }} }}"""),
                             port=0, rest_api_port=0, file_system_poll_wait_seconds=0, demo_page=True).start()
         # Class cleanups run, last first, even when a later step of setUpClass fails.
         cls.addClassCleanup(cls.server.stop)
@@ -330,14 +341,15 @@ class DemoPageTest(tf.test.TestCase):
         self.open("model=nope", path="/demo")
         self.screenshot("missing_model")
         self.assertEqual(self.banner(), "The model server answered HTTP 404: Could not find any versions of model "
-                         "nope. This server serves: g, c, t, u, i.")
+                         "nope. This server serves: g, c, t, u, i, s.")
         self.assertTrue(self.page.is_hidden("#panels"))
         self.assertEqual(urllib.parse.urlsplit(self.page.url).path, "/demo/")  # relative URLs need the slash
         # The embedded server's config.json offers the models it serves.
         self.assertEqual(self.page.eval_on_selector_all("#model-names option", "os => os.map(o => o.value)"),
-                         ["g", "c", "t", "u", "i"])  # in the config's order
+                         ["g", "c", "t", "u", "i", "s"])  # in the config's order
         with urllib.request.urlopen(f"{self.url}/demo/config.json", timeout=60) as response:
-            self.assertEqual(json.loads(response.read()), {"models": {"c": [1], "g": [1, 2], "i": [1], "t": [1], "u": [1]}})
+            self.assertEqual(json.loads(response.read()),
+                             {"models": {"c": [1], "g": [1, 2], "i": [1], "t": [1], "u": [1], "s": [1]}})
 
     def test_a_translator_gets_the_translate_panel_and_its_test_images(self):
         self.open("model=t")
@@ -492,6 +504,28 @@ class DemoPageTest(tf.test.TestCase):
         self.wait_for_redraw("inpaint-panel", renders)
         self.assertEqual(self.page.get_attribute("#inpaint-examples button:nth-child(2)", "aria-pressed"), "true")
         self.assertEqual(self.signatures[-1], "inpaint_png")
+    def test_a_text_to_image_model_draws_its_prompt_and_refuses_an_empty_one(self):
+        self.open("model=s&seed=3")
+        self.assertEqual(self.banner(), "")
+        self.assertEqual([self.page.is_visible(f"#{panel}-panel") for panel in ("prompt", "grid", "translate")],
+                         [True, False, False])
+        self.assertIn("s · latest version · images 8×8×1 · latent 8 · text to image", self.page.inner_text("#model-info"))
+        generate = self.loaded["s"].signatures["generate"]
+        seeds = tf.range(3, 11, dtype=tf.int64)
+        expected = generate(text=tf.constant(["a dark, wide, patterned coat"] * 8), seed=seeds)["images_uint8"]
+        self.assertAllEqual(self.images("#prompt-grid img"), expected)
+        renders = self.renders("prompt-panel")
+        self.page.fill("#prompt", "a coat of words it never saw")
+        self.page.click("#generate")
+        self.wait_for_redraw("prompt-panel", renders)
+        self.screenshot("prompt")
+        expected = generate(text=tf.constant(["a coat of words it never saw"] * 8), seed=seeds)["images_uint8"]
+        self.assertAllEqual(self.images("#prompt-grid img"), expected)
+        self.assertRegex(self.page.inner_text("#prompt-latency"), r"^8 images in \d+ ms$")
+        self.page.fill("#prompt", " ")
+        self.page.click("#generate")
+        self.page.wait_for_selector("#error:not([hidden])")
+        self.assertIn("every prompt needs at least one word", self.banner())
 
     def test_the_reverse_direction_uses_reverse_png_and_its_test_images(self):
         self.open("model=t")

@@ -113,6 +113,10 @@ class Config:
     transition_images: int = _field(30_000, "--model=pggan: real images over which each new resolution block fades in.")
     init_from: str = _field("", "SRGAN: start G from this SRResNet run's last checkpoint (its --workdir, a checkpoints "
                             "directory or a checkpoint) on a fresh run; empty = from scratch.")
+    # Text-to-image (--model=stackgan).
+    text_code_dim: int = _field(128, "--model=stackgan: size of the conditioning augmentation's text code c; the "
+                                "first text_code_dim entries of z are its noise, so --latent_dim must exceed it.")
+    kl_weight: float = _field(1.0, "--model=stackgan: weight of the conditioning augmentation's KL term in G's loss.")
     lr_decay_epochs: int = _field(0, "Decay both learning rates linearly to 0 over the last N of --epochs, constant "
                                   "before (CycleGAN: 100 + 100 epochs); 0 = constant.")
 
@@ -262,7 +266,8 @@ def validate(config: Config) -> Config:
     """
     check_choices(config, {"distribute": DISTRIBUTE, "mixed_precision": MIXED_PRECISION,
                            "jit_compile": ("auto", "true", "false"), "channels": (1, 3)})
-    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples", "pack"):
+    for option in ("image_size", "latent_dim", "epochs", "batch_size", "d_steps", "num_fixed_samples", "pack",
+                   "text_code_dim"):
         if getattr(config, option) < 1:
             raise ValueError(f"--{option} must be >= 1, got {getattr(config, option)}.")
     if config.batch_size % config.pack:
@@ -273,7 +278,7 @@ def validate(config: Config) -> Config:
                    "unrolled_steps", "began_lambda_k", "adversarial_weight", "info_categories", "info_continuous", "info_weight",
                    "eval_every_epochs", "steps_per_execution", "inter_op_threads", "l1_weight", "gan_weight",
                    "cycle_weight", "identity_weight", "pool_size", "unet_depth", "resnet_blocks", "lr_decay_epochs",
-                   "stable_images", "transition_images", "hole_size", "overlap", "overlap_weight"):
+                   "stable_images", "transition_images", "hole_size", "overlap", "overlap_weight", "kl_weight"):
         if getattr(config, option) < 0:
             raise ValueError(f"--{option} must be >= 0, got {getattr(config, option)}.")
     for option in ("divergence_max_loss", "divergence_pinned_steps"):

@@ -22,6 +22,12 @@ the source is labelled; every GAN of the lectures trains on them:
   edges:SPEC, grey:SPEC, invert:SPEC, classes:C,C,...:SPEC
                  images derived from another image spec: data_derived.py.
 
+A captioned spec gives dicts {"image" float32 [B, S, S, C] in [-1, 1], "label" int32 [B], "caption"
+string [B], "attributes" int32 [B, 3]}, for the text-to-image variant:
+
+  captions:SPEC  SPEC's labelled images, each captioned from attributes measured on it
+                 (data_captions.py), e.g. captions:fashion_mnist
+
 Translation specs give dicts, for image-to-image translators (pix2pix, CycleGAN):
 
   paired     {"input": float32 [B, S / F, S / F, Cin], "target": float32 [B, S, S, Cout]} in [-1, 1]
@@ -66,7 +72,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
-from tfgan_course import data_derived, data_pipeline, data_sources, toy
+from tfgan_course import data_captions, data_derived, data_pipeline, data_sources, toy
 
 # Re-exported: the rest of the project maps pixels with data.normalize and data.denormalize.
 normalize = data_pipeline.normalize
@@ -83,7 +89,7 @@ OFFLINE_FALLBACKS = {"mnist": ("mnist10k", data_sources.has_mnist10k)}
 _SPEC_FORMS = ("tfds:NAME, idx:DIR, folder:DIR, toy:NAME, fashion_mnist, mnist, mnist10k, usps:DIR, "
                "fontdigits[:N], emoji:STYLE, edges:SPEC, grey:SPEC, invert:SPEC, classes:C,C:SPEC; paired: "
                "pair:TRANSFORM:SPEC, lowres:F[:METHOD]:SPEC, pix2pix:[BtoA:]DIR, emoji:STYLE-STYLE; unpaired: unpaired:SPEC|SPEC, "
-               "cyclegan:DIR, tfds:cycle_gan/NAME")
+               "cyclegan:DIR, tfds:cycle_gan/NAME; captioned: captions:SPEC")
 # A toy "epoch": fixed samples, so epochs mean the same as for images.
 TOY_EXAMPLES = 100_000
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
@@ -92,7 +98,9 @@ _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
 _PIX2PIX_DIRECTIONS = ("AtoB", "BtoA")
 # The main image of each kind of batch: DataInfo.image_shape is its shape.
-_MAIN_IMAGE = {"images": "image", "paired": "target", "unpaired": "a"}
+_MAIN_IMAGE = {"images": "image", "paired": "target", "unpaired": "a", "captioned": "image"}
+# The kinds whose DataInfo.shapes is None: one image per example.
+_ONE_IMAGE = ("images", "captioned")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +114,7 @@ class DataInfo:
       image_shape: (H, W, C) of the produced images (paired: the target's; unpaired: a's);
         (dim,) for toy vectors.
       num_classes: number of label classes; 0 when unlabelled.
-      kind: "images", "vectors" (toy:), "paired" or "unpaired": the form of the batches.
+      kind: "images", "vectors" (toy:), "paired", "unpaired" or "captioned": the form of the batches.
       shapes: for paired and unpaired specs, each image key's (H, W, C), e.g.
         {"input": (28, 28, 1), "target": (28, 28, 1)}; None for images and vectors.
     """
@@ -196,7 +204,7 @@ def _image_batch(batch):
 
 # How each kind of examples' batch dicts become make_dataset's elements.
 _FINISH = {"images": _image_batch, "paired": data_pipeline.as_is, "unpaired": data_pipeline.as_is,
-           "vectors": data_pipeline.as_is}
+           "vectors": data_pipeline.as_is, "captioned": data_pipeline.as_is}
 
 
 def _info(spec, examples):
@@ -204,7 +212,7 @@ def _info(spec, examples):
         return DataInfo(spec, examples.source, examples.count, examples.shape, 0, "vectors")
     shapes = examples.shapes
     return DataInfo(spec, examples.source, examples.count, shapes[_MAIN_IMAGE[examples.kind]], examples.num_classes,
-                    examples.kind, None if examples.kind == "images" else shapes)
+                    examples.kind, None if examples.kind in _ONE_IMAGE else shapes)
 
 
 # A source loader: (spec, resolved source, its argument, data_pipeline.Request) -> unbatched
@@ -294,6 +302,11 @@ def _tfds_domain_splits(spec, name, request):
     return domains if all(domain in splits for domain in domains) else None
 
 
+def caption_thresholds(spec: str, data_dir: str | None = None) -> np.ndarray:
+    """A captioned spec's attribute thresholds, float32 [num_classes, 3] (`data_captions.thresholds`)."""
+    return data_captions.thresholds(spec, data_dir, _examples)
+
+
 def load_examples(spec, split, num_samples, image_shape, data_dir=None, seed=0):
     """Up to num_samples shuffled real examples of a split: (images [N, H, W, C] in [-1, 1], labels [N] or None, info)."""
     dataset, info = make_dataset(spec, image_size=image_shape[0], channels=image_shape[-1], batch_size=500,
@@ -304,9 +317,14 @@ def load_examples(spec, split, num_samples, image_shape, data_dir=None, seed=0):
 
 
 def take(dataset, count):
-    """The first `count` examples (fewer if batches run out) of a batched dataset: (images, labels or None)."""
+    """The first `count` examples (fewer if batches run out) of a batched dataset: (images, labels or None).
+
+    A captioned dataset's dicts give their "image" and "label".
+    """
     images, labels, total = [], [], 0
     for element in dataset:
+        if isinstance(element, dict):
+            element = (element["image"], element[data_pipeline.LABEL])
         batch, batch_labels = element if isinstance(element, tuple) else (element, None)
         images.append(batch.numpy())
         labels.append(None if batch_labels is None else batch_labels.numpy())
@@ -353,7 +371,7 @@ def _toy_source(spec, source, name, request):
 
 
 SOURCES = {"idx": _idx_source, "folder": _folder_source, "tfds": _tfds_source, "toy": _toy_source,
-           "pix2pix": _pix2pix_source, **data_sources.SOURCES, **data_derived.SOURCES}
+           "pix2pix": _pix2pix_source, **data_sources.SOURCES, **data_derived.SOURCES, **data_captions.SOURCES}
 
 
 def source_of(spec: str, data_dir: str | None = None) -> str:

@@ -10,7 +10,8 @@ batch or for a derived spec (`data_derived.py`) to build on:
   Unpaired   two image examples drawn independently (CycleGAN's two domains).
 
 An example is a dict of images, "image" for an image spec or "input" and "target" for a paired
-one, plus "label" (int32) when the source is labelled. `map` adds a deterministic function of
+one, plus "label" (int32) when the source is labelled, and a captioned one's "caption" (string) and
+"attributes" (int32 [3]). `map` adds a deterministic function of
 batches of float pixels in [0, 255] (edges, grey, a pair's input from its target): on a stream it
 runs once per example, before the cache; in memory on each gathered batch. Random augmentation
 (`jitter`) runs on normalised batches, after any cache(), and only on the train split.
@@ -28,6 +29,9 @@ _FILE_SHUFFLE_BUFFER = 10_000
 # pix2pix's jitter: resize 256 -> 286, then a random 256 crop.
 JITTER_SCALE = 286 / 256
 LABEL = "label"
+# A captioned example's text and attribute values (`data_captions.py`): passed through as they are.
+CAPTION, ATTRIBUTES = "caption", "attributes"
+_NOT_IMAGES = (LABEL, CAPTION, ATTRIBUTES)
 
 
 def normalize(images) -> tf.Tensor:
@@ -177,7 +181,7 @@ class Request:
 
 
 def _is_image(key):
-    return key != LABEL
+    return key not in _NOT_IMAGES
 
 
 def _kind(shapes):
@@ -224,7 +228,7 @@ class InMemory:
 
     @property
     def kind(self):
-        return _kind(self.shapes)
+        return "captioned" if CAPTION in self.arrays else _kind(self.shapes)
 
     def map(self, fn):
         return dataclasses.replace(self, maps=self.maps + (fn,))

@@ -9,7 +9,9 @@ its real-vs-real baseline: the train split against the test split at the same N,
 means something. FID is biased at small N: compare scores at equal N only. An image-to-image
 translator (pix2pix, CycleGAN: its spec takes an image) is scored on its spec's test split by
 `evaluate_translation` instead: L1, PSNR and SSIM, the classifier's accuracy on its outputs,
-target-class rate, labels kept, FID/KID, cycle and identity error, beside its baselines.
+target-class rate, labels kept, FID/KID, cycle and identity error, beside its baselines. A
+text-to-image generator (its spec takes text) is scored by `evaluate_text_to_image` on prompts
+of the captioned spec's test split, beside --baseline_workdir's class-conditional run if given.
 
 The features are those of a small CNN trained on the dataset's labelled train split
 (`classifier.py`), cached and reused, never Inception's: see the README's "Evaluation". A
@@ -197,6 +199,21 @@ def _translator_scorer():
     return score, evaluate_translation.report
 
 
+def _text_scorer(baseline_workdir):
+    """(score, report) for a text-to-image generator: `evaluate_text_to_image` on the test split's prompts, beside
+    the class-conditional run in `baseline_workdir` (None: alone)."""
+    from tfgan_course import evaluate_text_to_image, trained  # pylint: disable=import-outside-toplevel
+
+    def score(generated, spec, output_dir, num_samples, classifier_epochs=None, **options):
+        del classifier_epochs  # Fashion-MNIST's classifier is cached at its own recipe.
+        generators = {"text-to-image": generated}
+        if baseline_workdir:
+            generators["class-conditional baseline"] = trained.load(baseline_workdir)
+        return evaluate_text_to_image.evaluate(generators, spec, output_dir, num_samples, **options)
+
+    return score, evaluate_text_to_image.report
+
+
 def define_flags():
     """The command line's flags; defined only when run as a program (train.py owns --workdir otherwise)."""
     flags.DEFINE_string("workdir", None, "A training run's directory: its last checkpoint is scored.")
@@ -212,6 +229,8 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed of the samples and of the real images drawn.")
     flags.DEFINE_integer("num_classes", None, "With --export_dir: the number of classes of a conditional export "
                          "older than generator.json (newer exports record it).")
+    flags.DEFINE_string("baseline_workdir", None, "A text-to-image generator's class-conditional baseline run (e.g. "
+                        "cdcgan at the same steps and batch), scored on the same prompts.")
 
 
 def main(argv):
@@ -240,6 +259,8 @@ def main(argv):
             raise ValueError(f"{generated.description} is an inpainter: score it with python -m tfgan_course.inpaint "
                              "(its --workdir, a training run), beside mean fill and diffusion fill.")
         score, write_report = _translator_scorer() if generated.spec.translates else (evaluate, report)
+        if generated.spec.input("text") is not None:
+            score, write_report = _text_scorer(FLAGS.baseline_workdir)
         result = score(generated, spec, output_dir, FLAGS.num_samples, data_dir=FLAGS.data_dir,
                        cache_dir=FLAGS.cache_dir, classifier_epochs=FLAGS.classifier_epochs, seed=FLAGS.seed)
     except ValueError as error:

@@ -370,6 +370,46 @@ def mutual_information_loss(categories, continuous, code_logits, code_mean):
 
 
 
+def matching_aware_discriminator_loss(real_logits, fake_logits, mismatched_logits):
+    """The matching-aware discriminator loss of text-to-image GANs (Reed et al., 2016, GAN-CLS; StackGAN).
+
+    D judges (image, text) pairs, and sees three: a real image with its own text (label 1), a
+    fake made from that text (label 0, weight 1/2) and a real image with another image's text
+    (label 0, weight 1/2). The third teaches D that a realistic image with the wrong words is
+    no match, so G must follow the text, not only make realistic images.
+
+    Args:
+      real_logits: float [B, 1], D on (real image, its text).
+      fake_logits: float [B, 1], D on (G(z, text), text).
+      mismatched_logits: float [B, 1], D on (real image, another example's text).
+
+    Returns:
+      Scalar float32 >= 0: BCE(real, 1) + 1/2 BCE(fake, 0) + 1/2 BCE(mismatched, 0), each the mean
+      over the global batch (a replica's share).
+    """
+    return (_global_mean(_bce(real_logits, 1.0)) + 0.5 * _global_mean(_bce(fake_logits, 0.0))
+            + 0.5 * _global_mean(_bce(mismatched_logits, 0.0)))
+
+
+def conditioning_augmentation_kl(mu, log_sigma):
+    """StackGAN's conditioning-augmentation term KL(N(mu, diag sigma^2) || N(0, I)) (Zhang et al., 2017).
+
+    Per example 1/2 sum_j (sigma_j^2 + mu_j^2 - 1 - 2 log sigma_j): it keeps the text's
+    conditioning distribution near the unit Gaussian, so nearby captions give overlapping
+    codes and the generator sees a smooth condition manifold.
+
+    Args:
+      mu: float [B, D], the code's mean.
+      log_sigma: float [B, D], the log of its standard deviation.
+
+    Returns:
+      Scalar float32 >= 0: the mean over the global batch (a replica's share).
+    """
+    mu, log_sigma = tf.cast(mu, tf.float32), tf.cast(log_sigma, tf.float32)
+    per_example = 0.5 * tf.reduce_sum(tf.exp(2.0 * log_sigma) + tf.square(mu) - 1.0 - 2.0 * log_sigma, axis=1)
+    return tf.nn.compute_average_loss(per_example)
+
+
 def l1_distance(images, targets):
     """Mean absolute difference of two image batches: pix2pix's L1 term, CycleGAN's cycle and identity terms.
 

@@ -58,6 +58,16 @@ pixel (any value above 0.5 counts as 1), 0 a known one, and every known pixel co
                    pixels are the input file's (at the trained size)
   examples         as a translator's: the test images stored in the export
 
+A text-to-image generator (a `text` input, StackGAN-lite):
+
+  serving_default  `text` string [-1] (UTF-8 prompts), `z` float32 [-1, input_dim] -> `images`
+                   float32 [-1, H, W, C] in [-1, 1]
+  generate         `text` string [-1], `seed` int64 [-1] -> `images_uint8` uint8 [-1, H, W, C],
+                   `images_png_bytes` string [-1] and `z` float32 [-1, input_dim]: one image per
+                   (prompt, seed) row, the same image for the same pair
+A prompt with no word (empty, blanks or punctuation only) is refused with INVALID_ARGUMENT; a word
+the generator never saw maps to its out-of-vocabulary token.
+
 No signature's output for one image depends on the other images of its batch: generators run
 in inference mode (BatchNorm's moving statistics; instance normalisation is per image).
 
@@ -78,6 +88,9 @@ from tfgan_course import spec as spec_lib
 
 MAX_INTERPOLATION_STEPS = 256
 _LABEL_RANGE = "label must be a class in [0, %d)"
+_EMPTY_PROMPT = "text: every prompt needs at least one word; got an empty one"
+# What Keras' TextVectorization strips by default: a prompt of these characters alone has no word.
+_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
 _EXAMPLE_RANGE = "%s: index must be in [0, %d), the examples this export holds"
 # Not a tf.constant: creating a tensor at import would start TensorFlow's runtime before a
 # MultiWorkerMirroredStrategy can configure it.
@@ -455,6 +468,66 @@ def _inpainter_warmups(generator, spec, reverse, examples):
     if examples[0] is not None:
         requests.append(("examples", {"index": tf.constant([0])}, []))
     return requests
+# ----------------------------------------------------------------------------- Text-to-image generators.
+
+
+def _check_text(generator, spec, reverse, examples):
+    """A ValueError unless `generator` takes the spec's z and text, and nothing of a translator is given."""
+    if reverse is not None or any(e is not None for e in examples):
+        raise ValueError("A text-to-image generator has no reverse direction and exports no examples.")
+    names = [tensor.name for tensor in generator.inputs]
+    if [i.name for i in spec.inputs] != names or sorted(names) != ["text", "z"]:
+        raise ValueError(f"A text-to-image generator takes inputs z and text, as its spec says; the generator takes "
+                         f"{names}, the spec {[i.name for i in spec.inputs]}.")
+    width = int(generator.inputs[names.index("z")].shape[-1])
+    if spec.latent.size != width:
+        raise ValueError(f"The spec's latent has {spec.latent.size} entries; the generator's z has {width}.")
+
+
+def checked_prompts(text):
+    """string [B] -> the same prompts, or INVALID_ARGUMENT when one has no word (as TextVectorization splits)."""
+    words = tf.strings.strip(tf.strings.regex_replace(tf.strings.lower(text), _PUNCTUATION, ""))
+    has_words = tf.reduce_all(tf.strings.length(words) > 0)
+    with tf.control_dependencies([tf.debugging.assert_equal(has_words, True, message=_EMPTY_PROMPT)]):
+        return tf.identity(text)
+
+
+def _text_archive(generator, spec, reverse, examples) -> keras.export.ExportArchive:
+    """serving_default (text, z) and generate (text, seed) of a text-to-image generator."""
+    del reverse, examples
+    order = [tensor.name for tensor in generator.inputs]
+    width = spec.latent.size
+
+    def generate_images(text, z):
+        by_name = {"text": checked_prompts(text), "z": z}
+        return tf.cast(generator([by_name[name] for name in order], training=False), tf.float32)
+
+    def serving_default(text, z):
+        return {"images": generate_images(text, z)}
+
+    def generate(text, seed):
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                tf.shape(text)[0], tf.shape(seed)[0], message="generate: send one seed per prompt")]):
+            z = tf.ensure_shape(tf.cast(latent.seeded_latents(spec.latent, seed), tf.float32), [None, width])
+        images = to_uint8(generate_images(text, z))
+        return {"images_uint8": images, "images_png_bytes": encode_png(images), "z": z}
+
+    text_spec = tf.TensorSpec([None], tf.string, name="text")
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(name="serving_default", fn=serving_default,
+                         input_signature=[text_spec, tf.TensorSpec([None, width], tf.float32, name="z")])
+    archive.add_endpoint(name="generate", fn=generate,
+                         input_signature=[text_spec, tf.TensorSpec([None], tf.int64, name="seed")])
+    return archive
+
+
+def _text_warmups(generator, spec, reverse, examples):
+    """One batch-1 request per signature, every output, plus `generate`'s PNG-only filter."""
+    del generator, reverse, examples
+    text, generate = tf.constant(["a"]), {"text": tf.constant(["a"]), "seed": tf.constant([0], tf.int64)}
+    return [("serving_default", {"text": text, "z": tf.zeros([1, spec.latent.size])}, []), ("generate", generate, []),
+            ("generate", generate, ["images_png_bytes"])]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,12 +550,15 @@ SIGNATURES = {
     "translator": Signatures(_check_translator, _translator_archive, _translator_warmups),
     "upscaler": Signatures(_check_translator, _upscaler_archive, _upscaler_warmups),
     "inpainter": Signatures(_check_inpainter, _inpainter_archive, _inpainter_warmups),
+    "text": Signatures(_check_text, _text_archive, _text_warmups),
 }
 
 
 def kind_of(spec: spec_lib.GeneratorSpec) -> str:
-    """The SIGNATURES key of a spec: "generator" for a latent input; "inpainter" for an image and its mask; for an
-    image alone "upscaler" when the output is larger than the input, else "translator"."""
+    """The SIGNATURES key of a spec: "text" for a text input, "generator" for a latent input; "inpainter" for an
+    image and its mask; for an image alone "upscaler" when the output is larger than the input, else "translator"."""
+    if spec.input("text") is not None:
+        return "text"
     if not spec.translates:
         return "generator"
     if spec.inpaints:

@@ -16,6 +16,9 @@ A generator takes named inputs, each one of these kinds:
   image   float32 [B, H, W, C] in `value_range` (an image-to-image generator).
   mask    float32 [B, H, W, 1] in [0, 1]: 1 where a pixel of the image input is missing, 0 where
           it is known (an inpainter, which takes an image and its mask).
+  text    string [B], a UTF-8 prompt in words (a text-to-image generator); `num_classes` is the
+          number of classes its captions name. An empty prompt is refused; words the generator
+          never saw in training map to its out-of-vocabulary token.
 
 and gives named outputs of kind "image" (float32 [B, H, W, C] in [-1, 1]) or
 "points" (float32 [B, dim], a toy distribution's samples, unbounded). State a
@@ -34,7 +37,7 @@ from tfgan_course import fileio
 FORMAT = 1
 FILE_NAME = "generator.json"
 CHECKPOINTS = "checkpoints"  # A run's checkpoints and its generator.json: <workdir>/checkpoints/.
-INPUT_KINDS = ("latent", "label", "image", "mask")
+INPUT_KINDS = ("latent", "label", "image", "mask", "text")
 OUTPUT_KINDS = ("image", "points")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
@@ -51,14 +54,15 @@ class Input:
 
     Attributes:
       name: the input's name in the Keras model and in the export's signatures.
-      kind: "latent", "label", "image" or "mask".
-      shape: one example's shape: (D,) for a latent, () for a label, (H, W, C) for an image, (H, W, 1) for a mask.
-      dtype: "float32" or "int32".
+      kind: "latent", "label", "image", "mask" or "text".
+      shape: one example's shape: (D,) for a latent, () for a label or a text, (H, W, C) for an image, (H, W, 1)
+        for a mask.
+      dtype: "float32", "int32" or "string".
       distribution: latent: "normal" or "uniform".
       noise_dim: latent: the entries that are noise; the rest are InfoGAN codes.
       categorical: latent: one-hot entries of a categorical code, after the noise.
       continuous: latent: continuous code entries in [-1, 1], after the categorical ones.
-      num_classes: label: the number of classes.
+      num_classes: label: the number of classes; text: the number of classes its captions name.
       value_range: image and mask: (low, high) of the pixel values.
     """
 
@@ -154,8 +158,8 @@ class GeneratorSpec:
 
     @property
     def num_classes(self) -> int:
-        """The label input's number of classes; 0 for an unconditional generator."""
-        label = self.input("label")
+        """The classes a label input indexes or a text input's captions name; 0 for an unconditional generator."""
+        label = self.input("label") or self.input("text")
         return label.num_classes if label else 0
 
     @property
@@ -235,6 +239,11 @@ def image_input(shape, name: str = "images") -> Input:
 def mask_input(shape, name: str = "mask") -> Input:
     """A mask Input of one example's (H, W, 1), float32, 1 = missing and 0 = known: an inpainter's second input."""
     return Input(name, "mask", tuple(shape), value_range=(0.0, 1.0))
+
+
+def text_input(num_classes: int, name: str = "text") -> Input:
+    """A prompt Input: one UTF-8 string per example, captions naming one of `num_classes` classes."""
+    return Input(name, "text", (), dtype="string", num_classes=num_classes)
 
 
 def output_for(shape, name: str = "images") -> Output:

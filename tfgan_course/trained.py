@@ -5,6 +5,7 @@
     images = generator.sample(16, seed=0)                      # float32 [16, H, W, C] in [-1, 1]
     z = generator.latents_for_seeds([3, 7])                    # the latent vectors two seeds name
     images = generator.images({"z": z})                        # explicit inputs, by name
+    images = generator.prompted(["a dark coat"], seed=0)       # a text-to-image generator's prompts
 
 Every consumer (evaluate, explore, the FID callback) goes through this module
 and reads what a generator takes from its spec alone. A run's spec is
@@ -81,8 +82,18 @@ class TrainedGenerator:
         `labels`: a conditional generator's classes (int or int [N]; None draws them from
         the seed); ignored by an unconditional one, so a caller can pass the real data's.
         """
+        if self.spec.input("text") is not None:
+            raise ValueError(f"{self.description} makes images from text: draw them with prompted(prompts, seed).")
         labels = labels if self.spec.conditional else None
         return self.images(latent.draw_inputs(self.spec.inputs, num_samples, seed, labels))
+
+    def prompted(self, prompts, seed: int = 0) -> np.ndarray:
+        """A text-to-image generator's images of prompts (str [N]), the latents drawn from one seed: float32 [N, ...]."""
+        text = self.spec.input("text")
+        if text is None:
+            raise ValueError(f"{self.description} takes no text: it takes {[i.name for i in self.spec.inputs]}.")
+        inputs = latent.draw_inputs([self.spec.latent], len(prompts), seed)
+        return self.images({**inputs, text.name: np.array([str(p).encode() for p in prompts], dtype=object)})
 
     def latents_for_seeds(self, seeds) -> np.ndarray:
         """seeds int [N] -> float32 [N, D]: the latent vector each seed names (the export's `sample` z)."""

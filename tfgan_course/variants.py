@@ -10,6 +10,7 @@
   VARIANTS["srgan"]        gans.super_resolution       the same G from an SRResNet run, + 1e-3 adversarial, D(y)
   VARIANTS["progressive"]  gans.progressive            G and D grow 7 -> 14 -> 28 as they train, WGAN-GP + drift
   VARIANTS["context_encoder"] gans.context_encoder     G(x, M) completes x's masked pixels, L2 + 1e-3 adversarial, D(x^, M)
+  VARIANTS["text_to_image"] gans.text_to_image         StackGAN-lite: G(z, text) in two stages, matching-aware Ds
 
 `--variant=auto` (the default) picks the family's own variant (a conditional
 family trains conditionally, infogan as InfoGAN) or BEGAN for `--loss=began`,
@@ -17,7 +18,8 @@ whose losses take an autoencoder's energies; a translator family (unet,
 resnet) trains as pix2pix on paired data and as CycleGAN on unpaired data
 (`DataInfo.kind`, which `validate` and `build` take once the data is known); an upscaler (srresnet)
 trains as SRResNet, and as SRGAN by --variant=srgan; a growing family (pggan) as the progressive GAN; an
-inpainter (context_encoder) as the context encoder, on image data it masks itself. The unrolled GAN is not a variant
+inpainter (context_encoder) as the context encoder, on image data it masks itself; a text family (stackgan)
+as text-to-image on captioned data (captions:SPEC). The unrolled GAN is not a variant
 but a lookahead every variant takes (`--unrolled_steps`, `gans/unrolled.py`).
 PacGAN's packing (`--pack`) is an option of the plain variant: a label, a
 latent code or an energy belongs to one sample, not to a pack.
@@ -32,7 +34,19 @@ from typing import Callable
 
 from absl import logging
 
-from tfgan_course import classifier, data, data_derived, data_sources, gan, losses, models, optimizers, spec
+from tfgan_course import (
+    captions,
+    classifier,
+    data,
+    data_captions,
+    data_derived,
+    data_sources,
+    gan,
+    losses,
+    models,
+    optimizers,
+    spec,
+)
 from tfgan_course import config as config_lib
 from tfgan_course.gans import (
     began,
@@ -43,6 +57,7 @@ from tfgan_course.gans import (
     pix2pix,
     progressive,
     super_resolution,
+    text_to_image,
 )
 from tfgan_course.models import pggan
 from tfgan_course.runtime import dtype_policy
@@ -188,6 +203,16 @@ def _context_encoder_options(config, image_shape):
              "mean_image": mean_image, "ema_decay": config.g_ema_decay, "ema_warmup": config.g_ema_warmup})
 
 
+def _text_options(config, num_classes, image_shape):
+    """StackGAN-lite's networks (the vocabulary of the captions' training phrasings) and options."""
+    names = data_captions.class_names(config.dataset, num_classes)
+    generator, discriminator = models.build_text(
+        config.model, image_shape=image_shape, latent_dim=config.latent_dim, vocabulary=captions.vocabulary(names),
+        code_dim=config.text_code_dim, g_width=config.g_width, d_width=config.d_width, seed=config.seed)
+    return ({"generator": generator, "discriminator": discriminator},
+            {"latent_dim": config.latent_dim, "num_classes": num_classes, "kl_weight": config.kl_weight,
+             "prompts": text_to_image.sample_prompts(names), "latent_distribution": config.latent_distribution})
+
 VARIANTS = {
     "plain": Variant(gan.GAN, "unconditional", _plain_options),
     "conditional": Variant(conditional.ConditionalGAN, "conditional", _conditional_options),
@@ -202,6 +227,8 @@ VARIANTS = {
                            data_kinds=("images",), length_warning=_growth_warning),
     "context_encoder": Variant(context_encoder.ContextEncoder, "inpainter", _context_encoder_options,
                                data_kinds=("images",)),
+    "text_to_image": Variant(text_to_image.TextToImageGAN, "text", _text_options, loss="non_saturating",
+                             data_kinds=("captioned",)),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
@@ -218,6 +245,7 @@ _ONLY_FOR = {
     "init_from": ("srgan",),
     **{option: ("context_encoder",) for option in ("hole_size", "overlap", "overlap_weight")},
     **{option: ("progressive",) for option in ("stable_images", "transition_images")},
+    **{option: ("text_to_image",) for option in ("text_code_dim", "kl_weight")},
 }
 # Options some variants do not take: option -> those variants. A translator has no latent, nor the
 # networks' options of the latent families; CycleGAN's own step has none of D's regularisers, nor an
@@ -232,6 +260,11 @@ _NOT_FOR_GROUPS = (
     # layers compute in the weights' dtype).
     (("progressive",), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay", "d_steps",
                         "unrolled_steps", "mixed_precision")),
+    # StackGAN-lite's own step: the matching-aware BCE losses, one D update of both stages per G update, in
+    # float32 on one device; its networks have none of dcgan's options.
+    (("text_to_image",), ("penalty", "clip_value", "label_smoothing", "instance_noise", "d_weight_decay", "d_steps",
+                          "unrolled_steps", "mixed_precision", "g_ema_decay", "g_ema_warmup", "distribute", "d_norm",
+                          "g_upsample", "g_depth", "d_depth", "pack", "eval_every_epochs", "keep_best")),
 )
 
 
@@ -284,6 +317,13 @@ def _check_data_kind(config, name, data_kind):
     variant = VARIANTS[name]
     if data_kind is None or data_kind in variant.data_kinds:
         return
+    texts = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "text")
+    if variant.family_kind == "text":
+        raise ValueError(f"--model={config.model} makes images from text: it needs a captioned --dataset, e.g. "
+                         f"captions:fashion_mnist; --dataset={config.dataset} gives {data_kind} data.")
+    if data_kind == "captioned":
+        raise ValueError(f"--dataset={config.dataset} gives captioned images, for text-to-image: use {texts}, or "
+                         f"drop captions: from the spec.")
     translators = " or ".join(f"--model={m}" for m, family in models.MODELS.items() if family.KIND == "translator")
     if variant.family_kind == "inpainter":
         raise ValueError(f"--model={config.model} inpaints images: it trains on an image --dataset (e.g. fashion_mnist), "
@@ -384,7 +424,7 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
       image_shape: (H, W, C) of the data ((dim,) for toy vectors).
       num_classes: the data's classes (a conditional variant needs >= 2).
       total_steps, steps_per_execution, steps_per_epoch: as above.
-      data_kind: the data's `DataInfo.kind` ("images", "vectors", "paired", "unpaired"); None = images
+      data_kind: the data's `DataInfo.kind` ("images", "vectors", "paired", "unpaired", "captioned"); None = images
         or vectors, or a translator's first variant (pix2pix).
       shapes: a translator's image shapes by key, the data's `DataInfo.shapes`: {"input": (H, W, Cin),
         "target": (H, W, Cout)} for pix2pix, {"a": ..., "b": ...} for CycleGAN.
@@ -397,6 +437,9 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
             model = variant.model_class(**networks, seed=config.seed, **model_options)
         elif variant.family_kind == "inpainter":
             networks, model_options = variant.options(config, image_shape)
+            model = variant.model_class(**networks, seed=config.seed, **model_options)
+        elif variant.family_kind == "text":
+            networks, model_options = variant.options(config, num_classes, image_shape)
             model = variant.model_class(**networks, seed=config.seed, **model_options)
         else:
             model = _gan(config, variant, image_shape, num_classes)

@@ -45,6 +45,7 @@ const state = {
   picture: null,  // the Inpaint panel's image: {b64: a PNG file at the model's size, image: it decoded}
   mask: null,  // the Inpaint panel's mask, a canvas of the model's size: white = erased (missing), black = known
   eraser: null,  // the eraser's last point [x, y] while a pointer is down
+  texter: false,  // the model makes images from text (it has generate)
   pen: null,  // the drawing's last point [x, y] while a pointer is down
 };
 
@@ -321,11 +322,13 @@ const LATENT_PANELS = [
 const TRANSLATE_PANELS = [{panel: "translate-panel", signature: "translate_png", draw: drawTranslatePanel}];
 const UPSCALE_PANELS = [{panel: "upscale-panel", signature: "upscale_png", draw: drawUpscalePanel}];
 const INPAINT_PANELS = [{panel: "inpaint-panel", signature: "inpaint_png", draw: drawInpaintPanel}];
-const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS, ...UPSCALE_PANELS, ...INPAINT_PANELS];
+const TEXT_PANELS = [{panel: "prompt-panel", signature: "generate", draw: drawPromptPanel}];
+const ALL_PANELS = [...LATENT_PANELS, ...TRANSLATE_PANELS, ...UPSCALE_PANELS, ...INPAINT_PANELS, ...TEXT_PANELS];
 
 // An upscaler is a translator (translate_png at its trained size) that also upscales any size.
 function panels() {
   if (state.inpainter) return INPAINT_PANELS;
+  if (state.texter) return TEXT_PANELS;
   if (!state.translator) return LATENT_PANELS;
   return state.upscaler ? [...TRANSLATE_PANELS, ...UPSCALE_PANELS] : TRANSLATE_PANELS;
 }
@@ -347,9 +350,9 @@ async function showModel() {
 function resetPanels() {
   $("panels").hidden = true;
   $("model-info").textContent = "";
-  for (const id of ["grid", "sliders", "filmstrip", "examples"]) $(id).replaceChildren();
+  for (const id of ["grid", "sliders", "filmstrip", "examples", "prompt-grid"]) $(id).replaceChildren();
   for (const id of ["grid-latency", "latent-latency", "interp-latency", "translate-latency", "upscale-latency",
-    "inpaint-latency"]) {
+    "inpaint-latency", "prompt-latency"]) {
     $(id).textContent = "";
   }
   for (const id of ["interp-frame", "translate-output", "upscale-input", "upscale-output", "inpaint-output"]) {
@@ -399,6 +402,7 @@ async function loadMetadata() {
   state.translator = Boolean(signatures.translate_png);
   state.upscaler = Boolean(signatures.upscale_png);
   state.inpainter = Boolean(signatures.inpaint_png);
+  state.texter = Boolean(signatures.generate);
   const shape = (name) => (tensorShape("serving_default", name) || ["?"]).join("×");
   const translatorKind = state.upscaler ? `upscaler ×${upscaleFactor()}` :
     signatures.reverse_png ? "translator, both directions" : "translator";
@@ -406,14 +410,14 @@ async function loadMetadata() {
     state.translator ?
     [`images ${shape("inputs")} → ${shape("outputs")}`, translatorKind] :
     [`images ${shape("outputs")}`, `latent ${state.latentDim || "?"}`,
-      state.conditional ? "conditional" : "unconditional"];
+      state.texter ? "text to image" : state.conditional ? "conditional" : "unconditional"];
   $("model-info").textContent = [
     state.model, state.version ? `version ${state.version}` : "latest version", ...kind,
   ].join(" · ");
   $("class-controls").hidden = !state.conditional;
   $("reverse").hidden = !signatures.reverse_png;
   if (!signatures.reverse_png) setReverse(false);  // a version without the other direction
-  if (!state.translator && !state.inpainter) await buildSliders();
+  if (!state.translator && !state.inpainter && !state.texter) await buildSliders();
   updateUrl();
   // Only the panels of the model's kind show; one whose signature the model lacks (an older or a
   // foreign export) is left out.
@@ -952,6 +956,24 @@ async function inpaintFile(file) {
   await showPicture({b64: canvas.toDataURL("image/png").split(",")[1], image: resized}, file.name);
 }
 
+// ---------------------------------------------------------------- text to image
+
+// GRID_SIZE / 2 images of the prompt, seeds from the page's seed on; an empty prompt is the server's
+// INVALID_ARGUMENT, shown in the banner.
+async function drawPromptPanel() {
+  const first = readSeed();
+  const prompt = $("prompt").value;
+  const seeds = Array.from({length: GRID_SIZE / 2}, (_, i) => first + i);
+  await busy("prompt-panel", async (current) => {
+    const {outputs, ms} = await predict("generate", {text: seeds.map(() => prompt), seed: seeds});
+    const images = await decodedImages(outputs.images_png_bytes.map(pngUrl),
+      (i) => `"${prompt}", seed ${seeds[i]}`);
+    if (!current()) return;
+    $("prompt-grid").replaceChildren(...images);
+    $("prompt-latency").textContent = latencyText(images.length, "image", ms);
+  });
+}
+
 // ---------------------------------------------------------------- wiring
 
 async function init() {
@@ -1006,6 +1028,10 @@ async function init() {
     const [file] = $("upload").files;
     $("upload").value = "";  // the same file again is a change too
     if (file) act(() => translateFile(file));
+  });
+  $("prompt-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(drawPromptPanel);
   });
   $("upscale-upload").addEventListener("change", () => {
     const [file] = $("upscale-upload").files;

@@ -25,6 +25,9 @@ Every family module has `DEFAULT_WIDTH`, `KIND` and `generator(...)`,
   [-1, 1], mask float32 [B, H, W, 1] (1 = missing)] to its prediction of the whole image [B, H, W, C]
   in [-1, 1]; D maps the completed images with the mask as an extra channel, [B, H, W, C + 1], to
   logits float32 [B, 1].
+- "text" (stackgan): text to image, built by `build_text`: G maps [z float32 [B, latent_dim], text
+  string [B]] to images [B, H, W, C] in [-1, 1], D maps [images, half-size images, text] to
+  [logits, stage1_logits] float32 [B, 1] each (`stackgan.py`).
 - "progressive" (pggan): G maps z to images, D images to critic scores, as "unconditional", but both
   hold every block of a growing resolution and run those a `progress` weight says (`pggan.set_progress`).
 
@@ -52,6 +55,7 @@ from tfgan_course.models import (
     resnet,
     selu,
     srresnet,
+    stackgan,
     toy,
     unet,
 )
@@ -70,8 +74,9 @@ MODELS = {
     "srresnet": srresnet,
     "pggan": pggan,
     "context_encoder": context_encoder,
+    "stackgan": stackgan,
 }
-KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler", "inpainter", "progressive")
+KINDS = ("unconditional", "conditional", "infogan", "translator", "upscaler", "inpainter", "progressive", "text")
 # The kinds `build_translator` builds: G takes images.
 TRANSLATING_KINDS = ("translator", "upscaler")
 # Valid values of build_translator's discriminator option.
@@ -161,6 +166,8 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
         raise ValueError(f"--model={name} is an image-to-image translator: build_translator builds it.")
     if family.KIND == "inpainter":
         raise ValueError(f"--model={name} is an inpainter: build_inpainter builds it.")
+    if family.KIND == "text":
+        raise ValueError(f"--model={name} makes images from text: build_text builds it.")
     g_kwargs, d_kwargs = _dcgan_options(name, d_norm, g_upsample, autoencoder)
     g_depth_kwargs, d_depth_kwargs = _depth_options(name, g_depth, d_depth)
     g_kwargs.update(g_depth_kwargs)
@@ -192,6 +199,34 @@ def build(name: str, *, image_shape, latent_dim: int, g_width: int = 0, d_width:
     else:
         d_shape = image_shape[:-1] + (image_shape[-1] * pack,)
         discriminator = family.discriminator(d_shape, d_width, seed=d_seed, **d_kwargs)
+    return generator, discriminator
+
+
+def build_text(name: str, *, image_shape, latent_dim: int, vocabulary, code_dim: int, g_width: int = 0,
+               d_width: int = 0, seed=None):
+    """Builds the text-to-image generator registered as `name` and its discriminator.
+
+    Args:
+      name: a key of `MODELS` of KIND "text" (stackgan).
+      image_shape: (H, W, C) of the images.
+      latent_dim: z's width: the text code's `code_dim` entries of noise, then G's own.
+      vocabulary: the words of the training captions, most frequent first (`captions.vocabulary`).
+      code_dim: the conditioning augmentation's code size.
+      g_width, d_width: the family's widths; 0 = its DEFAULT_WIDTH.
+      seed: int seed of the initialisers (D's is seed + 1), or None.
+
+    Returns:
+      (generator, discriminator) keras.Models; see the module docstring.
+    """
+    if name not in MODELS or MODELS[name].KIND != "text":
+        texts = " or ".join(f"--model={n}" for n, f in MODELS.items() if f.KIND == "text")
+        raise ValueError(f"--model={name} does not make images from text: use {texts}.")
+    family = MODELS[name]
+    image_shape = tuple(int(d) for d in image_shape)
+    generator = family.generator(image_shape, latent_dim, g_width or family.DEFAULT_WIDTH, seed=seed,
+                                 vocabulary=vocabulary, code_dim=code_dim)
+    discriminator = family.discriminator(image_shape, d_width or family.DEFAULT_WIDTH,
+                                         seed=None if seed is None else seed + 1, vocabulary=vocabulary)
     return generator, discriminator
 
 
