@@ -107,8 +107,8 @@ class LossesTest(tf.test.TestCase):
     def test_conditioning_augmentation_kl_is_the_gaussians_kl(self):
         mu = tf.constant([[0.5, -1.0], [0.0, 0.0]])
         log_sigma = tf.constant([[0.0, math.log(2.0)], [0.0, 0.0]])
-        # Example 1: 1/2 [(1 + 0.25 - 1 - 0) + (4 + 1 - 1 - 2 ln 2)]; example 2 is N(0, I): 0.
-        self.assertAllClose(losses.conditioning_augmentation_kl(mu, log_sigma), 0.7159264097, atol=1e-6)
+        # Example 1: 1/2 [(1 + 0.25 - 1 - 0) + (4 + 1 - 1 - 2 ln 2)] / 2 dimensions; example 2 is N(0, I): 0.
+        self.assertAllClose(losses.conditioning_augmentation_kl(mu, log_sigma), 0.7159264097 / 2, atol=1e-6)
 
     def test_matching_aware_loss_weighs_the_three_pairs(self):
         real, fake, wrong = tf.constant([[2.0], [0.0]]), tf.constant([[-1.0], [1.0]]), tf.constant([[0.5], [-3.0]])

@@ -392,11 +392,14 @@ def matching_aware_discriminator_loss(real_logits, fake_logits, mismatched_logit
 
 
 def conditioning_augmentation_kl(mu, log_sigma):
-    """StackGAN's conditioning-augmentation term KL(N(mu, diag sigma^2) || N(0, I)) (Zhang et al., 2017).
+    """StackGAN's conditioning-augmentation term, KL(N(mu, diag sigma^2) || N(0, I)) per code dimension.
 
-    Per example 1/2 sum_j (sigma_j^2 + mu_j^2 - 1 - 2 log sigma_j): it keeps the text's
-    conditioning distribution near the unit Gaussian, so nearby captions give overlapping
-    codes and the generator sees a smooth condition manifold.
+    Per example 1/(2D) sum_j (sigma_j^2 + mu_j^2 - 1 - 2 log sigma_j): the Gaussians' KL divided by
+    the code's D dimensions, as the StackGAN authors' `KL_loss` takes it (a mean over every element;
+    their weight on it is 2.0). It keeps the text's conditioning distribution near the unit
+    Gaussian, so nearby captions give overlapping codes and the generator sees a smooth condition
+    manifold. (The KL summed over 128 dimensions, at weight 1, is 64 times theirs: it pulls every
+    caption's code onto N(0, I), and the images stop following the text.)
 
     Args:
       mu: float [B, D], the code's mean.
@@ -406,7 +409,7 @@ def conditioning_augmentation_kl(mu, log_sigma):
       Scalar float32 >= 0: the mean over the global batch (a replica's share).
     """
     mu, log_sigma = tf.cast(mu, tf.float32), tf.cast(log_sigma, tf.float32)
-    per_example = 0.5 * tf.reduce_sum(tf.exp(2.0 * log_sigma) + tf.square(mu) - 1.0 - 2.0 * log_sigma, axis=1)
+    per_example = 0.5 * tf.reduce_mean(tf.exp(2.0 * log_sigma) + tf.square(mu) - 1.0 - 2.0 * log_sigma, axis=1)
     return tf.nn.compute_average_loss(per_example)
 
 

@@ -43,7 +43,7 @@ class TextToImageGAN(gan.GAN):
       discriminator: `models.stackgan.discriminator`'s, [images, stage1_images, text] -> [logits, stage1_logits].
       latent_dim: z's width (the text code's eps, then the noise).
       num_classes: the classes the captions name (the spec's text input records it).
-      kl_weight: the KL term's weight (StackGAN's 2.0; 1.0 here by default).
+      kl_weight: the KL term's weight (StackGAN's 2.0, on the KL per code dimension).
       prompts: the sample grid's prompts, one row each (one per class).
       (the rest as `GAN`).
     """
@@ -52,7 +52,7 @@ class TextToImageGAN(gan.GAN):
     metric_names = ("d_loss", "g_loss", "D(x)", "D(G(z)) before", "D(G(z)) after", "D(x) mismatched", "kl",
                     "stage1_d_loss", "stage1_g_loss")
 
-    def __init__(self, generator, discriminator, latent_dim, num_classes, kl_weight=1.0, prompts=(), **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, num_classes, kl_weight=2.0, prompts=(), **kwargs):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
         if kl_weight < 0:
             raise ValueError(f"kl_weight must be >= 0, got {kl_weight}.")
