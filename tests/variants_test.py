@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tests import fixtures
 from tfgan_course import config as config_lib
-from tfgan_course import experiment, gan, spec, trained, variants
+from tfgan_course import experiment, gan, run_flags, spec, trained, variants
 from tfgan_course.gans import began
 
 TINY = dict(model="mlp", image_size=8, channels=1, batch_size=4, latent_dim=8, g_width=8, d_width=8,
@@ -51,6 +51,25 @@ class VariantsTest(tf.test.TestCase):
             with self.subTest(changes):
                 with self.assertRaisesRegex(ValueError, message):
                     variants.validate(config_lib.Config(**changes))
+
+    def test_a_run_recorded_before_a_default_changed_still_loads_and_resumes(self):
+        # A flags.cfg records every option: one a variant does not take, recorded at an old default, is
+        # not that run's experiment (here StackGAN's KL weight and PGGAN's phases in a plain run).
+        workdir = tempfile.mkdtemp()
+        recorded = config_lib.Config(**TINY, kl_weight=5.0, stable_images=7)
+        with open(os.path.join(workdir, "flags.cfg"), "w") as f:
+            f.write(recorded.to_flagfile())
+        with self.assertRaisesRegex(ValueError, "--stable_images=7 is for the progressive variant"):
+            variants.validate(recorded)
+        self.assertEqual(trained.run_config(workdir), config_lib.Config(**TINY))
+        self.assertEqual(run_flags.check_resume(config_lib.Config(**TINY), workdir, "ckpt-2",
+                                                normalise=variants.without_foreign_options), [])
+        with self.assertRaisesRegex(ValueError, "--kl_weight: was 5.0, now 2.0"):
+            run_flags.check_resume(config_lib.Config(**TINY), workdir, "ckpt-2")
+        # An option the variant takes is kept: it is the experiment.
+        stackgan = config_lib.Config(**{**TINY, "model": "stackgan"}, kl_weight=5.0, stable_images=7)
+        self.assertEqual((variants.without_foreign_options(stackgan).kl_weight,
+                          variants.without_foreign_options(stackgan).stable_images), (5.0, 30_000))
 
     def test_the_build_records_the_spec(self):
         model = variants.build(config_lib.Config(**TINY, loss="began"), (8, 8, 1))

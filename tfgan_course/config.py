@@ -116,8 +116,8 @@ class Config:
     # Text-to-image (--model=stackgan).
     text_code_dim: int = _field(128, "--model=stackgan: size of the conditioning augmentation's text code c; the "
                                 "first text_code_dim entries of z are its noise, so --latent_dim must exceed it.")
-    kl_weight: float = _field(1.0, "--model=stackgan: weight of the conditioning augmentation's KL term (per code "
-                              "dimension) in G's loss; StackGAN's 2.0 in stackgan_fashion_mnist.cfg.")
+    kl_weight: float = _field(2.0, "--model=stackgan: weight of the conditioning augmentation's KL term (per code "
+                              "dimension) in G's loss: StackGAN's 2.0.")
     lr_decay_epochs: int = _field(0, "Decay both learning rates linearly to 0 over the last N of --epochs, constant "
                                   "before (CycleGAN: 100 + 100 epochs); 0 = constant.")
 

@@ -150,7 +150,8 @@ def _check_resume_flags(config, workdir):
     """The experiment's flags changed by --allow_flag_changes ([] for none); a ValueError for a refused resume."""
     if not config.resume:
         return []
-    return run_flags.check_resume(config, workdir, tf.train.latest_checkpoint(os.path.join(workdir, trained.CHECKPOINTS)))
+    return run_flags.check_resume(config, workdir, tf.train.latest_checkpoint(os.path.join(workdir, trained.CHECKPOINTS)),
+                                  normalise=variants.without_foreign_options)
 
 
 def _prepare_workdir(config, workdir):

@@ -21,13 +21,16 @@ FLAGS_FILE = "flags.cfg"
 HISTORY_DIR = "flags_history"
 
 
-def check_resume(config: config_lib.Config, workdir: str, checkpoint: str | None) -> list[str]:
+def check_resume(config: config_lib.Config, workdir: str, checkpoint: str | None,
+                 normalise=lambda config: config) -> list[str]:
     """The experiment's flags that `config` changes from the run in `workdir`, as "--flag: was X, now Y".
 
     Args:
       config: the flags of this resume.
       workdir: the run's directory.
       checkpoint: the checkpoint it resumes from; None when it starts afresh (nothing to compare).
+      normalise: Config -> Config applied to the run's recorded flags before comparing
+        (`variants.without_foreign_options`: an option the variant does not take is not its experiment).
 
     Returns:
       [] unless `config.allow_flag_changes` let flags change (pass them to `record`).
@@ -45,7 +48,7 @@ def check_resume(config: config_lib.Config, workdir: str, checkpoint: str | None
              f"(both kept in {os.path.join(workdir, HISTORY_DIR)}), or start over with --resume=false or a new "
              "--workdir.")
     try:
-        before = config_lib.Config.from_flagfile(text)
+        before = normalise(config_lib.Config.from_flagfile(text))
     except (ValueError, TypeError) as error:
         if not config.allow_flag_changes:
             raise ValueError(f"Cannot resume {checkpoint}: its run's {path} is unreadable ({error}). {fixes}") from None

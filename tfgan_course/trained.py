@@ -143,7 +143,7 @@ def run_config(workdir: str) -> config_lib.Config:
         raise ValueError(f"{workdir} is not a training run: it has no flags.cfg. Pass the --workdir of "
                          "python -m tfgan_course.train, or --export_dir=... for an exported model.")
     with open(path) as f:
-        return config_lib.Config.from_flagfile(f.read())
+        return variants.without_foreign_options(config_lib.Config.from_flagfile(f.read()))
 
 
 def restore_gan(workdir: str):

@@ -343,16 +343,35 @@ def _check_data_kind(config, name, data_kind):
                      f"{config.dataset} is {data_kind}: use --variant={other} (or auto).")
 
 
+def _refusing(option, names) -> list:
+    """The variants of `names` that do not take `option` (a key of _ONLY_FOR or _NOT_FOR)."""
+    takers = _ONLY_FOR.get(option, names)
+    return [name for name in names if name not in takers or name in _NOT_FOR.get(option, ())]
+
+
+def without_foreign_options(config: config_lib.Config, data_kind: str | None = None) -> config_lib.Config:
+    """`config` with each option its variant does not take at today's default.
+
+    A run's flags.cfg records every option, so a run written before such an option's default
+    changed (another variant's weight, say) would otherwise fail validation when it is loaded or
+    resumed, for a value it never used.
+    """
+    names = _candidates(config, data_kind)
+    foreign = [option for option in dict.fromkeys([*_ONLY_FOR, *_NOT_FOR])
+               if len(_refusing(option, names)) == len(names)]
+    return config.replace(**{option: getattr(_DEFAULTS, option) for option in foreign})
+
+
 def _check_variant_options(config, names):
     """A ValueError for an option none of the variants `names` takes set to anything but its default."""
     for option in dict.fromkeys([*_ONLY_FOR, *_NOT_FOR]):
         value = getattr(config, option)
         if value == getattr(_DEFAULTS, option):
             continue
-        takers = _ONLY_FOR.get(option, names)
-        refusing = [name for name in names if name not in takers or name in _NOT_FOR.get(option, ())]
+        refusing = _refusing(option, names)
         if len(refusing) < len(names):
             continue
+        takers = _ONLY_FOR.get(option, names)
         if option in _ONLY_FOR:
             raise ValueError(f"--{option}={value} is for the {' or '.join(takers)} variant"
                              f"{'s' if len(takers) > 1 else ''}, not the {refusing[0]} variant (--model={config.model}).")
