@@ -277,9 +277,11 @@ print(f"within-class spread: generated {within_class_spread(fake_digits, labels)
 #   new blocks faded in, a grid per phase in `samples/`).
 # - 12.6.6 Inpainting: `python -m tfgan_course.inpaint --workdir=RUN` fills a hole in test images
 #   with any trained image GAN (Yeh et al.'s semantic inpainting: a search for the z whose G(z)
-#   matches the known pixels and looks real to D), scored beside mean and diffusion fills.
-# - 12.6.7 Text-to-image: not in the library yet (planned); this list will point at it when it
-#   lands. Text-to-speech (12.6.8) is not an image GAN and is not planned.
+#   matches the known pixels and looks real to D), scored beside mean and diffusion fills; the
+#   context encoder (`context_encoder_fashion_mnist.cfg`, Pathak et al.) learns to fill the hole.
+# - 12.6.7 Text-to-image: StackGAN-lite, `stackgan_fashion_mnist.cfg` on `captions:fashion_mnist`
+#   (captions measured on each image), scored by the prompted class and attributes.
+#   Text-to-speech (12.6.8) is not an image GAN and is not planned.
 #
 # ## 12.7 Common challenges
 #
