@@ -71,13 +71,15 @@ class Variant:
       model_class: the `gan.GAN` subclass.
       family_kind: the `KIND` of the model families it trains (`models/__init__.py`).
       options: fn(config, num_classes) -> (models.build keyword arguments, model_class keyword arguments);
-        a translator's: fn(config, shapes) -> (model_class's networks, its other keyword arguments); an
-        inpainter's: fn(config, image_shape) -> the same.
+        with `own_networks`, fn(config, *, image_shape, num_classes, shapes) -> (model_class's networks, its
+        other keyword arguments), each taking the facts of the data it needs.
       loss: the loss it always trains with (BEGAN's energies), or None for --loss.
       data_kinds: the `data.DataInfo.kind`s it trains on.
       default_loss: the loss it trains with while --loss is left at its default (CycleGAN's least squares).
       length_warning: fn(config, images) -> a warning when a run of `images` real images is too short
         for the variant to finish (the progressive GAN's growth), else None; None = any length does.
+      own_networks: its `options` builds its networks (translators, upscalers, inpainters, text to image),
+        rather than `models.build` from a latent.
     """
 
     model_class: type
@@ -87,6 +89,7 @@ class Variant:
     data_kinds: tuple = ("images", "vectors")
     default_loss: str | None = None
     length_warning: Callable | None = None
+    own_networks: bool = False
 
 
 def _plain_options(config, num_classes):
@@ -137,14 +140,14 @@ def _translator_networks(config, input_shape, output_shape, conditional, seed):
         unet_depth=config.unet_depth, resnet_blocks=config.resnet_blocks)
 
 
-def _pix2pix_options(config, shapes):
+def _pix2pix_options(config, *, shapes, **_):
     generator, discriminator = _translator_networks(config, shapes["input"], shapes["target"], True, config.seed)
     return ({"generator": generator, "discriminator": discriminator},
             {"l1_weight": config.l1_weight, "gan_weight": config.gan_weight, "ema_decay": config.g_ema_decay,
              "ema_warmup": config.g_ema_warmup})
 
 
-def _cyclegan_options(config, shapes):
+def _cyclegan_options(config, *, shapes, **_):
     generator, discriminator = _translator_networks(config, shapes["a"], shapes["b"], False, config.seed)
     reverse_generator, reverse_discriminator = _translator_networks(config, shapes["b"], shapes["a"], False,
                                                                     config.seed + 2)
@@ -158,7 +161,7 @@ def _cyclegan_options(config, shapes):
             {"cycle_weight": config.cycle_weight, "identity_weight": identity_weight, "pool_size": config.pool_size})
 
 
-def _srresnet_options(config, shapes):
+def _srresnet_options(config, *, shapes, **_):
     generator, discriminator = models.build_translator(
         config.model, input_shape=shapes["input"], output_shape=shapes["target"], conditional=False,
         g_width=config.g_width, d_width=config.d_width, seed=config.seed, resnet_blocks=config.resnet_blocks)
@@ -178,8 +181,8 @@ def _srresnet_options(config, shapes):
     return {"generator": generator, "discriminator": discriminator}, options
 
 
-def _srgan_options(config, shapes):
-    networks, options = _srresnet_options(config, shapes)
+def _srgan_options(config, *, shapes, **_):
+    networks, options = _srresnet_options(config, shapes=shapes)
     return networks, {**options, "adversarial_weight": config.adversarial_weight, "init_from": config.init_from}
 
 
@@ -187,7 +190,7 @@ def _srgan_options(config, shapes):
 MEAN_IMAGES = 10_000
 
 
-def _context_encoder_options(config, image_shape):
+def _context_encoder_options(config, *, image_shape, **_):
     generator, discriminator = models.build_inpainter(config.model, image_shape=image_shape, g_width=config.g_width,
                                                       d_width=config.d_width, seed=config.seed)
 
@@ -203,7 +206,7 @@ def _context_encoder_options(config, image_shape):
              "mean_image": mean_image, "ema_decay": config.g_ema_decay, "ema_warmup": config.g_ema_warmup})
 
 
-def _text_options(config, num_classes, image_shape):
+def _text_options(config, *, num_classes, image_shape, **_):
     """StackGAN-lite's networks (the vocabulary of the captions' training phrasings) and options."""
     names = data_captions.class_names(config.dataset, num_classes)
     generator, discriminator = models.build_text(
@@ -213,22 +216,24 @@ def _text_options(config, num_classes, image_shape):
             {"latent_dim": config.latent_dim, "num_classes": num_classes, "kl_weight": config.kl_weight,
              "prompts": text_to_image.sample_prompts(names), "latent_distribution": config.latent_distribution})
 
+
 VARIANTS = {
     "plain": Variant(gan.GAN, "unconditional", _plain_options),
     "conditional": Variant(conditional.ConditionalGAN, "conditional", _conditional_options),
     "infogan": Variant(infogan.InfoGAN, "infogan", _infogan_options),
     "began": Variant(began.BEGAN, "unconditional", _began_options, loss="began"),
-    "pix2pix": Variant(pix2pix.Pix2Pix, "translator", _pix2pix_options, data_kinds=("paired",)),
+    "pix2pix": Variant(pix2pix.Pix2Pix, "translator", _pix2pix_options, data_kinds=("paired",), own_networks=True),
     "cyclegan": Variant(cyclegan.CycleGAN, "translator", _cyclegan_options, data_kinds=("unpaired",),
-                        default_loss="least_squares"),
-    "srresnet": Variant(super_resolution.SRResNet, "upscaler", _srresnet_options, data_kinds=("paired",)),
-    "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",)),
+                        default_loss="least_squares", own_networks=True),
+    "srresnet": Variant(super_resolution.SRResNet, "upscaler", _srresnet_options, data_kinds=("paired",),
+                        own_networks=True),
+    "srgan": Variant(super_resolution.SRGAN, "upscaler", _srgan_options, data_kinds=("paired",), own_networks=True),
     "progressive": Variant(progressive.ProgressiveGAN, "progressive", _progressive_options, loss="wasserstein",
                            data_kinds=("images",), length_warning=_growth_warning),
     "context_encoder": Variant(context_encoder.ContextEncoder, "inpainter", _context_encoder_options,
-                               data_kinds=("images",)),
+                               data_kinds=("images",), own_networks=True),
     "text_to_image": Variant(text_to_image.TextToImageGAN, "text", _text_options, loss="non_saturating",
-                             data_kinds=("captioned",)),
+                             data_kinds=("captioned",), own_networks=True),
 }
 _DEFAULT_LOSS = config_lib.Config.loss
 _DEFAULTS = config_lib.Config()
@@ -451,14 +456,9 @@ def build(config: config_lib.Config, image_shape, num_classes: int = 0, total_st
     validate(config, data_kind)
     variant = VARIANTS[variant_name(config, data_kind)]
     with dtype_policy(config.mixed_precision):
-        if variant.family_kind in models.TRANSLATING_KINDS:
-            networks, model_options = variant.options(config, shapes)
-            model = variant.model_class(**networks, seed=config.seed, **model_options)
-        elif variant.family_kind == "inpainter":
-            networks, model_options = variant.options(config, image_shape)
-            model = variant.model_class(**networks, seed=config.seed, **model_options)
-        elif variant.family_kind == "text":
-            networks, model_options = variant.options(config, num_classes, image_shape)
+        if variant.own_networks:
+            networks, model_options = variant.options(config, image_shape=image_shape, num_classes=num_classes,
+                                                      shapes=shapes)
             model = variant.model_class(**networks, seed=config.seed, **model_options)
         else:
             model = _gan(config, variant, image_shape, num_classes)
