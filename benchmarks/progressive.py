@@ -27,7 +27,6 @@ committed, so a later session skips what is scored:
   .venv/bin/python benchmarks/progressive.py --report_only
 """
 
-import math
 import os
 import subprocess
 import sys
@@ -74,8 +73,10 @@ def config_of(arm, seed):
 
 def images_within(seconds, arm, rates):
     """The real images a progressive arm trains on in `seconds` at `rates` ({phase: images/s}), its schedule's."""
+    from tfgan_course.models import pggan  # pylint: disable=import-outside-toplevel
+
     config = config_of(arm, 0)
-    phases = 2 * len(pggan_resolutions(config.image_size)) - 1  # stable, fade-in, stable, ..., stable to the end
+    phases = 2 * len(pggan.resolutions(config.image_size)) - 1  # stable, fade-in, stable, ..., stable to the end
     images = 0.0
     for phase in range(phases):
         length = config.stable_images if phase % 2 == 0 else config.transition_images
@@ -83,13 +84,7 @@ def images_within(seconds, arm, rates):
             return images + seconds * rates[phase]
         images += length
         seconds -= length / rates[phase]
-    return images
-
-
-def pggan_resolutions(image_size):
-    from tfgan_course.models import pggan  # pylint: disable=import-outside-toplevel
-
-    return pggan.resolutions(image_size)
+    raise AssertionError("unreachable: the last phase lasts to the end of the run")
 
 
 def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
@@ -120,8 +115,8 @@ def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
             row = {"step": step, "seconds": seconds, "images": int(self.model.images_seen.numpy()),
                    **self.model.growth_state()}
             append_jsonl(os.path.join(directory, CLOCK), row)
-            reached = row["images"] >= stop_at_images if stop_at_images else seconds >= (stop_at_seconds or math.inf)
-            if stop_at_seconds and not self.kept and reached:
+            if stop_at_seconds and not self.kept and (
+                    row["images"] >= stop_at_images if stop_at_images else seconds >= stop_at_seconds):
                 self._keep("equal_time", step, stop_at_seconds if stop_at_images else seconds)
             self.paused += time.perf_counter() - now
 
