@@ -82,7 +82,9 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
       config: the experiment.
       workdir: the run's directory (see the module docstring).
       verbose: Keras' progress output: 0 silent, 1 progress bar, 2 a line per epoch.
-      extra_callbacks: more Keras callbacks, run after the project's own.
+      extra_callbacks: more Keras callbacks, run after the project's own. A run resumed mid-epoch finishes
+        that epoch in a `fit` of its own before the remaining epochs' `fit`, so a callback then sees
+        `on_train_begin` and `on_train_end` twice: keep end-of-run work idempotent.
       stop: a callbacks.StopOnRequest: once requested, training ends after the current step, saves a
         checkpoint there and raises TrainingStopped instead of exporting.
 
