@@ -30,10 +30,20 @@ NATIVE_LOG_LINE = re.compile(r"^([IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] |"
 
 
 def notebook_paths(names=()):
-    """The stored notebooks (notebooks/lecture_*.py), or those named (file names or paths), in order."""
+    """The stored notebooks (notebooks/lecture_*.py), or those named (paths, or file names in notebooks/,
+    with or without .py), in order; SystemExit naming the notebooks there for a name that is none."""
     if not names:
         return sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "lecture_*.py")))
-    return [name if os.path.exists(name) else os.path.join(NOTEBOOK_DIR, name) for name in names]
+    paths = []
+    for name in names:
+        candidates = [name, os.path.join(NOTEBOOK_DIR, name)]
+        candidates += [f"{candidate}.py" for candidate in candidates if not candidate.endswith(".py")]
+        found = next((candidate for candidate in candidates if os.path.isfile(candidate)), None)
+        if found is None:
+            stored = ", ".join(os.path.basename(path)[:-3] for path in notebook_paths())
+            raise SystemExit(f"No notebook {name!r}: name one of {stored} (with or without .py), or a path.")
+        paths.append(found)
+    return paths
 
 
 def execute(path, budget, out_dir=None, timeout=3600):

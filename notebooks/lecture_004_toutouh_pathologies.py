@@ -229,7 +229,8 @@ for name, (steps, metrics) in collapse.items():
 # DCGAN (`--model=dcgan`) and the conditional GANs (`cmlp`, `cdcgan`) are in the library, and
 # lectures 000, 002 and 003's notebooks train them; CycleGAN (`--model=resnet` on unpaired data)
 # trains from the `cyclegan_*.cfg` configs, and the progressive GAN (`--model=pggan`) from
-# `pggan_fashion_mnist.cfg`. StackGAN is not in the library (yet).
+# `pggan_fashion_mnist.cfg`. StackGAN-lite (`--model=stackgan`, text to image in two stages) trains
+# from `stackgan_fashion_mnist.cfg` on captioned Fashion-MNIST (`captions:fashion_mnist`).
 #
 # ## Example 3 and the exercise: digits, and USPS
 #

@@ -38,6 +38,13 @@ class NotebooksTest(parameterized.TestCase):
         self.assertEqual(names, [f"lecture_{i:03d}" for i in range(len(names))])
         self.assertGreaterEqual(len(names), 1)
 
+    def test_notebooks_are_named_with_or_without_py_and_an_unknown_name_is_one_line(self):
+        name = os.path.basename(NOTEBOOKS[0])
+        self.assertEqual(execute.notebook_paths([name[:-3], name, NOTEBOOKS[0]]), [NOTEBOOKS[0]] * 3)
+        with self.assertRaisesRegex(SystemExit, r"No notebook 'lecture_9': name one of lecture_000_\w+, .*\(with or "
+                                                r"without \.py\), or a path\.$"):
+            execute.notebook_paths(["lecture_9"])
+
     @parameterized.named_parameters(*[(os.path.basename(path)[:len("lecture_000")], path) for path in NOTEBOOKS])
     def test_notebook_runs_at_the_smoke_budget(self, path):
         cache = tempfile.mkdtemp()
