@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -15,6 +16,7 @@ from tests import fixtures, serving_fixtures
 from tfgan_course import captions, data, experiment, export, losses, trained, variants
 from tfgan_course import config as config_lib
 from tfgan_course.gans import text_to_image
+from tfgan_course.models import stackgan
 
 NAMES = captions.FASHION_MNIST_CLASSES
 
@@ -29,6 +31,11 @@ def _garment(width, ink=255, pattern=False, size=28):
         block[(np.arange(20)[:, None] + np.arange(width)) % 2 == 1] = ink // 2
     image[top:top + 20, left:left + width] = block
     return image
+
+
+def keras_outputs(model, names):
+    """The model's layers `names` as outputs, from the same inputs."""
+    return keras.Model(model.inputs, [model.get_layer(name).output for name in names])
 
 
 def _tiny_config(directory, **changes):
@@ -122,6 +129,46 @@ class LossesTest(tf.test.TestCase):
         self.assertAllEqual(text_to_image.mismatched(tf.constant(["a", "b", "c"])), [b"c", b"a", b"b"])
 
 
+class NetworksTest(tf.test.TestCase):
+    """The text encoder's word dropout and attention pooling, and D's two text terms."""
+
+    def test_word_dropout_replaces_words_by_the_oov_token_in_training_only(self):
+        words = tf.constant([[5, 6, 1, 7, 0, 0]] * 2000)  # Three words, the OOV token 1, padding 0.
+        dropout = stackgan.WordDropout(0.25, seed=3)
+        self.assertAllEqual(dropout(words, training=False), words)
+        dropped = dropout(words, training=True).numpy()
+        for column, word in ((0, 5), (1, 6), (3, 7)):
+            self.assertAllInSet(dropped[:, column], [word, 1])
+        self.assertAllEqual(dropped[:, [2, 4, 5]], np.tile([1, 0, 0], (2000, 1)))  # OOV and padding stay.
+        self.assertNear(np.mean(dropped[:, [0, 1, 3]] == 1), 0.25, 0.02)
+        with self.assertRaisesRegex(ValueError, r"rate must be in \[0, 1\)"):
+            stackgan.WordDropout(1.0)
+
+    def test_attention_pooling_weighs_the_words_and_ignores_the_padding(self):
+        embedded = tf.random.stateless_normal([2, 5, 3], seed=[1, 2])
+        mask = tf.constant([[True, True, True, False, False], [True] * 5])
+        pooling = stackgan.AttentionPooling(seed=0)
+        pooling.build(embedded.shape)
+        scores = pooling.score(embedded)[..., 0].numpy()
+        for row, length in enumerate((3, 5)):
+            weights = np.exp(scores[row, :length]) / np.exp(scores[row, :length]).sum()
+            expected = (weights[:, None] * embedded[row, :length].numpy()).sum(axis=0)
+            self.assertAllClose(pooling(embedded, mask=mask)[row], expected, atol=1e-6)
+        pooling.score.set_weights([np.zeros((3, 1)), np.zeros(1)])  # Equal scores: the masked mean.
+        self.assertAllClose(pooling(embedded, mask=mask)[0], tf.reduce_mean(embedded[0, :3], axis=0), atol=1e-6)
+
+    def test_the_discriminator_adds_the_projection_of_text_and_image_features(self):
+        vocabulary = captions.vocabulary(NAMES)
+        d = stackgan.discriminator((28, 28, 1), width=4, seed=0, vocabulary=vocabulary)
+        images = tf.random.stateless_uniform([3, 28, 28, 1], seed=[3, 4], minval=-1, maxval=1)
+        inputs = [images, text_to_image.half_size(images), tf.constant(["a dark coat", "a light bag", "a coat"])]
+        parts = keras_outputs(d, ["stage2_d_joint_logits", "stage2_d_features", "stage2_d_projection"])(inputs)
+        joint, features, projected = (p.numpy() for p in parts)
+        logits = d(inputs)[0].numpy()
+        self.assertAllClose(logits, joint + np.sum(features * projected, axis=1, keepdims=True), atol=1e-4)
+        self.assertGreater(np.std(np.sum(features * projected, axis=1)), 0)  # The text moves the logits.
+
+
 class TrainStepTest(tf.test.TestCase):
 
     @classmethod
@@ -134,7 +181,7 @@ class TrainStepTest(tf.test.TestCase):
         dataset, info = data.make_dataset(config.dataset, image_size=28, channels=1, batch_size=4, repeat=True)
         model = variants.build(config, info.image_shape, num_classes=info.num_classes, data_kind=info.kind)
         layers = {"generator": ["g_text_encoder", "stage1_dense", "stage2_out"],
-                  "discriminator": ["d_text_encoder", "stage1_d_logits", "stage2_d_logits"]}
+                  "discriminator": ["d_text_encoder", "stage1_d_joint_logits", "stage2_d_projection"]}
         before = {name: [w.numpy().copy() for w in getattr(model, net).get_layer(name).trainable_weights]
                   for net, names in layers.items() for name in names}
         history = model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0).history
