@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,13 @@ class EvaluateTest(tf.test.TestCase):
             trained.from_run(empty)
         with self.assertRaisesRegex(ValueError, "neither a SavedModel"):
             trained.from_export(empty)
+        other = os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run")
+        shutil.copytree(os.path.join(self.workdir, "checkpoints"), os.path.join(other, "checkpoints"))
+        with open(os.path.join(other, "flags.cfg"), "w") as f:
+            f.write(self.config.replace(g_width=2 * self.config.g_width).to_flagfile())
+        with self.assertRaisesRegex(ValueError, r"does not fit the networks that .*flags.cfg builds today .*"
+                                                r"Load the run's export with --export_dir=\.\.\. instead"):
+            trained.from_run(other)
         generated = trained.from_run(self.workdir)
         unlabelled = fixtures.write_squares(tempfile.mkdtemp(dir=self.get_temp_dir()), labelled=False)
         with self.assertRaisesRegex(ValueError, "no labels"):

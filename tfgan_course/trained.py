@@ -165,7 +165,13 @@ def restore_gan(workdir: str):
     # steps_per_epoch only gives the optimizers the checkpoint's structure (with --lr_decay_epochs, a
     # schedule instead of a learning-rate variable); its value does not matter for sampling.
     model = variants.build(config, shape, num_classes=num_classes, steps_per_epoch=1, **_translator_data(saved))
-    model.checkpoint().restore(latest).expect_partial()
+    try:
+        model.checkpoint().restore(latest).expect_partial()
+    except (AssertionError, ValueError, tf.errors.OpError) as error:
+        raise ValueError(
+            f"{latest} does not fit the networks that {workdir}/flags.cfg builds today (written by another "
+            f"version of --model={config.model}?): {type(error).__name__}: {str(error)[:200]} Load the run's "
+            "export with --export_dir=... instead, or train it again.") from error
     return model, latest
 
 
