@@ -41,6 +41,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -66,6 +67,13 @@ class ServingError(RuntimeError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+    def summary(self) -> str:
+        """One line: the code and, for a failed assertion of the model's graph (TF Serving sends the whole
+        graph error), only the assertion's own message, e.g. "INVALID_ARGUMENT: text: every prompt needs at
+        least one word; got an empty one"."""
+        match = re.search(r"assertion failed: \[([^\]]*)\]", self.message)
+        return f"{self.code}: {match.group(1) if match else self.message.splitlines()[0] if self.message else ''}"
 
 
 @dataclass(frozen=True)
@@ -478,7 +486,7 @@ def main(argv):
             except ServingError as e:
                 # A server that is still starting refuses connections or has not loaded the model yet.
                 if e.code not in ("UNAVAILABLE", "NOT_FOUND", "HTTP 404") or time.time() > deadline:
-                    print(f"{FLAGS.target}: {e}", file=sys.stderr)
+                    print(f"{FLAGS.target}: {e.summary()}", file=sys.stderr)
                     return 1
                 time.sleep(0.5)
     finally:

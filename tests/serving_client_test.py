@@ -33,6 +33,19 @@ def brighten(generator, factor=100.0):
     return generator
 
 
+class ServingErrorTest(tf.test.TestCase):
+
+    def test_summary_is_one_line_with_a_graph_assertion_reduced_to_its_message(self):
+        graph_error = ("Graph execution error:\n\nDetected at node assert_equal_3/Assert/AssertGuard/Assert\n"
+                       "assertion failed: [text: every prompt needs at least one word; got an empty one] "
+                       "[Condition x == y did not hold element-wise:] [x (All:0) = ] [0]\n\t [[{{node assert}}]]")
+        self.assertEqual(client_lib.ServingError("INVALID_ARGUMENT", graph_error).summary(),
+                         "INVALID_ARGUMENT: text: every prompt needs at least one word; got an empty one")
+        self.assertEqual(client_lib.ServingError("NOT_FOUND", "Servable not found\nmore").summary(),
+                         "NOT_FOUND: Servable not found")
+        self.assertEqual(client_lib.ServingError("HTTP 500", "").summary(), "HTTP 500: ")
+
+
 class _OldExport(tf.Module):
     """An export as written before `sample` answered `z`: N(0, I) z per seed, slerp, no `z` output."""
 
