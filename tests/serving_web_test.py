@@ -395,6 +395,38 @@ class DemoPageTest(tf.test.TestCase):
         self.assertAllEqual(self.images("#translate-output")[0],
                             self.translate_png(fixtures.png_bytes(np.full((8, 8), 255, np.uint8))))
 
+    def test_a_finger_and_a_pen_draw_as_the_mouse_does(self):
+        self.open("model=t")
+        self.page.evaluate("""() => { window.pointerTypes = [];
+            document.getElementById('draw-canvas').addEventListener('pointerdown', e => pointerTypes.push(e.pointerType)); }""")
+        cdp = self.page.context.new_cdp_session(self.page)
+        cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+        box = self.page.locator("#draw-canvas").bounding_box()
+        left, top, right, bottom = box["x"] + 5, box["y"] + 5, box["x"] + box["width"] - 5, box["y"] + box["height"] - 5
+        path = [(left + (right - left) * i / 8, top + (bottom - top) * i / 8) for i in range(9)]
+        strokes = {
+            "touch": lambda: [cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points}) for kind, points in
+                              [("touchStart", [{"x": path[0][0], "y": path[0][1]}])] +
+                              [("touchMove", [{"x": x, "y": y}]) for x, y in path[1:]] + [("touchEnd", [])]],
+            "pen": lambda: [cdp.send("Input.dispatchMouseEvent", {
+                "type": kind, "x": x, "y": y, "button": "left", "buttons": 0 if kind == "mouseReleased" else 1,
+                "clickCount": 1, "pointerType": "pen"}) for kind, (x, y) in
+                [("mousePressed", path[0])] + [("mouseMoved", point) for point in path[1:]] + [("mouseReleased", path[-1])]],
+        }
+        for pointer, draw in strokes.items():
+            with self.subTest(pointer):
+                renders = self.renders("translate-panel")
+                self.page.click("#clear-drawing")
+                self.wait_for_redraw("translate-panel", renders)
+                renders = self.renders("translate-panel")
+                draw()
+                self.wait_for_redraw("translate-panel", renders)
+                self.assertEqual(self.page.evaluate("() => pointerTypes.at(-1)"), pointer)
+                drawing = decode_png(self.page.evaluate("() => document.getElementById('draw-canvas').toDataURL()"))
+                self.assertEqual(drawing.min(), 0)  # the stroke is drawn
+                self.assertAllEqual(self.images("#translate-output")[0], self.translate_png(base64.b64decode(
+                    self.page.evaluate("() => document.getElementById('draw-canvas').toDataURL().split(',')[1]"))))
+
     def test_an_image_file_is_translated_and_a_file_that_is_none_says_so(self):
         self.open("model=t")
         picture = np.random.default_rng(1).integers(0, 256, (12, 20), dtype=np.uint8)  # resized by the export
