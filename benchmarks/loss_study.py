@@ -12,8 +12,10 @@ test images against the same N training images.
   .venv/bin/python benchmarks/loss_study.py                         # 8 losses x 3 seeds x 2,000 steps of batch 64
   .venv/bin/python benchmarks/loss_study.py --losses=non_saturating,wgan_gp --steps=300 --seeds=1
 
-Finished runs are kept in --results_dir (default runs/loss_study) and reused by the same command,
-so the full study (several hours on 2 CPU cores) can be interrupted and resumed.
+Finished runs are kept in --results_dir (default benchmarks/results/loss_study, in the repository, so
+another machine trains only what is missing) and reused by the same command, so the full study
+(several hours on 2 CPU cores) can be interrupted and resumed; a run interrupted mid-training
+starts again.
 
 It ends with one line per loss: `loss=<name> fid_mean=<x> fid_std=<y> seeds=<n> steps=<s> num_samples=<N>`.
 """
@@ -36,6 +38,7 @@ from tfgan_course import config as config_lib  # pylint: disable=wrong-import-po
 from tfgan_course import data, evaluate, experiment, trained
 
 CONFIG_DIR = os.path.join(os.path.dirname(experiment.__file__), "configs")
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "loss_study")
 CONFIGS = {os.path.basename(path)[len("loss_"):-len("_fashion_mnist.cfg")]: path
            for path in sorted(glob.glob(os.path.join(CONFIG_DIR, "loss_*_fashion_mnist.cfg")))}
 
@@ -47,7 +50,7 @@ flags.DEFINE_integer("num_samples", 5000, "Generated and real images per FID (eq
 flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_bfloat16", "mixed_float16"],
                   "Train every run under this policy: compares sample quality against float32 at the same budget.")
 flags.DEFINE_string("dataset", "", "Data spec; empty = the configs' (Fashion-MNIST).")
-flags.DEFINE_string("results_dir", "runs/loss_study", "Each finished run's scores are kept here as JSON and reused "
+flags.DEFINE_string("results_dir", RESULTS_DIR, "Each finished run's scores are kept here as JSON and reused "
                     "when the study is run again with the same settings, so a study of several hours survives "
                     "interruptions; empty = keep nothing.")
 FLAGS = flags.FLAGS
