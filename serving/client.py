@@ -73,7 +73,10 @@ class ServingError(RuntimeError):
         graph error), only the assertion's own message, e.g. "INVALID_ARGUMENT: text: every prompt needs at
         least one word; got an empty one"."""
         match = re.search(r"assertion failed: \[([^\]]*)\]", self.message)
-        return f"{self.code}: {match.group(1) if match else self.message.splitlines()[0] if self.message else ''}"
+        if match:
+            return f"{self.code}: {match.group(1)}"
+        first_line = self.message.splitlines()[0] if self.message else ""
+        return f"{self.code}: {first_line}"
 
 
 @dataclass(frozen=True)
