@@ -199,6 +199,24 @@ class DemoPageTest(tf.test.TestCase):
         urls = self.page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.src)")
         return np.stack([decode_png(url) for url in urls])
 
+    @staticmethod
+    def stroke(cdp, pointer: str, path) -> None:
+        """One stroke along `path` ([(x, y)] in page pixels) by a finger ("touch", on an emulated touch
+        screen) or a pen ("pen"), through Chromium's DevTools input events."""
+        (x0, y0), *rest = path
+        if pointer == "touch":
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+            for x, y in rest:
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            return
+        pen = {"button": "left", "clickCount": 1, "pointerType": "pen"}
+        cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x0, "y": y0, "buttons": 1, **pen})
+        for x, y in rest:
+            cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "buttons": 1, **pen})
+        x, y = path[-1]
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "buttons": 0, **pen})
+
     def canvas_pixels(self) -> np.ndarray:
         """The latent canvas as uint8 [H, W, 1] (its red channel; the images are grey)."""
         width, height, data = self.page.evaluate("""() => {
@@ -404,22 +422,13 @@ class DemoPageTest(tf.test.TestCase):
         box = self.page.locator("#draw-canvas").bounding_box()
         left, top, right, bottom = box["x"] + 5, box["y"] + 5, box["x"] + box["width"] - 5, box["y"] + box["height"] - 5
         path = [(left + (right - left) * i / 8, top + (bottom - top) * i / 8) for i in range(9)]
-        strokes = {
-            "touch": lambda: [cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points}) for kind, points in
-                              [("touchStart", [{"x": path[0][0], "y": path[0][1]}])] +
-                              [("touchMove", [{"x": x, "y": y}]) for x, y in path[1:]] + [("touchEnd", [])]],
-            "pen": lambda: [cdp.send("Input.dispatchMouseEvent", {
-                "type": kind, "x": x, "y": y, "button": "left", "buttons": 0 if kind == "mouseReleased" else 1,
-                "clickCount": 1, "pointerType": "pen"}) for kind, (x, y) in
-                [("mousePressed", path[0])] + [("mouseMoved", point) for point in path[1:]] + [("mouseReleased", path[-1])]],
-        }
-        for pointer, draw in strokes.items():
+        for pointer in ("touch", "pen"):
             with self.subTest(pointer):
                 renders = self.renders("translate-panel")
                 self.page.click("#clear-drawing")
                 self.wait_for_redraw("translate-panel", renders)
                 renders = self.renders("translate-panel")
-                draw()
+                self.stroke(cdp, pointer, path)
                 self.wait_for_redraw("translate-panel", renders)
                 self.assertEqual(self.page.evaluate("() => pointerTypes.at(-1)"), pointer)
                 drawing = decode_png(self.page.evaluate("() => document.getElementById('draw-canvas').toDataURL()"))
