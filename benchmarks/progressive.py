@@ -12,10 +12,11 @@ Every arm trains for the config's epochs (equal images seen). The shipped progre
 its total training wall-clock is the time budget. Every other arm also keeps its generator (the sampler,
 G's EMA) at the first step whose training wall-clock reaches that budget: "equal wall-clock".
 
-A clock is only fair on idle cores. With --equal_time_by=reference_rates, another progressive arm keeps
-its equal-time generator instead where its images would have taken the budget at the shipped run's
-images/s in each phase (the same networks per phase, measured on idle cores), whatever its own clock
-says; its score row says so. The flat arm always keeps its own clock. Each kept generator is scored by the project's evaluator
+A clock is only fair on idle cores. With --equal_time_by=reference_rates, the budget is instead the shipped
+run's training time at --reference_seed (a run on idle cores), and every other arm keeps its equal-time
+generator where its images would have taken that budget at that seed's images/s (per phase for a
+progressive arm, at 28 px for flat: the same networks on the same machine train as fast whatever the
+seed), whatever its own clock says; its score row says so. Each kept generator is scored by the project's evaluator
 (`evaluate.evaluate`, N generated against N real test images in the domain classifier's feature space).
 The progressive run's clock also gives images/s per phase.
 
@@ -24,10 +25,12 @@ committed, so a later session skips what is scored:
 
   .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 85 minutes on 2 cores
   .venv/bin/python benchmarks/progressive.py --seeds=1 --arms=progressive_15k
+  .venv/bin/python benchmarks/progressive.py --seeds=3 --equal_time_by=reference_rates   # on busy cores
   .venv/bin/python benchmarks/progressive.py --report_only
 """
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -46,8 +49,10 @@ CLOCK, SNAPSHOTS = "clock.jsonl", "snapshots.jsonl"
 
 flags.DEFINE_integer("seeds", 3, "Seeds per arm (0 .. seeds-1).")
 flags.DEFINE_enum("equal_time_by", "clock", ["clock", "reference_rates"],
-                  "How a progressive arm other than the time budget's finds its equal-time step: its own clock, "
-                  "or the images the budget buys at the budget arm's images/s per phase (for a shared machine).")
+                  "How an arm other than the time budget's finds its equal-time step: its own clock, or the images "
+                  "--reference_seed's budget buys at that seed's images/s (for a shared machine).")
+flags.DEFINE_integer("reference_seed", 0, "With --equal_time_by=reference_rates: the seed whose runs, trained on "
+                     "idle cores, give the time budget and the images/s of every arm.")
 flags.DEFINE_list("arms", list(ARMS), f"Arms to train and score, of {', '.join(ARMS)}; the time budget's arm "
                   f"({TIME_BUDGET_ARM}) is trained first whenever another arm needs its time.")
 flags.DEFINE_integer("num_samples", 10_000, "Generated and real images per FID.")
@@ -154,7 +159,8 @@ def train(arm, seed):
         return
     print(f"training {arm} seed {seed} in {run_dir(arm, seed)}", flush=True)
     subprocess.run([sys.executable, os.path.abspath(__file__), f"--train_one={arm}:{seed}",
-                    f"--output_dir={FLAGS.output_dir}", f"--equal_time_by={FLAGS.equal_time_by}"], check=True)
+                    f"--output_dir={FLAGS.output_dir}", f"--equal_time_by={FLAGS.equal_time_by}",
+                    f"--reference_seed={FLAGS.reference_seed}"], check=True)
 
 
 def score(arm, seed):
@@ -196,6 +202,35 @@ def phase_speeds(arm, seed):
     return {phase: (size, images / seconds) for phase, (size, images, seconds) in sorted(totals.items()) if seconds}
 
 
+def flat_speed(seed):
+    """The flat run's images/s up to its equal-time snapshot (the part its clock's comparison uses), or None."""
+    kept = [s for s in read_jsonl(os.path.join(run_dir("flat", seed), SNAPSHOTS)) if s["budget"] == "equal_time"]
+    clock = [r for r in read_jsonl(os.path.join(run_dir("flat", seed), CLOCK))
+             if not kept or r["step"] <= kept[0]["step"]]
+    if len(clock) < 2:
+        return None
+    return (clock[-1]["images"] - clock[0]["images"]) / max(clock[-1]["seconds"] - clock[0]["seconds"], 1e-9)
+
+
+def equal_time(arm, seed):
+    """(seconds, images or None): where `arm` keeps its equal-time generator; images None = by its own clock."""
+    if FLAGS.equal_time_by == "clock":
+        return total_seconds(TIME_BUDGET_ARM, seed), None
+    reference = FLAGS.reference_seed
+    seconds = total_seconds(TIME_BUDGET_ARM, reference)
+    if arm == "flat":
+        rate = flat_speed(reference)
+    else:
+        rate = {phase: rate for phase, (_, rate) in phase_speeds(TIME_BUDGET_ARM, reference).items()}
+    if seconds is None or not rate:
+        raise app.UsageError(f"--equal_time_by=reference_rates needs the finished {TIME_BUDGET_ARM} and {arm} runs "
+                             f"of --reference_seed={reference} in {FLAGS.output_dir}; train them on idle cores first.")
+    images = seconds * rate if arm == "flat" else images_within(seconds, arm, rate)
+    print(f"{arm} seed {seed}: equal time at {images:.0f} images ({seconds:.0f} s at seed {reference}'s images/s)",
+          flush=True)
+    return seconds, images
+
+
 def report():
     rows = read_jsonl(FLAGS.scores)
     if not rows:
@@ -207,18 +242,23 @@ def report():
         print(f"| {row['arm']} | {row['budget'].replace('_', ' ')} | {row['seed']} | {row['step']} | "
               f"{row['seconds']:.0f} | {row['fid']:.1f} | {row['kid']:.2f} | {row['precision']:.3f} | "
               f"{row['recall']:.3f} |")
+    print("\n| arm | budget | seeds | FID (mean +- std) | KID | precision | recall |")
+    print("|---|---|---|---|---|---|---|")
+    for (budget, arm) in sorted({(r["budget"], r["arm"]) for r in rows}):
+        group = [r for r in rows if (r["budget"], r["arm"]) == (budget, arm)]
+        cells = []
+        for key, digits in [("fid", 1), ("kid", 2), ("precision", 3), ("recall", 3)]:
+            values = [r[key] for r in group]
+            cells.append(f"{statistics.mean(values):.{digits}f} +- {statistics.pstdev(values):.{digits}f}")
+        print(f"| {arm} | {budget.replace('_', ' ')} | {len(group)} | " + " | ".join(cells) + " |")
     for arm, seed in sorted({(r["arm"], r["seed"]) for r in rows if r["arm"].startswith("progressive")}):
         speeds = phase_speeds(arm, seed)
         if speeds:
             print(f"\n{arm} seed {seed}, images/s per phase: " + ", ".join(
                 f"{phase} ({size} px) {rate:.0f}" for phase, (size, rate) in speeds.items()))
     for seed in sorted({r["seed"] for r in rows if r["arm"] == "flat"}):
-        # Up to the equal-time snapshot: the part of the run whose clock the comparison uses.
-        kept = [s for s in read_jsonl(os.path.join(run_dir("flat", seed), SNAPSHOTS)) if s["budget"] == "equal_time"]
-        clock = [r for r in read_jsonl(os.path.join(run_dir("flat", seed), CLOCK))
-                 if not kept or r["step"] <= kept[0]["step"]]
-        if len(clock) > 1:
-            rate = (clock[-1]["images"] - clock[0]["images"]) / max(clock[-1]["seconds"] - clock[0]["seconds"], 1e-9)
+        rate = flat_speed(seed)
+        if rate:
             print(f"flat seed {seed}: {rate:.0f} images/s at 28 px (to the equal-time snapshot)")
 
 
@@ -227,14 +267,7 @@ def main(argv):
     if FLAGS.train_one:
         arm, seed = FLAGS.train_one.split(":")
         seed = int(seed)
-        stop_at = total_seconds(TIME_BUDGET_ARM, seed) if arm != TIME_BUDGET_ARM else None
-        stop_at_images = None
-        if stop_at and FLAGS.equal_time_by == "reference_rates" and arm.startswith("progressive"):
-            rates = {phase: rate for phase, (_, rate) in phase_speeds(TIME_BUDGET_ARM, seed).items()}
-            stop_at_images = images_within(stop_at, arm, rates)
-            print(f"{arm} seed {seed}: equal time at {stop_at_images:.0f} images ({stop_at:.0f} s at the "
-                  f"{TIME_BUDGET_ARM} run's images/s per phase)", flush=True)
-        train_one(arm, seed, stop_at, stop_at_images)
+        train_one(arm, seed, *(equal_time(arm, seed) if arm != TIME_BUDGET_ARM else (None, None)))
         return
     unknown = sorted(set(FLAGS.arms) - set(ARMS))
     if unknown:
