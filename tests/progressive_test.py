@@ -1,7 +1,6 @@
 """The progressive GAN: TF-GAN's growth schedule, the paper's layers, growing through fit(), resume mid-fade, export."""
 
 import csv
-import glob
 import os
 import signal
 import subprocess
@@ -215,13 +214,17 @@ class GrowingRunTest(tf.test.TestCase):
                    *flags, "--checkpoint_every_steps=1", "--steps_per_execution=1", "--verbosity=-1"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(process.kill)
+        def saved_step():
+            # The manager's state file, not ckpt-4.index: it names a checkpoint only once its files are whole.
+            latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+            return int(latest.rsplit("-", 1)[1]) if latest else 0
+
         deadline = time.time() + 180
-        while time.time() < deadline and not glob.glob(os.path.join(workdir, "checkpoints/ckpt-4.index")):
+        while time.time() < deadline and saved_step() < 4:
             time.sleep(0.02)
         os.kill(process.pid, signal.SIGKILL)  # In the fade-in (step 4 done) or just after it.
         process.wait()
-        latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-        self.assertGreaterEqual(int(latest.rsplit("-", 1)[1]), 4)
+        self.assertGreaterEqual(saved_step(), 4)
         resumed = experiment.run(self.config, workdir, verbose=0)
         rows = _rows(workdir)
         self.assertEqual([int(row["step"]) for row in rows], list(range(1, 9)))
