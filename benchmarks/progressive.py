@@ -217,15 +217,18 @@ def equal_time(arm, seed):
     if FLAGS.equal_time_by == "clock":
         return total_seconds(TIME_BUDGET_ARM, seed), None
     reference = FLAGS.reference_seed
-    seconds = total_seconds(TIME_BUDGET_ARM, reference)
+    seconds, images = total_seconds(TIME_BUDGET_ARM, reference), None
     if arm == "flat":
         rate = flat_speed(reference)
+        if seconds and rate:
+            images = seconds * rate
     else:
-        rate = {phase: rate for phase, (_, rate) in phase_speeds(TIME_BUDGET_ARM, reference).items()}
-    if seconds is None or not rate:
+        rates = {phase: rate for phase, (_, rate) in phase_speeds(TIME_BUDGET_ARM, reference).items()}
+        if seconds and rates:
+            images = images_within(seconds, arm, rates)
+    if images is None:
         raise app.UsageError(f"--equal_time_by=reference_rates needs the finished {TIME_BUDGET_ARM} and {arm} runs "
                              f"of --reference_seed={reference} in {FLAGS.output_dir}; train them on idle cores first.")
-    images = seconds * rate if arm == "flat" else images_within(seconds, arm, rate)
     print(f"{arm} seed {seed}: equal time at {images:.0f} images ({seconds:.0f} s at seed {reference}'s images/s)",
           flush=True)
     return seconds, images
