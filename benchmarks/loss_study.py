@@ -12,10 +12,11 @@ test images against the same N training images.
   .venv/bin/python benchmarks/loss_study.py                         # 8 losses x 3 seeds x 2,000 steps of batch 64
   .venv/bin/python benchmarks/loss_study.py --losses=non_saturating,wgan_gp --steps=300 --seeds=1
 
-Finished runs are kept in --results_dir (default benchmarks/results/loss_study, in the repository, so
-another machine trains only what is missing) and reused by the same command, so the full study
-(several hours on 2 CPU cores) can be interrupted and resumed; a run interrupted mid-training
-starts again.
+Finished runs' scores are kept in --results_dir (default benchmarks/results/loss_study, in the repository,
+so another machine trains only what is missing) and reused by the same command, so the full study
+(several hours on 2 CPU cores) can be interrupted and resumed. Each run trains in its own directory under
+--output_dir (its samples, losses.csv and scores stay there), checkpointed every 100 steps: a run
+interrupted mid-training resumes from its last checkpoint.
 
 It ends with one line per loss: `loss=<name> fid_mean=<x> fid_std=<y> seeds=<n> steps=<s> num_samples=<N>`.
 """
@@ -25,7 +26,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -49,6 +49,8 @@ flags.DEFINE_integer("batch_size", 64, "Batch size of every run (Lucic et al. us
 flags.DEFINE_integer("num_samples", 5000, "Generated and real images per FID (equal N everywhere).")
 flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_bfloat16", "mixed_float16"],
                   "Train every run under this policy: compares sample quality against float32 at the same budget.")
+flags.DEFINE_string("output_dir", "runs/loss_study", "Each run's workdir is output_dir/<loss>_seed<k>_...: "
+                    "an interrupted run resumes there from its last checkpoint.")
 flags.DEFINE_string("dataset", "", "Data spec; empty = the configs' (Fashion-MNIST).")
 flags.DEFINE_string("results_dir", RESULTS_DIR, "Each finished run's scores are kept here as JSON and reused "
                     "when the study is run again with the same settings, so a study of several hours survives "
@@ -77,11 +79,11 @@ def run_once(name, config):
     if path and os.path.isfile(path):
         with open(path) as f:
             return json.load(f)
-    with tempfile.TemporaryDirectory() as workdir:
-        result = experiment.run(config, workdir, verbose=0)
-        assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
-        scored = evaluate.evaluate(trained.from_run(workdir), config.dataset,
-                                   os.path.join(workdir, "eval"), FLAGS.num_samples)
+    workdir = os.path.join(FLAGS.output_dir, key)
+    result = experiment.run(config, workdir, verbose=0)  # Resumes from the run's last checkpoint, if any.
+    assert result.steps == FLAGS.steps, (result.steps, FLAGS.steps)
+    scored = evaluate.evaluate(trained.from_run(workdir), config.dataset, os.path.join(workdir, "eval"),
+                               FLAGS.num_samples)
     if path:
         os.makedirs(FLAGS.results_dir, exist_ok=True)
         with open(path + ".tmp", "w") as f:
@@ -110,7 +112,8 @@ def main(argv):
         scores, start = [], time.time()
         for seed in range(FLAGS.seeds):
             config = budget(base.replace(seed=seed, batch_size=FLAGS.batch_size, log_every_steps=0,
-                                         mixed_precision=FLAGS.mixed_precision), FLAGS.steps)
+                                         checkpoint_every_steps=100, mixed_precision=FLAGS.mixed_precision),
+                            FLAGS.steps)
             scored = run_once(name, config)
             scores.append(scored["generated"])
             baseline = scored["real_vs_real"]
