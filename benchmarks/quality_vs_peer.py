@@ -28,12 +28,23 @@ with the classifier that made them; so the benchmark survives interruptions, and
   .venv/bin/python benchmarks/quality_vs_peer.py --report_only        # the tables from what is scored
   .venv/bin/python benchmarks/quality_vs_peer.py --check_step         # one step of each side, same weights
 
+Time to quality needs per-step times, and the training clocks above are only fair on idle cores, which
+runs of an hour each cannot count on. So the runs may train on a shared machine and the report takes each
+side's seconds per step from --measure_step_times instead: on idle cores, --timing_rounds rounds of one
+fresh process per side (and variant), alternating, each training --timing_steps steps after 10 warm-up
+steps through the same path as the runs (snapshot writing excluded). Its rows go to --step_times,
+committed; the report uses the newest session's median per side (--time_by=clock reads the runs' own clocks):
+
+  .venv/bin/python benchmarks/quality_vs_peer.py --measure_step_times    # about 8 minutes, idle cores only
+
 --check_step copies the peer's initial weights into the project's networks, runs one
 training step of each on the same real batch and z, and prints the losses and
 weight differences: the step is the same computation when they agree to float noise.
 """
 
+import functools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -68,12 +79,23 @@ flags.DEFINE_string("output_dir", "runs/quality_vs_peer", "Runs and their snapsh
 flags.DEFINE_string("scores", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                            "quality_vs_peer.jsonl"),
                     "Scores, one JSON line per (run, snapshot, sampling); committed with the benchmark.")
+flags.DEFINE_string("step_times", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                               "quality_vs_peer_step_times.jsonl"),
+                    "Seconds per step of each side, one JSON line per timed process (--measure_step_times).")
+flags.DEFINE_enum("time_by", "step_times", ["step_times", "clock"],
+                  "Time to quality from steps x the newest --step_times session's seconds per step, or from the "
+                  "runs' own training clocks (fair only if every run trained on idle cores).")
+flags.DEFINE_bool("measure_step_times", False, "Time each side's training step on idle cores into --step_times "
+                  "(for --time_by=step_times), then exit.")
+flags.DEFINE_integer("timing_rounds", 2, "With --measure_step_times: processes per side and variant, alternating.")
+flags.DEFINE_integer("timing_steps", 50, "With --measure_step_times: timed steps per process, after 10 warm-up steps.")
 flags.DEFINE_bool("report_only", False, "Print the tables from --scores; train and score nothing.")
 flags.DEFINE_bool("train_only", False, "Train (or resume) the runs; score nothing.")
 flags.DEFINE_bool("rescore", False, "Score every snapshot again (after the classifier changed); the report then "
                   "reads the newest classifier's rows.")
 flags.DEFINE_bool("check_step", False, "Compare one training step of both sides from the same weights, then exit.")
 flags.DEFINE_string("train_one", None, "Internal: train the run side:variant:seed in this process.")
+flags.DEFINE_string("time_one", None, "Internal: time the steps of side:variant in this process.")
 FLAGS = flags.FLAGS
 
 
@@ -106,8 +128,9 @@ def train(side, variant, seed):
 
 
 def _all_scored(side, variant, seed):
-    """Whether --scores holds every snapshot step of this run in every --sampling mode (nothing left to train)."""
-    done = {_score_key(row) for row in _read_jsonl(FLAGS.scores)}
+    """Whether --scores holds every snapshot step of this run in every --sampling mode, scored by this machine's
+    classifier (nothing left to train)."""
+    done = _scored_keys()
     return all((side, variant, seed, step, mode, FLAGS.num_samples) in done
                for step in snapshot_steps() for mode in FLAGS.sampling)
 
@@ -121,11 +144,83 @@ def train_one(spec):
         peer_dcgan.train_project(directory, seed, FLAGS.steps, snapshot_steps(), VARIANTS[variant][0])
 
 
+TIMING_WARMUP = 10  # Steps before a timed process's clock starts: tracing and the first batches.
+
+
+def time_one(spec):
+    """Trains side:variant for TIMING_WARMUP + --timing_steps steps in a scratch directory, through the runs' own
+    path, and prints its seconds per step over the timed steps (from the snapshots' training clocks)."""
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    side, variant = spec.split(":")
+    steps = TIMING_WARMUP + FLAGS.timing_steps
+    with tempfile.TemporaryDirectory() as directory:
+        if side == "torch":
+            peer_dcgan.train_torch(directory, 0, steps, [TIMING_WARMUP, steps], log_every=0)
+        else:
+            peer_dcgan.train_project(directory, 0, steps, [TIMING_WARMUP, steps], VARIANTS[variant][0])
+        first, last = peer_dcgan.snapshots(directory)
+    print(f"STEP_SECONDS {(last['seconds'] - first['seconds']) / FLAGS.timing_steps}", flush=True)
+
+
+def measure_step_times():
+    """--timing_rounds rounds of one fresh process per (side, variant), alternating; a --step_times row each."""
+    busy = _busy_cores()
+    if busy > 0.2:
+        print(f"warning: other jobs keep {busy:.1f} cores busy: step times measured beside them say nothing; "
+              "stop them and measure again.", flush=True)
+    session, cpu = time.strftime("%Y-%m-%dT%H:%M:%S"), _cpu_name()
+    pairs = list(dict.fromkeys((side, variant) for side, variant, _ in runs()))
+    for round_ in range(FLAGS.timing_rounds):
+        for side, variant in pairs:
+            command = [sys.executable, os.path.abspath(__file__), f"--time_one={side}:{variant}",
+                       f"--timing_steps={FLAGS.timing_steps}"]
+            process = subprocess.run(command, capture_output=True, text=True, check=False)
+            lines = [line for line in process.stdout.splitlines() if line.startswith("STEP_SECONDS ")]
+            if process.returncode or not lines:
+                raise RuntimeError(f"Timing {side}-{variant} failed:\n{process.stderr[-3000:]}")
+            row = {"session": session, "round": round_, "side": side, "variant": variant,
+                   "seconds_per_step": float(lines[-1].split()[1]), "timed_steps": FLAGS.timing_steps,
+                   "busy_cores_before_session": round(busy, 2), "cpu": cpu}
+            peer_dcgan.append_jsonl(FLAGS.step_times, row)
+            print(f"round {round_}: {side}-{variant} {row['seconds_per_step']:.3f} s per step", flush=True)
+
+
+def _busy_cores(seconds=2.0):
+    """How many cores' worth of CPU time the machine spent outside idle over the next `seconds`."""
+    def ticks():
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # All, and idle + iowait.
+
+    total_0, idle_0 = ticks()
+    time.sleep(seconds)
+    total_1, idle_1 = ticks()
+    return os.cpu_count() * (1 - (idle_1 - idle_0) / max(total_1 - total_0, 1))
+
+
+def _cpu_name():
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+
+
+def step_seconds():
+    """The newest --step_times session and its median seconds per step by (side, variant) ({} for none)."""
+    rows = _read_jsonl(FLAGS.step_times)
+    if not rows:
+        return None, {}
+    session, times = rows[-1]["session"], {}
+    for row in rows:
+        if row["session"] == session:
+            times.setdefault((row["side"], row["variant"]), []).append(row["seconds_per_step"])
+    return session, {key: float(np.median(values)) for key, values in times.items()}
+
+
 def score(side, variant, seed):
     """Scores each snapshot of a run not yet in --scores (all of them with --rescore) in each sampling mode."""
     from tfgan_course import evaluate  # pylint: disable=import-outside-toplevel
 
-    done = set() if FLAGS.rescore else {_score_key(row) for row in _read_jsonl(FLAGS.scores)}
+    done = set() if FLAGS.rescore else _scored_keys()
     directory = run_dir(side, variant, seed)
     for snapshot in peer_dcgan.snapshots(directory):
         for mode in FLAGS.sampling:
@@ -146,6 +241,25 @@ def score(side, variant, seed):
             done.add(key)
             print(f"scored {side}-{variant} seed {seed} step {snapshot['step']} ({mode}): "
                   f"FID {row['fid']:.1f} in {time.time() - start:.0f} s", flush=True)
+
+
+def _scored_keys():
+    """The (run, step, sampling, N) keys --scores holds from the classifier that scores here now.
+
+    Rows of another classifier (another machine's: retrained there, the same recipe, not the same
+    weights) do not count, so this machine's runs are scored in one feature space: the report reads
+    the newest classifier's rows only.
+    """
+    current = _current_classifier()
+    return {_score_key(row) for row in _read_jsonl(FLAGS.scores) if row["classifier"] == current}
+
+
+@functools.cache
+def _current_classifier():
+    """The record of the classifier evaluate.evaluate scores these runs with (trained on first use)."""
+    from tfgan_course import classifier  # pylint: disable=import-outside-toplevel
+
+    return classifier.load_or_train("fashion_mnist", image_size=peer_dcgan.SIZE, channels=1).record()
 
 
 def _score_key(row):
@@ -193,8 +307,23 @@ def _mean_std(values, digits):
 
 
 def _report_time_to_quality(rows):
-    """Per seed: the peer's FID at its last snapshot, and each side's wall-clock to first reach it."""
-    print("\nTime to quality (eval-mode FID; target: the peer's FID at its last scored step, per seed):\n")
+    """Per seed: the peer's FID at its last snapshot, and each side's training time to first reach it."""
+    session, per_step = step_seconds() if FLAGS.time_by == "step_times" else (None, {})
+    if FLAGS.time_by == "step_times" and not per_step:
+        print(f"\nNo step times in {FLAGS.step_times}: run --measure_step_times on idle cores (the runs' own "
+              "clocks follow, fair only if they trained on idle cores).")
+    if per_step:
+        times = ", ".join(f"{side}-{variant} {seconds:.3f}" for (side, variant), seconds in sorted(per_step.items()))
+        print(f"\nSeconds per step, medians of the --measure_step_times session {session}: {times}.")
+
+    def seconds(row):  # Training seconds to reach this row's step.
+        if not per_step:
+            return row["seconds"]
+        key = (row["side"], row["variant"])
+        return row["step"] * per_step[key] if key in per_step else math.nan
+
+    print(f"\nTime to quality (eval-mode FID; target: the peer's FID at its last scored step, per seed; "
+          f"{'steps x seconds per step' if per_step else 'the runs clocks'}):\n")
     print("| side | seed | target FID | steps to reach | seconds to reach | peer's seconds | ratio |")
     print("|---|---|---|---|---|---|---|")
     for (side, variant, mode), group in _groups(rows).items():
@@ -209,10 +338,10 @@ def _report_time_to_quality(rows):
             target = peer[-1]
             reached = next((r for r in mine if r["fid"] <= target["fid"]), None)
             steps = reached["step"] if reached else f"> {mine[-1]['step']}"
-            seconds = f"{reached['seconds']:.0f}" if reached else f"> {mine[-1]['seconds']:.0f}"
-            ratio = f"{reached['seconds'] / target['seconds']:.2f}" if reached else "-"
+            spent = f"{seconds(reached):.0f}" if reached else f"> {seconds(mine[-1]):.0f}"
+            ratio = f"{seconds(reached) / seconds(target):.2f}" if reached else "-"
             print(f"| {side}-{variant} | {seed} | {target['fid']:.1f} (step {target['step']}) | {steps} | "
-                  f"{seconds} | {target['seconds']:.0f} | {ratio} |")
+                  f"{spent} | {seconds(target):.0f} | {ratio} |")
 
 
 def main(argv):
@@ -234,6 +363,12 @@ def main(argv):
         return
     if FLAGS.train_one:
         train_one(FLAGS.train_one)
+        return
+    if FLAGS.time_one:
+        time_one(FLAGS.time_one)
+        return
+    if FLAGS.measure_step_times:
+        measure_step_times()
         return
     if not FLAGS.report_only:
         for side, variant, seed in runs():
