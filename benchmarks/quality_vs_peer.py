@@ -89,6 +89,7 @@ flags.DEFINE_bool("measure_step_times", False, "Time each side's training step o
                   "(for --time_by=step_times), then exit.")
 flags.DEFINE_integer("timing_rounds", 2, "With --measure_step_times: processes per side and variant, alternating.")
 flags.DEFINE_integer("timing_steps", 50, "With --measure_step_times: timed steps per process, after 10 warm-up steps.")
+flags.DEFINE_string("figure", "runs/quality_vs_peer/time_to_quality.png", "The report's FID-against-time curves.")
 flags.DEFINE_bool("report_only", False, "Print the tables from --scores; train and score nothing.")
 flags.DEFINE_bool("train_only", False, "Train (or resume) the runs; score nothing.")
 flags.DEFINE_bool("rescore", False, "Score every snapshot again (after the classifier changed); the report then "
@@ -274,7 +275,8 @@ def _read_jsonl(path):
 
 
 def report():
-    """The quality table per budget and the time-to-quality table, from --scores (the newest classifier)."""
+    """The quality table per budget, the time-to-quality table and FID against training time (a table and
+    --figure), from --scores (the newest classifier)."""
     rows = _read_jsonl(FLAGS.scores)
     if not rows:
         print(f"Nothing scored yet in {FLAGS.scores}.")
@@ -292,7 +294,9 @@ def report():
                      (("fid", 1), ("precision", 3), ("recall", 3), ("classifier_score", 2),
                       ("classes_covered", 1), ("seconds", 0))]
             print(f"| {side}-{variant} | {mode} | {len(group)} | " + " | ".join(cells) + " |")
-    _report_time_to_quality(rows)
+    per_step = _step_seconds_for_report()
+    _report_time_to_quality(rows, per_step)
+    _report_fid_against_time(rows, per_step)
 
 
 def _groups(rows):
@@ -306,24 +310,29 @@ def _mean_std(values, digits):
     return f"{np.mean(values):.{digits}f} +- {np.std(values):.{digits}f}"
 
 
-def _report_time_to_quality(rows):
-    """Per seed: the peer's FID at its last snapshot, and each side's training time to first reach it."""
+def _step_seconds_for_report():
+    """{(side, variant): seconds per step} for the time columns ({}: the runs' clocks), and a line saying which."""
     session, per_step = step_seconds() if FLAGS.time_by == "step_times" else (None, {})
     if FLAGS.time_by == "step_times" and not per_step:
         print(f"\nNo step times in {FLAGS.step_times}: run --measure_step_times on idle cores (the runs' own "
               "clocks follow, fair only if they trained on idle cores).")
     if per_step:
         times = ", ".join(f"{side}-{variant} {seconds:.3f}" for (side, variant), seconds in sorted(per_step.items()))
-        print(f"\nSeconds per step, medians of the --measure_step_times session {session}: {times}.")
+        print(f"\nTraining time is steps x seconds per step, the medians of the --measure_step_times session "
+              f"{session}: {times}.")
+    return per_step
 
-    def seconds(row):  # Training seconds to reach this row's step.
-        if not per_step:
-            return row["seconds"]
-        key = (row["side"], row["variant"])
-        return row["step"] * per_step[key] if key in per_step else math.nan
 
-    print(f"\nTime to quality (eval-mode FID; target: the peer's FID at its last scored step, per seed; "
-          f"{'steps x seconds per step' if per_step else 'the runs clocks'}):\n")
+def _seconds(row, per_step):
+    """The training seconds to reach the row's step: steps x its side's seconds per step, or its run's clock."""
+    if not per_step:
+        return row["seconds"]
+    return row["step"] * per_step.get((row["side"], row["variant"]), math.nan)
+
+
+def _report_time_to_quality(rows, per_step):
+    """Per seed: the peer's FID at its last snapshot, and each side's training time to first reach it."""
+    print("\nTime to quality (eval-mode FID; target: the peer's FID at its last scored step, per seed):\n")
     print("| side | seed | target FID | steps to reach | seconds to reach | peer's seconds | ratio |")
     print("|---|---|---|---|---|---|---|")
     for (side, variant, mode), group in _groups(rows).items():
@@ -338,10 +347,48 @@ def _report_time_to_quality(rows):
             target = peer[-1]
             reached = next((r for r in mine if r["fid"] <= target["fid"]), None)
             steps = reached["step"] if reached else f"> {mine[-1]['step']}"
-            spent = f"{seconds(reached):.0f}" if reached else f"> {seconds(mine[-1]):.0f}"
-            ratio = f"{seconds(reached) / seconds(target):.2f}" if reached else "-"
+            spent = f"{_seconds(reached, per_step):.0f}" if reached else f"> {_seconds(mine[-1], per_step):.0f}"
+            ratio = f"{_seconds(reached, per_step) / _seconds(target, per_step):.2f}" if reached else "-"
             print(f"| {side}-{variant} | {seed} | {target['fid']:.1f} (step {target['step']}) | {steps} | "
-                  f"{spent} | {seconds(target):.0f} | {ratio} |")
+                  f"{spent} | {_seconds(target, per_step):.0f} | {ratio} |")
+
+
+def _report_fid_against_time(rows, per_step):
+    """FID (eval mode) at every snapshot step against the training time, mean +- std over seeds; and the figure."""
+    print("\nFID against training time (eval mode, mean +- std over seeds):\n")
+    print("| side | step | seconds | seeds | FID |")
+    print("|---|---|---|---|---|")
+    curves = {}
+    for (side, variant, mode), group in _groups(rows).items():
+        if mode != "eval":
+            continue
+        for step in sorted({r["step"] for r in group}):
+            at_step = [r for r in group if r["step"] == step]
+            seconds = float(np.mean([_seconds(r, per_step) for r in at_step]))
+            fids = [r["fid"] for r in at_step]
+            print(f"| {side}-{variant} | {step} | {seconds:.0f} | {len(at_step)} | {_mean_std(fids, 1)} |")
+            curves.setdefault(f"{side}-{variant}", []).append((seconds, np.mean(fids), np.std(fids)))
+    if curves:
+        _plot_fid_against_time(curves, FLAGS.figure)
+        print(f"\nThe curves: {FLAGS.figure}")
+
+
+def _plot_fid_against_time(curves, path):
+    """curves: {label: [(seconds, mean FID, std FID)] by step} -> a PNG, the spread over seeds shaded."""
+    from matplotlib.figure import Figure  # pylint: disable=import-outside-toplevel
+
+    figure = Figure(figsize=(8, 5))
+    axes = figure.subplots()
+    for label, points in curves.items():
+        seconds, mean, std = (np.array(values) for values in zip(*points))
+        axes.plot(seconds, mean, marker="o", label=label)
+        axes.fill_between(seconds, mean - std, mean + std, alpha=0.2)
+    axes.set_xlabel("training seconds" + (" (steps x seconds per step)" if FLAGS.time_by == "step_times" else ""))
+    axes.set_ylabel(f"FID (N = {FLAGS.num_samples}, eval-mode G)")
+    axes.set_title("Time to quality: the default DCGAN and the lectures' PyTorch loop")
+    axes.legend()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    figure.savefig(path, bbox_inches="tight")
 
 
 def main(argv):
