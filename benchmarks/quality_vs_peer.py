@@ -207,7 +207,7 @@ def _cpu_name():
 
 def step_seconds():
     """The newest --step_times session and its median seconds per step by (side, variant) ({} for none)."""
-    rows = _read_jsonl(FLAGS.step_times)
+    rows = peer_dcgan.read_jsonl(FLAGS.step_times)
     if not rows:
         return None, {}
     session, times = rows[-1]["session"], {}
@@ -252,7 +252,7 @@ def _scored_keys():
     the newest classifier's rows only.
     """
     current = _current_classifier()
-    return {_score_key(row) for row in _read_jsonl(FLAGS.scores) if row["classifier"] == current}
+    return {_score_key(row) for row in peer_dcgan.read_jsonl(FLAGS.scores) if row["classifier"] == current}
 
 
 @functools.cache
@@ -267,17 +267,10 @@ def _score_key(row):
     return row["side"], row["variant"], row["seed"], row["step"], row["sampling"], row["num_samples"]
 
 
-def _read_jsonl(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def report():
     """The quality table per budget, the time-to-quality table and FID against training time (a table and
     --figure), from --scores (the newest classifier)."""
-    rows = _read_jsonl(FLAGS.scores)
+    rows = peer_dcgan.read_jsonl(FLAGS.scores)
     if not rows:
         print(f"Nothing scored yet in {FLAGS.scores}.")
         return
@@ -287,7 +280,7 @@ def report():
           f"real vs real FID {np.mean([r['real_vs_real_fid'] for r in rows]):.2f}.")
     for budget in map(int, FLAGS.budgets):
         print(f"\n{budget} generator steps of batch 128 (mean +- std over seeds):\n")
-        print("| side | sampling | seeds | FID | precision | recall | classifier score | classes | seconds |")
+        print("| side | sampling | seeds | FID | precision | recall | classifier score | classes | run's clock, s |")
         print("|---|---|---|---|---|---|---|---|---|")
         for (side, variant, mode), group in _groups([r for r in rows if r["step"] == budget]).items():
             cells = [_mean_std([r[key] for r in group], digits) for key, digits in
