@@ -48,6 +48,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -56,6 +57,7 @@ import numpy as np  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import machine  # pylint: disable=wrong-import-position  # noqa: E402
 import peer_dcgan  # pylint: disable=wrong-import-position  # noqa: E402
 
 # Each project variant is one difference from the peer: (config overrides, what it tests).
@@ -131,9 +133,11 @@ def train(side, variant, seed):
 def _all_scored(side, variant, seed):
     """Whether --scores holds every snapshot step of this run in every --sampling mode, scored by this machine's
     classifier (nothing left to train)."""
-    done = _scored_keys()
-    return all((side, variant, seed, step, mode, FLAGS.num_samples) in done
-               for step in snapshot_steps() for mode in FLAGS.sampling)
+    wanted = {(side, variant, seed, step, mode, FLAGS.num_samples)
+              for step in snapshot_steps() for mode in FLAGS.sampling}
+    if not wanted <= {_score_key(row) for row in peer_dcgan.read_jsonl(FLAGS.scores)}:
+        return False  # Known without loading (or, on a new machine, training) the classifier.
+    return wanted <= _scored_keys()
 
 
 def train_one(spec):
@@ -151,8 +155,6 @@ TIMING_WARMUP = 10  # Steps before a timed process's clock starts: tracing and t
 def time_one(spec):
     """Trains side:variant for TIMING_WARMUP + --timing_steps steps in a scratch directory, through the runs' own
     path, and prints its seconds per step over the timed steps (from the snapshots' training clocks)."""
-    import tempfile  # pylint: disable=import-outside-toplevel
-
     side, variant = spec.split(":")
     steps = TIMING_WARMUP + FLAGS.timing_steps
     with tempfile.TemporaryDirectory() as directory:
@@ -166,11 +168,11 @@ def time_one(spec):
 
 def measure_step_times():
     """--timing_rounds rounds of one fresh process per (side, variant), alternating; a --step_times row each."""
-    busy = _busy_cores()
+    busy = machine.busy_cores()
     if busy > 0.2:
         print(f"warning: other jobs keep {busy:.1f} cores busy: step times measured beside them say nothing; "
               "stop them and measure again.", flush=True)
-    session, cpu = time.strftime("%Y-%m-%dT%H:%M:%S"), _cpu_name()
+    session, cpu = time.strftime("%Y-%m-%dT%H:%M:%S"), machine.cpu_model()
     pairs = list(dict.fromkeys((side, variant) for side, variant, _ in runs()))
     for round_ in range(FLAGS.timing_rounds):
         for side, variant in pairs:
@@ -185,24 +187,6 @@ def measure_step_times():
                    "busy_cores_before_session": round(busy, 2), "cpu": cpu}
             peer_dcgan.append_jsonl(FLAGS.step_times, row)
             print(f"round {round_}: {side}-{variant} {row['seconds_per_step']:.3f} s per step", flush=True)
-
-
-def _busy_cores(seconds=2.0):
-    """How many cores' worth of CPU time the machine spent outside idle over the next `seconds`."""
-    def ticks():
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # All, and idle + iowait.
-
-    total_0, idle_0 = ticks()
-    time.sleep(seconds)
-    total_1, idle_1 = ticks()
-    return os.cpu_count() * (1 - (idle_1 - idle_0) / max(total_1 - total_0, 1))
-
-
-def _cpu_name():
-    with open("/proc/cpuinfo") as f:
-        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
 
 
 def step_seconds():

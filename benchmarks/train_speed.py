@@ -59,6 +59,7 @@ import sys
 import tempfile
 import time
 
+import machine  # benchmarks/, this script's directory
 from absl import app, flags
 
 from tfgan_course import config as config_lib  # Pure Python: no TensorFlow in the parent.
@@ -337,11 +338,6 @@ def run_process(command: list, spec: dict) -> dict:
 # ----------------------------------------------------------------------------- Report.
 
 
-def cpu_model() -> str:
-    match = re.search(r"model name\s*:\s*(.*)", _read("/proc/cpuinfo"))
-    return match.group(1).strip() if match else platform.processor() or platform.machine()
-
-
 def version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
@@ -396,7 +392,7 @@ def main(argv):
     per_cycle, per_cycle_how = flops_per_cycle()
     peak = cores * ghz * per_cycle  # GFLOP/s, fp32
     print("tfgan_course training speed against the lectures' PyTorch loops (images/s of real images consumed).")
-    print(f"machine: {cpu_model()}, {cores} cores; Python {platform.python_version()}, TensorFlow "
+    print(f"machine: {machine.cpu_model()}, {cores} cores; Python {platform.python_version()}, TensorFlow "
           f"{version('tensorflow')}, Keras {version('keras')}, PyTorch {torch_version or 'not run'}.")
     print(f"fp32 peak: {cores} cores x {ghz:.2f} GHz ({clock_how}) x {per_cycle} FLOP/cycle ({per_cycle_how}) "
           f"= {peak:.0f} GFLOP/s; bf16 rows against 2x that.")

@@ -1,0 +1,30 @@
+"""The machine a benchmark measures on: its CPU's name, and whether other jobs keep its cores busy.
+
+Timings only mean something on idle cores (benchmarks/README.md); the scripts that time record
+the CPU beside their figures and warn before timing on a busy machine.
+"""
+
+import os
+import platform
+import re
+import time
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what `platform` knows."""
+    with open("/proc/cpuinfo") as f:
+        match = re.search(r"model name\s*:\s*(.*)", f.read())
+    return match.group(1).strip() if match else platform.processor() or platform.machine()
+
+
+def busy_cores(seconds: float = 2.0) -> float:
+    """How many cores' worth of CPU time the machine spent outside idle over the next `seconds` (0 to cores)."""
+    def ticks():
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # All, and idle + iowait.
+
+    total_0, idle_0 = ticks()
+    time.sleep(seconds)
+    total_1, idle_1 = ticks()
+    return os.cpu_count() * (1 - (idle_1 - idle_0) / max(total_1 - total_0, 1))
