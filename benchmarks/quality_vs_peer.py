@@ -272,8 +272,9 @@ def report():
                       ("classes_covered", 1), ("seconds", 0))]
             print(f"| {side}-{variant} | {mode} | {len(group)} | " + " | ".join(cells) + " |")
     per_step = _step_seconds_for_report()
-    _report_time_to_quality(rows, per_step)
+    ratios = _report_time_to_quality(rows, per_step)
     _report_fid_against_time(rows, per_step)
+    _report_targets(rows, ratios)
 
 
 def _groups(rows):
@@ -308,10 +309,14 @@ def _seconds(row, per_step):
 
 
 def _report_time_to_quality(rows, per_step):
-    """Per seed: the peer's FID at its last snapshot, and each side's training time to first reach it."""
+    """Per seed: the peer's FID at its last snapshot, and each side's training time to first reach it.
+
+    Returns {(side, variant): [time ratio per seed, inf where the run never reached the peer's FID]}.
+    """
     print("\nTime to quality (eval-mode FID; target: the peer's FID at its last scored step, per seed):\n")
     print("| side | seed | target FID | steps to reach | seconds to reach | peer's seconds | ratio |")
     print("|---|---|---|---|---|---|---|")
+    ratios = {}
     for (side, variant, mode), group in _groups(rows).items():
         if mode != "eval":
             continue
@@ -325,9 +330,38 @@ def _report_time_to_quality(rows, per_step):
             reached = next((r for r in mine if r["fid"] <= target["fid"]), None)
             steps = reached["step"] if reached else f"> {mine[-1]['step']}"
             spent = f"{_seconds(reached, per_step):.0f}" if reached else f"> {_seconds(mine[-1], per_step):.0f}"
-            ratio = f"{_seconds(reached, per_step) / _seconds(target, per_step):.2f}" if reached else "-"
+            ratio = _seconds(reached, per_step) / _seconds(target, per_step) if reached else math.inf
+            ratios.setdefault((side, variant), []).append(ratio)
             print(f"| {side}-{variant} | {seed} | {target['fid']:.1f} (step {target['step']}) | {steps} | "
-                  f"{spent} | {_seconds(target, per_step):.0f} | {ratio} |")
+                  f"{spent} | {_seconds(target, per_step):.0f} | {ratio:.2f} |")
+    return ratios
+
+
+TIME_TARGET = 0.75  # The issue's target: reach the peer's final FID in at most this share of the peer's time.
+
+
+def _report_targets(rows, ratios):
+    """Each project variant against the targets: mean eval-mode FID at or below the peer's at every --budgets step
+    (over the seeds both sides have there), and the time to the peer's final FID at most TIME_TARGET x the peer's
+    (median over seeds)."""
+    print(f"\nTargets (eval mode; FID: the project's mean at or below the peer's on the same seeds; time: the median "
+          f"ratio over seeds at most {TIME_TARGET}):\n")
+    print("| variant | budget | seeds | project FID | peer FID | FID target | time ratio (median) | time target |")
+    print("|---|---|---|---|---|---|---|---|")
+    evals = [r for r in rows if r["sampling"] == "eval"]
+    for variant in sorted({r["variant"] for r in evals if r["side"] == "project"}):
+        median = float(np.median(ratios.get(("project", variant), [math.nan])))
+        time_cell = "-" if math.isnan(median) else ("met" if median <= TIME_TARGET else "not met")
+        for budget in map(int, FLAGS.budgets):
+            fid = {side: {r["seed"]: r["fid"] for r in evals if r["step"] == budget and r["side"] == side
+                          and r["variant"] == (variant if side == "project" else "tutorial")}
+                   for side in SIDES}
+            seeds = sorted(set(fid["project"]) & set(fid["torch"]))
+            if not seeds:
+                continue
+            mine, peer = (float(np.mean([fid[side][s] for s in seeds])) for side in SIDES)
+            print(f"| {variant} | {budget} | {len(seeds)} | {mine:.1f} | {peer:.1f} | "
+                  f"{'met' if mine <= peer else 'not met'} | {median:.2f} | {time_cell} |")
 
 
 def _report_fid_against_time(rows, per_step):
