@@ -14,7 +14,8 @@ test images against the same N training images.
 
 Finished runs' scores are kept in --results_dir (default benchmarks/results/loss_study, in the repository,
 so another machine trains only what is missing) and reused by the same command, so the full study
-(several hours on 2 CPU cores) can be interrupted and resumed. Each run trains in its own directory under
+(several hours on 2 CPU cores) can be interrupted and resumed; a run's key ends with a digest of its experiment's
+flags, so a config edited since trains and scores again. Each run trains in its own directory under
 --output_dir (its samples, losses.csv and scores stay there), checkpointed every 100 steps: a run
 interrupted mid-training resumes from its last checkpoint.
 
@@ -22,6 +23,7 @@ It ends with one line per loss: `loss=<name> fid_mean=<x> fid_std=<y> seeds=<n> 
 """
 
 import glob
+import hashlib
 import json
 import math
 import os
@@ -68,13 +70,22 @@ def budget(config, steps):
     return config.replace(epochs=epochs, steps_per_epoch=steps // epochs)
 
 
-def run_once(name, config):
-    """Trains and scores one (loss, seed) run, or reads its scores from --results_dir if it already ran."""
+def run_key(name, config):
+    """The run's readable name plus a digest of its experiment (the Config fields outside RESUMABLE that differ
+    from the defaults): a flagfile edited since (BEGAN's gamma, say) makes a new key, so stale scores and
+    checkpoints are never reused, while a new Config field with a default leaves every key as it was."""
     key = f"{name}_seed{config.seed}_steps{FLAGS.steps}_batch{config.batch_size}_n{FLAGS.num_samples}"
     if FLAGS.dataset:
         key += "_" + "".join(c if c.isalnum() else "-" for c in FLAGS.dataset)
     if config.mixed_precision != "none":
         key += "_" + config.mixed_precision
+    experiment = repr(config_lib.experiment_changes(config_lib.Config(), config))
+    return f"{key}_{hashlib.sha256(experiment.encode()).hexdigest()[:8]}"
+
+
+def run_once(name, config):
+    """Trains and scores one (loss, seed) run, or reads its scores from --results_dir if it already ran."""
+    key = run_key(name, config)
     path = os.path.join(FLAGS.results_dir, key + ".json") if FLAGS.results_dir else None
     if path and os.path.isfile(path):
         with open(path) as f:
