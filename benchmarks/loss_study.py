@@ -23,7 +23,6 @@ It ends with one line per loss: `loss=<name> fid_mean=<x> fid_std=<y> seeds=<n> 
 """
 
 import glob
-import hashlib
 import json
 import math
 import os
@@ -79,8 +78,7 @@ def run_key(name, config):
         key += "_" + "".join(c if c.isalnum() else "-" for c in FLAGS.dataset)
     if config.mixed_precision != "none":
         key += "_" + config.mixed_precision
-    experiment = repr(config_lib.experiment_changes(config_lib.Config(), config))
-    return f"{key}_{hashlib.sha256(experiment.encode()).hexdigest()[:8]}"
+    return f"{key}_{config_lib.experiment_digest(config)}"
 
 
 def run_once(name, config):

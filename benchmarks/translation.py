@@ -1,11 +1,15 @@
-r"""Image-to-image translation with numbers: pix2pix's Table 1 and PatchGAN ablation in small, paired vs unpaired.
+r"""Image-to-image translation with numbers: every shipped config at its budget, pix2pix's Table 1 and PatchGAN
+ablation in small, paired vs unpaired.
 
-Three studies (--studies), each row trained through `experiment.run` for the same generator steps
-and seeds, then scored by `evaluate_translation.evaluate` on the test split (N = --num_samples):
-L1, PSNR and SSIM against the ground truth, the target classifier's accuracy on the outputs (the
-FCN-score of pix2pix) and FID in its features. Each table also has the input itself and real vs
-real (the train split's targets against the test ones) once.
+Four studies (--studies), each row trained through `experiment.run` for the same generator steps and
+seeds, then scored by `evaluate_translation.evaluate` on the test split (N = --num_samples), beside
+the input itself and real vs real:
 
+  configs every shipped translator config (configs/*.cfg of a model of KIND "translator": pix2pix and
+          CycleGAN) at its own budget, scored on its own spec: L1, PSNR, SSIM, the target classifier's
+          accuracy on the outputs and FID for paired specs; for unpaired ones, each direction's target
+          rate, labels kept, FID, cycle L1 and identity L1. A config whose data is missing (the emoji
+          before ./run.sh fetch-data) is skipped in one line naming the fix.
   table1  pix2pix's Table 1 on edges -> garment (configs/pix2pix_edges_fashion_mnist.cfg):
           L1 only (--gan_weight=0), cGAN only (--l1_weight=0), L1 + cGAN (the config).
   patch   the PatchGAN receptive-field ablation on the same task, L1 + cGAN: --patch_size 1, 16, 34
@@ -16,20 +20,21 @@ real (the train split's targets against the test ones) once.
           cyclegan_emoji_twitter_google.cfg, the pix2pix at the CycleGAN's 32x32 and 34x34 PatchGAN
           so both are scored alike; the CycleGAN's G: twitter -> google is scored on the paired spec
           emoji:twitter-google, so it too has L1, PSNR and SSIM to the ground truth (emoji have no
-          labels: no accuracy or FID). Skipped in one line when the emoji are not fetched
-          (./run.sh fetch-data).
+          labels: no accuracy or FID).
 
-  .venv/bin/python benchmarks/translation.py                       # 3 studies x 3 seeds at the configs' budgets
+  .venv/bin/python benchmarks/translation.py --studies=configs --seeds=1   # each config once, about 3 h
+  .venv/bin/python benchmarks/translation.py                               # 4 studies x 3 seeds, the configs' budgets
   .venv/bin/python benchmarks/translation.py --studies=table1 --steps=1000 --seeds=1
 
-Each run trains in <results_dir>/runs/<digest of its Config> and resumes there from its last
-checkpoint when interrupted; its scores go to <results_dir>/<digest of Config and scoring>.json and
-are reused by the next call with the same settings (a row shared by two studies, table1's L1 + cGAN
-and patch's 34, trains once). The wall time of a run is the training calls' (export included) that
+A run is named <config>_seed<k>_<budget>_<experiment_digest>: the digest covers what it trains
+(config.experiment_digest), so an edited config never reuses a stale run. It trains in
+<output_dir>/<run name> and resumes there from its last checkpoint when interrupted; its scores go to
+<results_dir>/<run name>_n<N>[_<spec scored on>].json, kept in the repository and reused by the next
+call with the same settings on any machine (a row shared by two studies, table1's L1 + cGAN and
+patch's 34, trains once). The wall time of a run is the training calls' (export included) that
 finished. The tables are printed at the end and written to <results_dir>/translation.md.
 """
 
-import hashlib
 import json
 import os
 import sys
@@ -42,18 +47,22 @@ import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
 
 from tfgan_course import config as config_lib  # pylint: disable=wrong-import-position
-from tfgan_course import data_sources, evaluate_translation, experiment, fileio, trained
+from tfgan_course import data, evaluate_translation, experiment, fileio, models, trained
 from tfgan_course.models import patchgan
 
 CONFIG_DIR = os.path.join(os.path.dirname(experiment.__file__), "configs")
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "translation")
 EDGES = "pix2pix_edges_fashion_mnist.cfg"
 EMOJI_PAIRED, EMOJI_UNPAIRED = "pix2pix_emoji_twitter_google.cfg", "cyclegan_emoji_twitter_google.cfg"
 EMOJI_SPEC = "emoji:twitter-google"
-STUDIES = ("table1", "patch", "emoji")
+STUDIES = ("configs", "table1", "patch", "emoji")
 PATCH_SIZES = (1, 16, 34, 70)
-# (title, score key, scale, digits) of each table column.
-COLUMNS = (("L1", "l1", 1, 4), ("PSNR (dB)", "psnr", 1, 2), ("SSIM", "ssim", 1, 4),
-           ("accuracy (%)", "accuracy", 100, 1), ("FID", "fid", 1, 3))
+# (title, score key, scale, digits) of each table column: paired scores, and one direction's unpaired ones.
+PAIRED_COLUMNS = (("L1", "l1", 1, 4), ("PSNR (dB)", "psnr", 1, 2), ("SSIM", "ssim", 1, 4),
+                  ("accuracy (%)", "accuracy", 100, 1), ("FID", "fid", 1, 3))
+UNPAIRED_COLUMNS = (("target rate (%)", "target_rate", 100, 1), ("labels kept (%)", "labels_kept", 100, 1),
+                    ("FID", "fid", 1, 3), ("cycle L1", "cycle_l1", 1, 4), ("identity L1", "identity_l1", 1, 4))
+DIRECTIONS = ("a_to_b", "b_to_a")
 
 flags.DEFINE_list("studies", list(STUDIES), f"Studies to run: {', '.join(STUDIES)}.")
 flags.DEFINE_integer("seeds", 3, "Seeds per row (0 .. seeds-1).", lower_bound=1)
@@ -62,7 +71,10 @@ flags.DEFINE_integer("num_samples", evaluate_translation.DEFAULT_NUM_SAMPLES, "T
                      lower_bound=10)
 flags.DEFINE_integer("classifier_epochs", None, "Epochs of the scoring classifier when it must be trained; "
                      "unset = classifier.py's default.", lower_bound=1)
-flags.DEFINE_string("results_dir", "runs/translation", "Runs (resumable) and their scores (reused).")
+flags.DEFINE_string("results_dir", RESULTS_DIR, "Each finished run's scores as JSON, reused by the next call "
+                    "(kept in the repository: a new machine trains only what is missing), and translation.md.")
+flags.DEFINE_string("output_dir", "runs/translation", "Each run's workdir, output_dir/<run name>, resumed from "
+                    "its last checkpoint when interrupted.")
 FLAGS = flags.FLAGS
 
 
@@ -70,6 +82,12 @@ def _config(name, **changes):
     """The shipped flagfile configs/<name> with `changes`, silent."""
     with open(os.path.join(CONFIG_DIR, name)) as f:
         return config_lib.Config.from_flagfile(f.read()).replace(log_every_steps=0, **changes)
+
+
+def translator_configs():
+    """The shipped flagfiles (names) whose model is an image-to-image translator (pix2pix, CycleGAN)."""
+    return [name for name in sorted(os.listdir(CONFIG_DIR))
+            if name.endswith(".cfg") and models.MODELS[_config(name).model].KIND == "translator"]
 
 
 def fitting_patch_sizes(config):
@@ -85,18 +103,21 @@ def fitting_patch_sizes(config):
 
 
 def study_rows(study):
-    """(row name, Config at seed 0, spec it is scored on) per row of a study."""
+    """(row name, flagfile it comes from, Config at seed 0, spec it is scored on) per row of a study."""
+    if study == "configs":
+        return [(name, name, _config(name), _config(name).dataset) for name in translator_configs()]
     if study in ("table1", "patch"):
         base = _config(EDGES)
         if study == "table1":
-            return [("L1", base.replace(gan_weight=0.0), base.dataset),
-                    ("cGAN", base.replace(l1_weight=0.0), base.dataset),
-                    ("L1 + cGAN", base, base.dataset)]
-        return [(f"{size}x{size} PatchGAN", base.replace(patch_size=size), base.dataset)
+            return [("L1", EDGES, base.replace(gan_weight=0.0), base.dataset),
+                    ("cGAN", EDGES, base.replace(l1_weight=0.0), base.dataset),
+                    ("L1 + cGAN", EDGES, base, base.dataset)]
+        return [(f"{size}x{size} PatchGAN", EDGES, base.replace(patch_size=size), base.dataset)
                 for size in fitting_patch_sizes(base)[0]]
     unpaired = _config(EMOJI_UNPAIRED)
     paired = _config(EMOJI_PAIRED, image_size=unpaired.image_size, patch_size=unpaired.patch_size)
-    return [("pix2pix (paired)", paired, EMOJI_SPEC), ("CycleGAN (unpaired)", unpaired, EMOJI_SPEC)]
+    return [("pix2pix (paired)", EMOJI_PAIRED, paired, EMOJI_SPEC),
+            ("CycleGAN (unpaired)", EMOJI_UNPAIRED, unpaired, EMOJI_SPEC)]
 
 
 def with_budget(config, steps):
@@ -111,30 +132,56 @@ def with_budget(config, steps):
                           lr_decay_epochs=config.lr_decay_epochs * epochs // config.epochs)
 
 
-def _digest(*parts):
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+def run_name(flagfile, config):
+    """<config>_seed<k>_<budget>_<experiment digest>: readable, and new whenever what it trains changes."""
+    budget = (f"steps{config.epochs * config.steps_per_epoch}" if config.steps_per_epoch
+              else f"epochs{config.epochs}")
+    return f"{flagfile.removesuffix('.cfg')}_seed{config.seed}_{budget}_{config_lib.experiment_digest(config)}"
 
 
-def run_once(config, spec):
+def scores_name(flagfile, config, spec):
+    """The file name of a run's scores: the run, N, the spec when it is not the run's own, the classifier's epochs."""
+    name = f"{run_name(flagfile, config)}_n{FLAGS.num_samples}"
+    if spec != config.dataset:
+        name += "_" + "".join(c if c.isalnum() else "-" for c in spec)
+    if FLAGS.classifier_epochs:
+        name += f"_classifier{FLAGS.classifier_epochs}epochs"
+    return name + ".json"
+
+
+def missing_data(config, spec):
+    """None when spec's test split loads at config's size, else why not in one line (it names the fix)."""
+    try:
+        data.make_dataset(spec, image_size=config.image_size, channels=config.channels, batch_size=1, split="test",
+                          shuffle=False, augment=False)
+    except (ValueError, FileNotFoundError) as error:
+        return str(error)
+    return None
+
+
+def run_once(flagfile, config, spec):
     """Trains config (resuming its checkpoint) and scores it on spec's test split, or reads the kept scores.
+
+    A CycleGAN scored on its own unpaired spec is scored both ways (its reverse generator too).
 
     Returns:
       {"config": flagfile text, "steps", "train_seconds", "eval": evaluate_translation's dict}.
     """
-    flagfile = config.to_flagfile()
-    path = os.path.join(FLAGS.results_dir, _digest(flagfile, spec, FLAGS.num_samples, FLAGS.classifier_epochs)
-                        + ".json")
+    path = os.path.join(FLAGS.results_dir, scores_name(flagfile, config, spec))
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)
-    workdir = os.path.join(FLAGS.results_dir, "runs", _digest(flagfile))
+    workdir = os.path.join(FLAGS.output_dir, run_name(flagfile, config))
     steps, seconds = _timed_run(config, workdir)
     generator = trained.load(workdir=workdir)
+    both_ways = spec == config.dataset and generator.reverse is not None
     scored = evaluate_translation.evaluate(
-        generator.translate, spec, os.path.join(workdir, "eval", _digest(spec, FLAGS.num_samples)),
+        generator.translate, spec, os.path.join(workdir, "eval", os.path.basename(path)[:-len(".json")]),
         image_size=config.image_size, channels=config.channels, description=generator.description,
+        translate_back=generator.reverse.translate if both_ways else None,
         num_samples=FLAGS.num_samples, classifier_epochs=FLAGS.classifier_epochs)
-    record = {"config": flagfile, "steps": steps, "train_seconds": seconds, "eval": scored}
+    record = {"config": config.to_flagfile(), "steps": steps, "train_seconds": seconds, "eval": scored}
+    os.makedirs(FLAGS.results_dir, exist_ok=True)
     fileio.write_atomically(path, json.dumps(record, indent=1) + "\n")
     return record
 
@@ -158,47 +205,94 @@ def _mean_std(values, scale, digits):
     return f"{values.mean():.{digits}f} +- {values.std():.{digits}f}"
 
 
-def table(rows):
-    """Markdown lines: one row per {name: [records over seeds]}, mean +- std, then the input and real rows once."""
-    lines = ["| row | seeds | steps | " + " | ".join(title for title, *_ in COLUMNS) + " | train s |",
-             "|---" * (len(COLUMNS) + 4) + "|"]
+def _scores(evaluation, direction):
+    """{row: {score: value}} of a paired evaluation (direction None) or of one direction of an unpaired one,
+    whose translator row gains the direction's cycle and identity L1."""
+    if direction is None:
+        return evaluation["scores"]
+    scored = evaluation[direction]
+    rows = {name: dict(values) for name, values in scored["scores"].items()}
+    rows["translator"].update({key: scored[key] for key in ("cycle_l1", "identity_l1") if key in scored})
+    return rows
+
+
+def table(rows, direction=None):
+    """Markdown lines: one row per {name: [records over seeds]}, mean +- std, then the input and real rows once.
+
+    direction: None for paired scores, else the unpaired direction ("a_to_b", "b_to_a") to tabulate.
+    """
+    columns = UNPAIRED_COLUMNS if direction else PAIRED_COLUMNS
+    lines = ["| row | seeds | steps | " + " | ".join(title for title, *_ in columns) + " | train s |",
+             "|---" * (len(columns) + 4) + "|"]
     for name, records in rows.items():
-        scores = [record["eval"]["scores"]["translator"] for record in records]
+        scores = [_scores(record["eval"], direction)["translator"] for record in records]
         cells = [_mean_std([s[key] for s in scores], scale, digits) if key in scores[0] else "-"
-                 for _, key, scale, digits in COLUMNS]
+                 for _, key, scale, digits in columns]
         seconds = _mean_std([record["train_seconds"] for record in records], 1, 0)
         lines.append(f"| {name} | {len(records)} | {records[0]['steps']} | " + " | ".join(cells) + f" | {seconds} |")
-    baselines = next(iter(rows.values()))[0]["eval"]["scores"]
-    for name in ("input", "real"):
+    baselines = _scores(next(iter(rows.values()))[0]["eval"], direction)
+    for name in ("input", "bicubic", "real"):
         if name in baselines:
             cells = [f"{scale * baselines[name][key]:.{digits}f}" if key in baselines[name] else "-"
-                     for _, key, scale, digits in COLUMNS]
+                     for _, key, scale, digits in columns]
             lines.append(f"| {name} | | | " + " | ".join(cells) + " | |")
+    return lines
+
+
+def _train_rows(rows):
+    """{row name: [records over --seeds]} of (row name, flagfile, Config, spec) rows, trained and scored."""
+    trained_rows = {}
+    for name, flagfile, base, spec in rows:
+        for seed in range(FLAGS.seeds):
+            record = run_once(flagfile, with_budget(base.replace(seed=seed), FLAGS.steps), spec)
+            trained_rows.setdefault(name, []).append(record)
+            print(f"{name} seed {seed}: {record['steps']} steps in {record['train_seconds']:.0f} s", flush=True)
+    return trained_rows
+
+
+def _scored_on(record, spec):
+    kind = record["eval"]["kind"]
+    return (f"Scored on `{spec}`'s test split, N = {record['eval']['num_examples']}"
+            f"{' per domain' * (kind == 'unpaired')}; mean +- std over {FLAGS.seeds} seeds.")
+
+
+def configs_section():
+    """The configs study: one table per shipped translator config (one per direction for a CycleGAN)."""
+    lines = ["## configs", "", "Every shipped translator config, trained at "
+             f"{'its own budget' if FLAGS.steps is None else f'{FLAGS.steps} steps'} and scored on its own spec.", ""]
+    for name, flagfile, config, spec in study_rows("configs"):
+        lines += [f"### {name}", ""]
+        missing = missing_data(config, spec)
+        if missing:
+            lines += [f"Skipped: {missing}", ""]
+            continue
+        records = _train_rows([(name, flagfile, config, spec)])
+        lines += [_scored_on(records[name][0], spec), ""]
+        if records[name][0]["eval"]["kind"] == "paired":
+            lines += table(records) + [""]
+            continue
+        for direction in DIRECTIONS:
+            if direction in records[name][0]["eval"]:
+                lines += [f"{direction.replace('_', ' ')}:", ""] + table(records, direction) + [""]
     return lines
 
 
 def run_study(study):
     """The study's Markdown section: a title, what it ran, its table (or why it was skipped)."""
+    if study == "configs":
+        return configs_section()
     lines = [f"## {study}", ""]
-    if study == "emoji":
-        missing = [style for style in ("twitter", "google") if not os.path.isdir(data_sources.emoji_dir(style))]
-        if missing:
-            return lines + [f"Skipped: the emoji of {', '.join(missing)} are not in {data_sources.npm_root()} "
-                            "(./run.sh fetch-data fetches them with npm).", ""]
+    rows = study_rows(study)
+    missing = sorted({reason for _, _, config, spec in rows if (reason := missing_data(config, spec))})
+    if missing:
+        return lines + [f"Skipped: {'; '.join(missing)}", ""]
     if study == "patch":
         fits, left_out = fitting_patch_sizes(_config(EDGES))
         lines += [f"PatchGANs of {', '.join(map(str, fits))} fit 32x32 images (70 sees the whole image); "
                   f"{', '.join(map(str, left_out)) or 'none'} left out.", ""]
-    rows = {}
-    for name, base, spec in study_rows(study):
-        for seed in range(FLAGS.seeds):
-            record = run_once(with_budget(base.replace(seed=seed), FLAGS.steps), spec)
-            rows.setdefault(name, []).append(record)
-            print(f"{study}: {name} seed {seed}: {record['steps']} steps in {record['train_seconds']:.0f} s, "
-                  f"L1 {record['eval']['scores']['translator']['l1']:.4f}", flush=True)
-    count = record["eval"]["num_examples"]  # --num_samples, or the whole test split when it is smaller
-    lines.append(f"Scored on `{spec}`'s test split, N = {count}; mean +- std over {FLAGS.seeds} seeds.")
-    return lines + [""] + table(rows) + [""]
+    records = _train_rows(rows)
+    lines.append(_scored_on(next(iter(records.values()))[0], rows[0][3]))
+    return lines + [""] + table(records) + [""]
 
 
 def main(argv):
@@ -209,11 +303,11 @@ def main(argv):
         raise app.UsageError(f"Unknown --studies {unknown}; valid: {', '.join(STUDIES)}.")
     print(f"Translation studies {', '.join(FLAGS.studies)}: {FLAGS.seeds} seeds, "
           f"{FLAGS.steps or 'the configs'} generator steps per run, N = {FLAGS.num_samples}; "
-          f"TensorFlow {tf.__version__}; results in {FLAGS.results_dir}.", flush=True)
-    os.makedirs(FLAGS.results_dir, exist_ok=True)
+          f"TensorFlow {tf.__version__}; scores in {FLAGS.results_dir}, runs in {FLAGS.output_dir}.", flush=True)
     lines = []
     for study in FLAGS.studies:
         lines += run_study(study)
+    os.makedirs(FLAGS.results_dir, exist_ok=True)
     fileio.write_atomically(os.path.join(FLAGS.results_dir, "translation.md"), "\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
     return 0

@@ -71,6 +71,17 @@ class ConfigTest(tf.test.TestCase):
                          [("batch_size", 64, 32), ("g_learning_rate", 0.03, 0.3)])
         self.assertEqual(config_lib.experiment_changes(before, before.replace(epochs=2)), [])
 
+    def test_experiment_digest_follows_the_experiment_only(self):
+        config = config_lib.Config(batch_size=64)
+        digest = config_lib.experiment_digest(config)
+        self.assertRegex(digest, "^[0-9a-f]{8}$")
+        # How long and how loudly it runs is not the experiment.
+        self.assertEqual(config_lib.experiment_digest(config.replace(epochs=9, log_every_steps=0)), digest)
+        self.assertNotEqual(config_lib.experiment_digest(config.replace(batch_size=32)), digest)
+        self.assertNotEqual(config_lib.experiment_digest(config, "scored at N = 5000"), digest)
+        # The keys of kept benchmark results (loss_study.py's file names) stay what they were.
+        self.assertEqual(config_lib.experiment_digest(config_lib.Config(batch_size=64, seed=1)), "2600df51")
+
     def test_serving_name(self):
         self.assertEqual(config_lib.Config().serving_name, "dcgan_fashion_mnist")
         self.assertEqual(config_lib.Config(model="mlp", dataset="folder:/data/celeba/").serving_name, "mlp_celeba")
