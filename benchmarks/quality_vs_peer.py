@@ -21,7 +21,11 @@ A run is one process per (side, variant, seed) and resumes from its last snapsho
 in --output_dir. Scores are appended to --scores (kept in the repository, so a
 later session on a new machine skips every run whose snapshots are all scored)
 with the classifier that made them; so the benchmark survives interruptions, and
---rescore scores again with a new classifier without retraining:
+--rescore scores again with a new classifier without retraining. The scoring
+classifier itself is kept in the repository too (--classifier_dir, trained there on
+first use): a classifier retrained on another machine from the same recipe and seed
+is not the same network, so runs trained in different sessions are only comparable
+when one kept classifier scores them all:
 
   .venv/bin/python benchmarks/quality_vs_peer.py                      # 3 seeds x 2,000 steps, both sides
   .venv/bin/python benchmarks/quality_vs_peer.py --steps=300 --variants=default,adam_eps_1e-8
@@ -81,6 +85,10 @@ flags.DEFINE_string("output_dir", "runs/quality_vs_peer", "Runs and their snapsh
 flags.DEFINE_string("scores", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                            "quality_vs_peer.jsonl"),
                     "Scores, one JSON line per (run, snapshot, sampling); committed with the benchmark.")
+flags.DEFINE_string("classifier_dir", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                   "classifiers"),
+                    "The scoring classifier's cache (classifier.load_or_train's cache_dir), committed: every "
+                    "machine scores in the same feature space; trained there on first use.")
 flags.DEFINE_string("step_times", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                "quality_vs_peer_step_times.jsonl"),
                     "Seconds per step of each side, one JSON line per timed process (--measure_step_times).")
@@ -215,7 +223,8 @@ def score(side, variant, seed):
             start = time.time()
             generated = peer_dcgan.load_snapshot(directory, snapshot, side, training=mode == "train")
             result = evaluate.evaluate(generated, "fashion_mnist", os.path.join(
-                directory, "eval", f"step{snapshot['step']:05d}-{mode}"), FLAGS.num_samples)
+                directory, "eval", f"step{snapshot['step']:05d}-{mode}"), FLAGS.num_samples,
+                cache_dir=FLAGS.classifier_dir)
             row = {"side": side, "variant": variant, "seed": seed, "step": snapshot["step"],
                    "seconds": snapshot["seconds"], "sampling": mode, "num_samples": FLAGS.num_samples,
                    "classifier": result["classifier"], **result["generated"],
@@ -244,7 +253,8 @@ def _current_classifier():
     """The record of the classifier evaluate.evaluate scores these runs with (trained on first use)."""
     from tfgan_course import classifier  # pylint: disable=import-outside-toplevel
 
-    return classifier.load_or_train("fashion_mnist", image_size=peer_dcgan.SIZE, channels=1).record()
+    return classifier.load_or_train("fashion_mnist", image_size=peer_dcgan.SIZE, channels=1,
+                                    cache_dir=FLAGS.classifier_dir).record()
 
 
 def _score_key(row):
