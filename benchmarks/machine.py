@@ -17,6 +17,20 @@ def cpu_model() -> str:
     return match.group(1).strip() if match else platform.processor() or platform.machine()
 
 
+def vector_extensions() -> list[str]:
+    """The CPU's vector extensions that set a training step's speed (avx2, avx512f, avx512_bf16, amx_bf16, ...),
+    from /proc/cpuinfo's flags: two CPUs both called "AMD EPYC" can differ by 2x here."""
+    with open("/proc/cpuinfo") as f:
+        match = re.search(r"^flags\s*:\s*(.*)$", f.read(), re.MULTILINE)
+    flags = set(match.group(1).split()) if match else set()
+    return sorted(flag for flag in flags if flag in ("avx2", "fma") or flag.startswith(("avx512", "amx")))
+
+
+def describe() -> dict:
+    """{"cpu", "vector_extensions", "cores"}: what a benchmark's wall times were measured on."""
+    return {"cpu": cpu_model(), "vector_extensions": vector_extensions(), "cores": os.cpu_count()}
+
+
 def busy_cores(seconds: float = 2.0) -> float:
     """How many cores' worth of CPU time the machine spent outside idle over the next `seconds` (0 to cores)."""
     def ticks():

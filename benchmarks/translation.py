@@ -32,7 +32,8 @@ A run is named <config>_seed<k>_<budget>_<experiment_digest>: the digest covers 
 <results_dir>/<run name>_n<N>[_<spec scored on>].json, kept in the repository and reused by the next
 call with the same settings on any machine (a row shared by two studies, table1's L1 + cGAN and
 patch's 34, trains once). The wall time of a run is the training calls' (export included) that
-finished. The tables are printed at the end and written to <results_dir>/translation.md.
+finished, recorded with the CPU it ran on (machine.describe: its vector extensions set the speed).
+The tables are printed at the end and written to <results_dir>/translation.md.
 """
 
 import json
@@ -45,6 +46,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import machine  # pylint: disable=wrong-import-position  # noqa: E402
 
 from tfgan_course import config as config_lib  # pylint: disable=wrong-import-position
 from tfgan_course import data, evaluate_translation, experiment, fileio, models, trained
@@ -71,6 +75,8 @@ flags.DEFINE_integer("num_samples", evaluate_translation.DEFAULT_NUM_SAMPLES, "T
                      lower_bound=10)
 flags.DEFINE_integer("classifier_epochs", None, "Epochs of the scoring classifier when it must be trained; "
                      "unset = classifier.py's default.", lower_bound=1)
+flags.DEFINE_list("configs", [], "With the configs study: only these shipped translator configs (file names); "
+                  "empty = all of them.")
 flags.DEFINE_string("results_dir", RESULTS_DIR, "Each finished run's scores as JSON, reused by the next call "
                     "(kept in the repository: a new machine trains only what is missing), and translation.md.")
 flags.DEFINE_string("output_dir", "runs/translation", "Each run's workdir, output_dir/<run name>, resumed from "
@@ -105,7 +111,7 @@ def fitting_patch_sizes(config):
 def study_rows(study):
     """(row name, flagfile it comes from, Config at seed 0, spec it is scored on) per row of a study."""
     if study == "configs":
-        return [(name, name, _config(name), _config(name).dataset) for name in translator_configs()]
+        return [(name, name, _config(name), _config(name).dataset) for name in FLAGS.configs or translator_configs()]
     if study in ("table1", "patch"):
         base = _config(EDGES)
         if study == "table1":
@@ -180,7 +186,8 @@ def run_once(flagfile, config, spec):
         image_size=config.image_size, channels=config.channels, description=generator.description,
         translate_back=generator.reverse.translate if both_ways else None,
         num_samples=FLAGS.num_samples, classifier_epochs=FLAGS.classifier_epochs)
-    record = {"config": config.to_flagfile(), "steps": steps, "train_seconds": seconds, "eval": scored}
+    record = {"config": config.to_flagfile(), "steps": steps, "train_seconds": seconds, "machine": machine.describe(),
+              "eval": scored}
     os.makedirs(FLAGS.results_dir, exist_ok=True)
     fileio.write_atomically(path, json.dumps(record, indent=1) + "\n")
     return record
@@ -301,6 +308,9 @@ def main(argv):
     unknown = sorted(set(FLAGS.studies) - set(STUDIES))
     if unknown:
         raise app.UsageError(f"Unknown --studies {unknown}; valid: {', '.join(STUDIES)}.")
+    unknown = sorted(set(FLAGS.configs) - set(translator_configs()))
+    if unknown:
+        raise app.UsageError(f"Unknown --configs {unknown}; the translator configs: {', '.join(translator_configs())}.")
     print(f"Translation studies {', '.join(FLAGS.studies)}: {FLAGS.seeds} seeds, "
           f"{FLAGS.steps or 'the configs'} generator steps per run, N = {FLAGS.num_samples}; "
           f"TensorFlow {tf.__version__}; scores in {FLAGS.results_dir}, runs in {FLAGS.output_dir}.", flush=True)
