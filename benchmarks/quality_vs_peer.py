@@ -192,7 +192,8 @@ def measure_step_times():
                 raise RuntimeError(f"Timing {side}-{variant} failed:\n{process.stderr[-3000:]}")
             row = {"session": session, "round": round_, "side": side, "variant": variant,
                    "seconds_per_step": float(lines[-1].split()[1]), "timed_steps": FLAGS.timing_steps,
-                   "busy_cores_before_session": round(busy, 2), "cpu": cpu}
+                   "busy_cores_before_session": round(busy, 2), "cpu": cpu,
+                   "vector_extensions": machine.vector_extensions()}
             peer_dcgan.append_jsonl(FLAGS.step_times, row)
             print(f"round {round_}: {side}-{variant} {row['seconds_per_step']:.3f} s per step", flush=True)
 

@@ -25,6 +25,7 @@ the input itself and real vs real:
   .venv/bin/python benchmarks/translation.py --studies=configs --seeds=1   # each config once, about 3 h
   .venv/bin/python benchmarks/translation.py                               # 4 studies x 3 seeds, the configs' budgets
   .venv/bin/python benchmarks/translation.py --studies=table1 --steps=1000 --seeds=1
+  .venv/bin/python benchmarks/translation.py --report_only                # the kept scores' tables; trains nothing
 
 A run is named <config>_seed<k>_<budget>_<experiment_digest>: the digest covers what it trains
 (config.experiment_digest), so an edited config never reuses a stale run. It trains in
@@ -77,6 +78,7 @@ flags.DEFINE_integer("classifier_epochs", None, "Epochs of the scoring classifie
                      "unset = classifier.py's default.", lower_bound=1)
 flags.DEFINE_list("configs", [], "With the configs study: only these shipped translator configs (file names); "
                   "empty = all of them.")
+flags.DEFINE_bool("report_only", False, "Tabulate the kept scores only, train nothing: rows not run yet are listed.")
 flags.DEFINE_string("results_dir", RESULTS_DIR, "Each finished run's scores as JSON, reused by the next call "
                     "(kept in the repository: a new machine trains only what is missing), and translation.md.")
 flags.DEFINE_string("output_dir", "runs/translation", "Each run's workdir, output_dir/<run name>, resumed from "
@@ -171,12 +173,15 @@ def run_once(flagfile, config, spec):
     A CycleGAN scored on its own unpaired spec is scored both ways (its reverse generator too).
 
     Returns:
-      {"config": flagfile text, "steps", "train_seconds", "eval": evaluate_translation's dict}.
+      {"config": flagfile text, "steps", "train_seconds", "machine", "eval": evaluate_translation's dict}, or
+      None with --report_only when it has not run.
     """
     path = os.path.join(FLAGS.results_dir, scores_name(flagfile, config, spec))
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)
+    if FLAGS.report_only:
+        return None
     workdir = os.path.join(FLAGS.output_dir, run_name(flagfile, config))
     steps, seconds = _timed_run(config, workdir)
     generator = trained.load(workdir=workdir)
@@ -247,20 +252,33 @@ def table(rows, direction=None):
 
 
 def _train_rows(rows):
-    """{row name: [records over --seeds]} of (row name, flagfile, Config, spec) rows, trained and scored."""
-    trained_rows = {}
+    """({row name: [records over --seeds]}, [(row name, seed) not run]) of (row name, flagfile, Config, spec)
+    rows: trained and scored, or with --report_only the kept records only."""
+    trained_rows, not_run = {}, []
     for name, flagfile, base, spec in rows:
         for seed in range(FLAGS.seeds):
             record = run_once(flagfile, with_budget(base.replace(seed=seed), FLAGS.steps), spec)
+            if record is None:
+                not_run.append((name, seed))
+                continue
             trained_rows.setdefault(name, []).append(record)
             print(f"{name} seed {seed}: {record['steps']} steps in {record['train_seconds']:.0f} s", flush=True)
-    return trained_rows
+    return trained_rows, not_run
 
 
-def _scored_on(record, spec):
-    kind = record["eval"]["kind"]
-    return (f"Scored on `{spec}`'s test split, N = {record['eval']['num_examples']}"
-            f"{' per domain' * (kind == 'unpaired')}; mean +- std over {FLAGS.seeds} seeds.")
+def _about(records, spec, not_run):
+    """The lines under a table's title: what scored it, the CPUs its wall times come from, what is not run yet."""
+    record = next(iter(records.values()))[0]
+    per_domain = " per domain" * (record["eval"]["kind"] == "unpaired")
+    machines = sorted({f"{m['cpu']} ({', '.join(m['vector_extensions'])}; {m['cores']} cores)"
+                       for m in (r.get("machine") for rs in records.values() for r in rs) if m})
+    lines = [f"Scored on `{spec}`'s test split, N = {record['eval']['num_examples']}{per_domain}; mean +- std over "
+             f"the seeds; train s on {' and '.join(machines) or 'an unrecorded CPU'}."]
+    return lines + ([_not_run_line(not_run)] if not_run else []) + [""]
+
+
+def _not_run_line(not_run):
+    return "Not run yet: " + ", ".join(f"{name} seed {seed}" for name, seed in not_run) + "."
 
 
 def configs_section():
@@ -273,8 +291,11 @@ def configs_section():
         if missing:
             lines += [f"Skipped: {missing}", ""]
             continue
-        records = _train_rows([(name, flagfile, config, spec)])
-        lines += [_scored_on(records[name][0], spec), ""]
+        records, not_run = _train_rows([(name, flagfile, config, spec)])
+        if not records:
+            lines += [_not_run_line(not_run), ""]
+            continue
+        lines += _about(records, spec, not_run)
         if records[name][0]["eval"]["kind"] == "paired":
             lines += table(records) + [""]
             continue
@@ -297,9 +318,10 @@ def run_study(study):
         fits, left_out = fitting_patch_sizes(_config(EDGES))
         lines += [f"PatchGANs of {', '.join(map(str, fits))} fit 32x32 images (70 sees the whole image); "
                   f"{', '.join(map(str, left_out)) or 'none'} left out.", ""]
-    records = _train_rows(rows)
-    lines.append(_scored_on(next(iter(records.values()))[0], rows[0][3]))
-    return lines + [""] + table(records) + [""]
+    records, not_run = _train_rows(rows)
+    if not records:
+        return lines + [_not_run_line(not_run), ""]
+    return lines + _about(records, rows[0][3], not_run) + table(records) + [""]
 
 
 def main(argv):
