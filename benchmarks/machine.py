@@ -19,7 +19,7 @@ def cpu_model() -> str:
 
 def vector_extensions() -> list[str]:
     """The CPU's vector extensions that set a training step's speed (avx2, avx512f, avx512_bf16, amx_bf16, ...),
-    from /proc/cpuinfo's flags: two CPUs both called "AMD EPYC" can differ by 2x here."""
+    from /proc/cpuinfo's flags: two CPUs both called "AMD EPYC" can differ here, AVX-512 or only AVX2."""
     with open("/proc/cpuinfo") as f:
         match = re.search(r"^flags\s*:\s*(.*)$", f.read(), re.MULTILINE)
     flags = set(match.group(1).split()) if match else set()
