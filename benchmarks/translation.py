@@ -37,6 +37,7 @@ finished, recorded with the CPU it ran on (machine.describe: its vector extensio
 The tables are printed at the end and written to <results_dir>/translation.md.
 """
 
+import functools
 import json
 import os
 import sys
@@ -113,7 +114,8 @@ def fitting_patch_sizes(config):
 def study_rows(study):
     """(row name, flagfile it comes from, Config at seed 0, spec it is scored on) per row of a study."""
     if study == "configs":
-        return [(name, name, _config(name), _config(name).dataset) for name in FLAGS.configs or translator_configs()]
+        return [(name, name, config, config.dataset)
+                for name in FLAGS.configs or translator_configs() for config in [_config(name)]]
     if study in ("table1", "patch"):
         base = _config(EDGES)
         if study == "table1":
@@ -159,8 +161,14 @@ def scores_name(flagfile, config, spec):
 
 def missing_data(config, spec):
     """None when spec's test split loads at config's size, else why not in one line (it names the fix)."""
+    return _missing_data(spec, config.image_size, config.channels)
+
+
+@functools.cache
+def _missing_data(spec, image_size, channels):
+    # Cached: a study's rows share their spec and size, and the configs study's edges row is table1's.
     try:
-        data.make_dataset(spec, image_size=config.image_size, channels=config.channels, batch_size=1, split="test",
+        data.make_dataset(spec, image_size=image_size, channels=channels, batch_size=1, split="test",
                           shuffle=False, augment=False)
     except (ValueError, FileNotFoundError) as error:
         return str(error)
@@ -271,9 +279,9 @@ def _about(records, spec, not_run):
     record = next(iter(records.values()))[0]
     per_domain = " per domain" * (record["eval"]["kind"] == "unpaired")
     machines = sorted({f"{m['cpu']} ({', '.join(m['vector_extensions'])}; {m['cores']} cores)"
-                       for m in (r.get("machine") for rs in records.values() for r in rs) if m})
+                       for m in (r["machine"] for rs in records.values() for r in rs)})
     lines = [f"Scored on `{spec}`'s test split, N = {record['eval']['num_examples']}{per_domain}; mean +- std over "
-             f"the seeds; train s on {' and '.join(machines) or 'an unrecorded CPU'}."]
+             f"the seeds; train s on {' and '.join(machines)}."]
     return lines + ([_not_run_line(not_run)] if not_run else []) + [""]
 
 
@@ -330,9 +338,10 @@ def main(argv):
     unknown = sorted(set(FLAGS.studies) - set(STUDIES))
     if unknown:
         raise app.UsageError(f"Unknown --studies {unknown}; valid: {', '.join(STUDIES)}.")
-    unknown = sorted(set(FLAGS.configs) - set(translator_configs()))
+    translators = translator_configs()
+    unknown = sorted(set(FLAGS.configs) - set(translators))
     if unknown:
-        raise app.UsageError(f"Unknown --configs {unknown}; the translator configs: {', '.join(translator_configs())}.")
+        raise app.UsageError(f"Unknown --configs {unknown}; the translator configs: {', '.join(translators)}.")
     print(f"Translation studies {', '.join(FLAGS.studies)}: {FLAGS.seeds} seeds, "
           f"{FLAGS.steps or 'the configs'} generator steps per run, N = {FLAGS.num_samples}; "
           f"TensorFlow {tf.__version__}; scores in {FLAGS.results_dir}, runs in {FLAGS.output_dir}.", flush=True)

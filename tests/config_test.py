@@ -78,7 +78,6 @@ class ConfigTest(tf.test.TestCase):
         # How long and how loudly it runs is not the experiment.
         self.assertEqual(config_lib.experiment_digest(config.replace(epochs=9, log_every_steps=0)), digest)
         self.assertNotEqual(config_lib.experiment_digest(config.replace(batch_size=32)), digest)
-        self.assertNotEqual(config_lib.experiment_digest(config, "scored at N = 5000"), digest)
         # The keys of kept benchmark results (loss_study.py's file names) stay what they were.
         self.assertEqual(config_lib.experiment_digest(config_lib.Config(batch_size=64, seed=1)), "2600df51")
 

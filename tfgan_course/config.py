@@ -253,15 +253,14 @@ def experiment_changes(before: Config, after: Config) -> list[tuple[str, object,
             if field.name not in RESUMABLE and getattr(before, field.name) != getattr(after, field.name)]
 
 
-def experiment_digest(config: Config, *settings) -> str:
-    """8 hex digits naming config's experiment (and `settings` outside the Config, such as how it is scored).
+def experiment_digest(config: Config) -> str:
+    """8 hex digits naming config's experiment.
 
     The digest covers experiment_changes from the defaults, so a new Config field with a default, or a
     RESUMABLE one (how long or how fast it runs), leaves it as it was, while any change to what is trained
     makes a new one: benchmarks key their kept results by it, and never reuse a stale one.
     """
-    text = repr(experiment_changes(Config(), config)) + "".join(f"|{setting!r}" for setting in settings)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return hashlib.sha256(repr(experiment_changes(Config(), config)).encode()).hexdigest()[:8]
 
 
 def check_choices(config: Config, choices) -> None:
