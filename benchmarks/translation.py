@@ -32,8 +32,9 @@ A run is named <config>_seed<k>_<budget>_<experiment_digest>: the digest covers 
 <output_dir>/<run name> and resumes there from its last checkpoint when interrupted; its scores go to
 <results_dir>/<run name>_n<N>[_<spec scored on>].json, kept in the repository and reused by the next
 call with the same settings on any machine (a row shared by two studies, table1's L1 + cGAN and
-patch's 34, trains once). The wall time of a run is the training calls' (export included) that
-finished, recorded with the CPU it ran on (machine.describe: its vector extensions set the speed).
+patch's 34, trains once). The wall time of a run is its training calls' (set-up and export
+included; a call that was stopped counts to its last checkpoint), recorded with the CPU it ran on
+(machine.describe: its vector extensions set the speed).
 The tables are printed at the end and written to <results_dir>/translation.md.
 """
 
@@ -45,6 +46,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from absl import app, flags, logging  # pylint: disable=wrong-import-position
@@ -206,18 +208,38 @@ def run_once(flagfile, config, spec):
     return record
 
 
+class _KeepSeconds(keras.callbacks.Callback):
+    """Writes the run's wall seconds so far at each epoch end, just after the checkpoint saved there.
+
+    A process stopped mid-run thus leaves the seconds that its checkpoint's steps took (the steps after
+    it are trained again after the resume, and timed again), not nothing.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.before = 0.0
+        if os.path.isfile(path):
+            with open(path) as f:
+                self.before = float(f.read())
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.write()
+
+    def write(self):
+        """Writes and returns the seconds of the earlier calls plus this one's so far."""
+        seconds = self.before + time.time() - self.start
+        fileio.write_atomically(self.path, f"{seconds:.1f}\n")
+        return seconds
+
+
 def _timed_run(config, workdir):
-    """experiment.run(config, workdir), resuming: (generator steps, wall seconds of the calls that finished)."""
-    seconds_path = os.path.join(workdir, "train_seconds.txt")
-    before = 0.0
-    if os.path.isfile(seconds_path):
-        with open(seconds_path) as f:
-            before = float(f.read())
-    start = time.time()
-    result = experiment.run(config, workdir, verbose=0)
-    seconds = before + time.time() - start
-    fileio.write_atomically(seconds_path, f"{seconds:.1f}\n")
-    return result.steps, seconds
+    """experiment.run(config, workdir), resuming: (generator steps, wall seconds of every call, to the
+    last checkpoint of a call that was stopped)."""
+    seconds = _KeepSeconds(os.path.join(workdir, "train_seconds.txt"))
+    result = experiment.run(config, workdir, verbose=0, extra_callbacks=[seconds])
+    return result.steps, seconds.write()
 
 
 def _mean_std(values, scale, digits):
