@@ -17,18 +17,45 @@ def cpu_model() -> str:
     return match.group(1).strip() if match else platform.processor() or platform.machine()
 
 
+# The CPU flags for which TensorFlow's Linux build uses its oneDNN kernels by default (DefaultOneDnnPolicy);
+# on other CPUs, Eigen's, unless TF_ENABLE_ONEDNN_OPTS says otherwise (tfgan_course/__init__.py sets it to 1).
+ONEDNN_DEFAULT_FLAGS = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where it has none)."""
+    with open("/proc/cpuinfo") as f:
+        match = re.search(r"^flags\s*:\s*(.*)$", f.read(), re.MULTILINE)
+    return set(match.group(1).split()) if match else set()
+
+
 def vector_extensions() -> list[str]:
     """The CPU's vector extensions that set a training step's speed (avx2, avx512f, avx512_bf16, amx_bf16, ...),
     from /proc/cpuinfo's flags: two CPUs both called "AMD EPYC" can differ here, AVX-512 or only AVX2."""
-    with open("/proc/cpuinfo") as f:
-        match = re.search(r"^flags\s*:\s*(.*)$", f.read(), re.MULTILINE)
-    flags = set(match.group(1).split()) if match else set()
-    return sorted(flag for flag in flags if flag in ("avx2", "fma") or flag.startswith(("avx512", "amx")))
+    return sorted(flag for flag in cpu_flags() if flag in ("avx2", "fma") or flag.startswith(("avx512", "amx")))
+
+
+def tensorflow_kernels(flags=None, setting=None) -> str:
+    """"onednn" or "eigen": TensorFlow's CPU kernels in a process with TF_ENABLE_ONEDNN_OPTS `setting` (default:
+    this process's) on a CPU with `flags` (default: this one's). They ran the DCGAN-64 step 2.4x apart on an
+    AVX2-only EPYC (benchmarks/README.md)."""
+    setting = (os.environ.get("TF_ENABLE_ONEDNN_OPTS", "") if setting is None else setting).lower()
+    if setting in ("1", "true"):
+        return "onednn"
+    if setting in ("0", "false"):
+        return "eigen"
+    return "onednn" if set(ONEDNN_DEFAULT_FLAGS) & set(cpu_flags() if flags is None else flags) else "eigen"
 
 
 def describe() -> dict:
-    """{"cpu", "vector_extensions", "cores"}: what a benchmark's wall times were measured on."""
-    return {"cpu": cpu_model(), "vector_extensions": vector_extensions(), "cores": os.cpu_count()}
+    """{"cpu", "vector_extensions", "cores", "tensorflow_kernels"}: what a benchmark's wall times were measured on."""
+    return {"cpu": cpu_model(), "vector_extensions": vector_extensions(), "cores": os.cpu_count(),
+            "tensorflow_kernels": tensorflow_kernels()}
+
+
+def describe_kernels(description: dict) -> str:
+    """A describe() dict's TensorFlow kernels; a record written before they were kept ran TensorFlow's default."""
+    return description.get("tensorflow_kernels") or tensorflow_kernels(description["vector_extensions"], "")
 
 
 def busy_cores(seconds: float = 2.0) -> float:

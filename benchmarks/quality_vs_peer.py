@@ -55,6 +55,8 @@ import sys
 import tempfile
 import time
 
+import tfgan_course  # noqa: F401  # Before TensorFlow: it picks TensorFlow's CPU kernels (tfgan_course/__init__.py).
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # pylint: disable=wrong-import-position
@@ -193,7 +195,7 @@ def measure_step_times():
             row = {"session": session, "round": round_, "side": side, "variant": variant,
                    "seconds_per_step": float(lines[-1].split()[1]), "timed_steps": FLAGS.timing_steps,
                    "busy_cores_before_session": round(busy, 2), "cpu": cpu,
-                   "vector_extensions": machine.vector_extensions()}
+                   "vector_extensions": machine.vector_extensions(), "tensorflow_kernels": machine.tensorflow_kernels()}
             peer_dcgan.append_jsonl(FLAGS.step_times, row)
             print(f"round {round_}: {side}-{variant} {row['seconds_per_step']:.3f} s per step", flush=True)
 

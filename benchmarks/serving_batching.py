@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+import serving  # noqa: F401  # Before TensorFlow: it picks TensorFlow's CPU kernels (serving/__init__.py).
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import grpc  # pylint: disable=wrong-import-position

@@ -37,6 +37,8 @@ import tempfile
 import threading
 import time
 
+import tfgan_course  # noqa: F401  # Before TensorFlow: it picks TensorFlow's CPU kernels (tfgan_course/__init__.py).
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import grpc  # pylint: disable=wrong-import-position

@@ -44,6 +44,8 @@ import os
 import sys
 import time
 
+import tfgan_course  # noqa: F401  # Before TensorFlow: it picks TensorFlow's CPU kernels (tfgan_course/__init__.py).
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # pylint: disable=wrong-import-position
@@ -300,7 +302,8 @@ def _about(records, spec, not_run):
     """The lines under a table's title: what scored it, the CPUs its wall times come from, what is not run yet."""
     record = next(iter(records.values()))[0]
     per_domain = " per domain" * (record["eval"]["kind"] == "unpaired")
-    machines = sorted({f"{m['cpu']} ({', '.join(m['vector_extensions'])}; {m['cores']} cores)"
+    machines = sorted({f"{m['cpu']} ({', '.join(m['vector_extensions'])}; {m['cores']} cores; "
+                       f"TensorFlow's {machine.describe_kernels(m)} kernels)"
                        for m in (r["machine"] for rs in records.values() for r in rs)})
     lines = [f"Scored on `{spec}`'s test split, N = {record['eval']['num_examples']}{per_domain}; mean +- std over "
              f"the seeds; train s on {' and '.join(machines)}."]

@@ -19,6 +19,8 @@ import re
 import sys
 import time
 
+import tfgan_course  # noqa: F401  # Its choice of TensorFlow's CPU kernels reaches the kernels' environment.
+
 NOTEBOOK_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(NOTEBOOK_DIR)
 BUDGETS = ("smoke", "full")

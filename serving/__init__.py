@@ -16,3 +16,9 @@ exporter `tfgan_course.export` uses) and `errors` (the error every layer raises)
 queries either this server or TF Serving. Nothing here imports `tfgan_course`. See
 serving/README.md for where the server differs from TF Serving.
 """
+
+import os
+
+# oneDNN's CPU kernels even where TensorFlow's default leaves them off (AVX2-only CPUs): the reason is in
+# tfgan_course/__init__.py. Set before anything here imports TensorFlow; TF_ENABLE_ONEDNN_OPTS=0 keeps them off.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

@@ -133,8 +133,10 @@ class InfoGANTest(tf.test.TestCase):
         model.compile(keras.optimizers.Adam(5e-3, 0.5), keras.optimizers.Adam(5e-3, 0.5))
         images = tf.constant(_images(16))
         values = [float(model.train_step(images)["info_loss"]) for _ in range(40)]
-        # One step's value is noisy (fresh codes each step): compare the averages of 5.
-        self.assertLess(np.mean(values[-5:]), 0.5 * np.mean(values[:5]))
+        # One step's value is noisy (fresh codes each step): compare the averages of 5. Over seeds 0-5 and
+        # both of TensorFlow's CPU kernel sets (oneDNN, Eigen) the last 5 came to 0.24-0.72 of the first 5;
+        # with info_weight=0, where Q never learns, to 0.96-1.05.
+        self.assertLess(np.mean(values[-5:]), 0.8 * np.mean(values[:5]))
 
     def test_code_sweeps_change_one_code(self):
         model = info_gan()
