@@ -46,6 +46,9 @@ ARMS = {"progressive": {}, "flat": {"stable_images": 0, "transition_images": 0},
         "progressive_15k": {"stable_images": 15_000, "transition_images": 15_000}}
 TIME_BUDGET_ARM = "progressive"  # Its total training time is every other arm's equal-time budget.
 CLOCK, SNAPSHOTS = "clock.jsonl", "snapshots.jsonl"
+# Where the progressive GAN measures WGAN-GP's gradient norm. Rows without the field were trained when it was
+# measured at the running resolution (before 2026-12-06): another training step, kept apart in the report.
+GRADIENT_PENALTY = "full_size"
 
 flags.DEFINE_integer("seeds", 3, "Seeds per arm (0 .. seeds-1).")
 flags.DEFINE_enum("equal_time_by", "clock", ["clock", "reference_rates"],
@@ -59,6 +62,10 @@ flags.DEFINE_integer("num_samples", 10_000, "Generated and real images per FID."
 flags.DEFINE_string("output_dir", "runs/progressive", "The runs.")
 flags.DEFINE_string("scores", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "progressive.jsonl"),
                     "Scores, one JSON line per (arm, seed, budget); committed with the benchmark.")
+flags.DEFINE_string("classifier_dir", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                  "classifiers"),
+                    "The scoring classifier's cache, kept in the repository so that every machine scores in one "
+                    "feature space (quality_vs_peer.py's).")
 flags.DEFINE_bool("report_only", False, "Print the table from --scores; train and score nothing.")
 flags.DEFINE_string("train_one", None, "Internal: train arm:seed in this process.")
 FLAGS = flags.FLAGS
@@ -167,9 +174,12 @@ def score(arm, seed):
     """Scores each kept generator of a run that --scores does not hold yet."""
     import keras  # pylint: disable=import-outside-toplevel
 
-    from tfgan_course import evaluate, spec, trained  # pylint: disable=import-outside-toplevel
+    from tfgan_course import classifier, evaluate, spec, trained  # pylint: disable=import-outside-toplevel
 
-    done = {(r["arm"], r["seed"], r["budget"], r["num_samples"]) for r in read_jsonl(FLAGS.scores)}
+    current = classifier.load_or_train("fashion_mnist", image_size=28, channels=1,
+                                       cache_dir=FLAGS.classifier_dir).record()
+    done = {(r["arm"], r["seed"], r["budget"], r["num_samples"]) for r in current_rows(read_jsonl(FLAGS.scores))
+            if r["classifier"] == current}
     directory = run_dir(arm, seed)
     saved = spec.read(os.path.join(directory, spec.CHECKPOINTS))
     for snapshot in read_jsonl(os.path.join(directory, SNAPSHOTS)):
@@ -179,10 +189,11 @@ def score(arm, seed):
         loaded = trained.TrainedGenerator(saved, f"{arm} seed {seed} {snapshot['budget']}",
                                           lambda inputs, g=generator: g(inputs["z"], training=False).numpy())
         result = evaluate.evaluate(loaded, "fashion_mnist",
-                                   os.path.join(directory, "eval", snapshot["budget"]), FLAGS.num_samples)
+                                   os.path.join(directory, "eval", snapshot["budget"]), FLAGS.num_samples,
+                                   cache_dir=FLAGS.classifier_dir)
         row = {"arm": arm, "seed": seed, "budget": snapshot["budget"], "step": snapshot["step"],
                "seconds": round(snapshot["seconds"], 1), "seconds_by": snapshot.get("seconds_by", "clock"),
-               "num_samples": FLAGS.num_samples,
+               "num_samples": FLAGS.num_samples, "gradient_penalty": GRADIENT_PENALTY,
                "classifier": result["classifier"], **result["generated"]}
         append_jsonl(FLAGS.scores, row)
         print(f"scored {arm} seed {seed} {snapshot['budget']} (step {snapshot['step']}): FID {row['fid']:.1f}",
@@ -234,8 +245,18 @@ def equal_time(arm, seed):
     return seconds, images
 
 
+def current_rows(rows):
+    """The rows of this code's training step (GRADIENT_PENALTY) scored by the newest classifier."""
+    rows = [r for r in rows if r.get("gradient_penalty", "running_resolution") == GRADIENT_PENALTY]
+    return [r for r in rows if r["classifier"] == rows[-1]["classifier"]] if rows else []
+
+
 def report():
-    rows = read_jsonl(FLAGS.scores)
+    every = read_jsonl(FLAGS.scores)
+    rows = current_rows(every)
+    if len(rows) < len(every):
+        print(f"{len(every) - len(rows)} rows of {FLAGS.scores} are left out: another training step (the gradient "
+              f"penalty at the running resolution) or another classifier.")
     if not rows:
         print("Nothing scored yet.")
         return

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tests import fixtures
 from tfgan_course import config as config_lib
-from tfgan_course import experiment, losses, models, optimizers, spec, trained, variants
+from tfgan_course import experiment, models, optimizers, spec, trained, variants
 from tfgan_course.gans import progressive
 from tfgan_course.models import pggan
 
@@ -134,20 +134,21 @@ class TrainingPartsTest(tf.test.TestCase):
         self.assertAllClose(restarted, fresh, atol=1e-6)
         self.assertEqual((int(adam.iterations), int(adam.restarted_at)), (9, 5))
 
-    def test_the_gradient_penalty_is_measured_at_the_running_resolution(self):
+    def test_the_gradient_penalty_does_not_jump_when_a_block_starts_to_fade_in(self):
         model = variants.build(config_lib.Config(**TINY), (8, 8, 1))
-        pggan.set_progress(model.growing_networks, 0.0)  # 4x4: D sees x through a 2x2 average pooling.
-        real = pggan.upscale(tf.random.uniform([8, 4, 4, 1], -1, 1, seed=4), 2)
-        fake = pggan.upscale(tf.random.uniform([8, 4, 4, 1], -1, 1, seed=5), 2)
-        model.seed_generator = keras.random.SeedGenerator(7)  # The same interpolation weights for both.
-        with pggan.running([model.discriminator], 1):
-            scaled = model._gradient_penalty(real, fake, 2.0)  # pylint: disable=protected-access
-            # The same penalty on 4x4 images, of D(up(y)) = D'(y): the paper's network at that size.
-            native = losses.gradient_penalty(lambda y, training=True: model.discriminator(pggan.upscale(y, 2)),
-                                             pggan.downscale(real, 2), pggan.downscale(fake, 2),
-                                             seed=keras.random.SeedGenerator(7))
-        self.assertGreater(float(native), 0.01)
-        self.assertAllClose(scaled, native, rtol=1e-4)
+        real = tf.random.uniform([8, 8, 8, 1], -1, 1, seed=4)
+        fake = tf.random.uniform([8, 8, 8, 1], -1, 1, seed=5)
+        penalties = []
+        # The last step at 4x4 (one block) and the first of the fade to 8x8 (two, the new one at weight 1e-6).
+        for p, blocks in ((0.0, 1), (1e-6, 2)):
+            pggan.set_progress(model.growing_networks, p)
+            model.seed_generator = keras.random.SeedGenerator(7)  # The same interpolation weights for both.
+            with pggan.running([model.discriminator], blocks):
+                penalties.append(float(model._gradient_penalty(real, fake)))  # pylint: disable=protected-access
+        # Measured at the running resolution, the second would be taken in units half as large (D's norm
+        # doubled) against the same target of 1.
+        self.assertGreater(penalties[0], 0.01)
+        self.assertAllClose(penalties[0], penalties[1], rtol=1e-4)
 
     def test_the_variant_is_chosen_and_its_fixed_parts_refused(self):
         config = config_lib.Config(**TINY)

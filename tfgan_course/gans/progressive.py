@@ -34,11 +34,11 @@ class ProgressiveGAN(gan.GAN):
       L_G = -E[D(G(z))]                     through the updated D
       images seen += the global batch
 
-    The gradient penalty is measured at the running resolution (D sees x only through its
-    s-fold average pooling there, s = H / that resolution), as the paper's networks, whose inputs
-    have that size, measure it; D's and G's Adam restart when a new block starts to fade in
-    (`optimizers.RestartableAdam`), and G's EMA (`ema_decay`, 0.999 in the paper) gives the samples
-    and the export. `images_seen` and the optimizers' restarts are checkpointed, so a resumed run
+    The gradient penalty is measured on the full-size images D takes, as the paper's code and TF-GAN
+    measure it (their networks, too, take full-size images whatever the resolution): so its target
+    does not change units when a block starts to fade in. D's and G's Adam restart when a new block
+    starts to fade in (`optimizers.RestartableAdam`), and G's EMA (`ema_decay`, 0.999 in the paper)
+    gives the samples and the export. `images_seen` and the optimizers' restarts are checkpointed, so a resumed run
     continues mid-fade exactly.
 
     Args:
@@ -122,7 +122,7 @@ class ProgressiveGAN(gan.GAN):
                 real_scores = self.discriminator(real_images, training=True)
                 fake_scores = self.discriminator(tf.stop_gradient(fake_images), training=True)
                 wasserstein = self.loss_pair.discriminator(real_scores, fake_scores)
-                penalty = self._gradient_penalty(real_images, fake_images, self.sizes[-1] / self.sizes[blocks - 1])
+                penalty = self._gradient_penalty(real_images, fake_images)
                 drift = losses.drift_penalty(real_scores)
                 d_loss = wasserstein + self.penalty_weight * penalty + DRIFT_WEIGHT * drift
             self._apply_all(self.d_optimizer, d_tape, d_loss, self.d_variables)
@@ -139,14 +139,14 @@ class ProgressiveGAN(gan.GAN):
         self._apply(optimizer, [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(gradients, variables)],
                     variables)
 
-    def _gradient_penalty(self, real_images, fake_images, scale):
-        """WGAN-GP's penalty with the gradient norm taken at the running resolution (a replica's share).
+    def _gradient_penalty(self, real_images, fake_images):
+        """WGAN-GP's penalty on the full-size images (a replica's share).
 
-        D(x) = D'(avgpool_s(x)) gives ||grad_x D|| = ||grad D'|| / s; measuring x in units of s (u = x / s)
-        multiplies the norm back by s, so `losses.gradient_penalty` on u penalises ||grad D'||.
+        Not at the running resolution: D sees x there through an s-fold average pooling, so a norm in
+        those units would be s times the full-size one, and its target would jump 2x at the first step
+        of every fade-in, while D is still the previous stage's function and both Adams restart.
         """
-        return losses.gradient_penalty(lambda u, training=True: self.discriminator(u * scale, training=training),
-                                       real_images / scale, tf.stop_gradient(fake_images) / scale,
+        return losses.gradient_penalty(self.discriminator, real_images, tf.stop_gradient(fake_images),
                                        seed=self.seed_generator)
 
     def _restart_optimizers_if_grown(self, running):
