@@ -225,7 +225,7 @@ def _read(path: str) -> str:
 def flops_per_cycle() -> tuple[int, str]:
     """fp32 FLOPs per cycle per core of this x86 CPU's vector units, and why."""
     info = _read("/proc/cpuinfo")
-    cpu_flags = set(re.search(r"flags\s*:\s*(.*)", info).group(1).split()) if "flags" in info else set()
+    cpu_flags = machine.cpu_flags()
     vendor = (re.search(r"vendor_id\s*:\s*(\S+)", info) or [None, ""])[1]
     family = int((re.search(r"cpu family\s*:\s*(\d+)", info) or [None, "0"])[1])
     fma = "fma" in cpu_flags
