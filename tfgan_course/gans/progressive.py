@@ -38,8 +38,8 @@ class ProgressiveGAN(gan.GAN):
     measure it (their networks, too, take full-size images whatever the resolution): so its target
     does not change units when a block starts to fade in. D's and G's Adam restart when a new block
     starts to fade in (`optimizers.RestartableAdam`), and G's EMA (`ema_decay`, 0.999 in the paper)
-    gives the samples and the export. `images_seen` and the optimizers' restarts are checkpointed, so a resumed run
-    continues mid-fade exactly.
+    gives the samples and the export. `images_seen` and the optimizers' restarts are checkpointed, so
+    a resumed run continues mid-fade exactly.
 
     Args:
       generator, discriminator: `models.pggan` networks (their sizes must agree).
