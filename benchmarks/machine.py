@@ -58,6 +58,16 @@ def describe_kernels(description: dict) -> str:
     return description.get("tensorflow_kernels") or tensorflow_kernels(description["vector_extensions"], "")
 
 
+def timing_session(measured: str) -> dict:
+    """The fields every row of a timing session records: its start, the cores other jobs kept busy just before
+    it (warned about above 0.2: `measured` beside them says nothing) and describe()'s machine."""
+    busy = busy_cores()
+    if busy > 0.2:
+        print(f"warning: other jobs keep {busy:.1f} cores busy: {measured} measured beside them say nothing; "
+              "stop them and measure again.", flush=True)
+    return {"session": time.strftime("%Y-%m-%dT%H:%M:%S"), "busy_cores_before_session": round(busy, 2), **describe()}
+
+
 def busy_cores(seconds: float = 2.0) -> float:
     """How many cores' worth of CPU time the machine spent outside idle over the next `seconds` (0 to cores)."""
     def ticks():

@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+import tfgan_course  # noqa: F401  # Before TensorFlow (imported below, in the functions): it picks its CPU kernels.
+
 CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tfgan_course", "configs",
                       "dcgan_fashion_mnist.cfg")
 SNAPSHOTS, CLOCK = "snapshots.jsonl", "clock.jsonl"

@@ -8,35 +8,52 @@ Per seed, runs of tfgan_course/configs/pggan_fashion_mnist.cfg through `experime
   progressive_15k  the shipped growth with half-length phases (15,000 images per stable phase and
                    per fade-in): full size sooner, so more of the time budget is spent there.
 
-Every arm trains for the config's epochs (equal images seen). The shipped progressive run goes first:
-its total training wall-clock is the time budget. Every other arm also keeps its generator (the sampler,
-G's EMA) at the first step whose training wall-clock reaches that budget: "equal wall-clock".
+Every arm trains for the config's epochs (equal images seen). The shipped progressive run's training
+time is the time budget: every other arm also keeps its generator (the sampler, G's EMA) at the first
+step where it has trained that long: "equal wall-clock".
 
-A clock is only fair on idle cores. With --equal_time_by=reference_rates, the budget is instead the shipped
-run's training time at --reference_seed (a run on idle cores), and every other arm keeps its equal-time
-generator where its images would have taken that budget at that seed's images/s (per phase for a
-progressive arm, at 28 px for flat: the same networks on the same machine train as fast whatever the
-seed), whatever its own clock says; its score row says so. Each kept generator is scored by the project's evaluator
-(`evaluate.evaluate`, N generated against N real test images in the domain classifier's feature space).
-The progressive run's clock also gives images/s per phase.
+Whose clock? A run's own clock is fair only if the machine's speed holds for the hours a seed takes, and
+this VM's does not (benchmarks/README.md, "Measuring on this machine"): the same 28x28 step ran at 69 and
+at 46 images/s twenty minutes apart, and a shipped run took 2,849 s on one day against about 1,500 s for
+the same images on another. So by default (--equal_time_by=measured_rates) the times come from
+--measure_rates: --timing_rounds rounds of one fresh process per kind of run (progressive, flat),
+alternating, each training every phase of the schedule for RATE_PHASE_STEPS steps through
+`experiment.run` (with the runs' checkpointing) and timing each phase's steps after its first
+RATE_WARMUP_STEPS. A phase's speed depends on its networks and shapes, not on its length or seed, so the
+newest session's median images/s per phase give the budget (the shipped run's time at those rates) and
+where every other arm reaches it: flat at budget x flat's images/s, progressive_15k through its own
+schedule. Those are ratios of speeds measured side by side, so a machine that is slower all session long
+changes neither, and the runs themselves may train on a shared machine. --equal_time_by=clock uses the
+runs' own clocks instead, and --equal_time_by=reference_rates the budget and images/s of --reference_seed's
+runs' clocks; each score row says which (seconds_by). Each kept generator is scored by the project's
+evaluator (`evaluate.evaluate`, N generated against N real test images in the domain classifier's feature
+space).
 
 Runs resume (from their checkpoints, the clock from clock.jsonl); scores are appended to --scores,
 committed, so a later session skips what is scored:
 
-  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 85 minutes on 2 cores
+  .venv/bin/python benchmarks/progressive.py --measure_rates       # about 15 minutes, idle cores only
+  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 75 minutes on 2 cores
   .venv/bin/python benchmarks/progressive.py --seeds=1 --arms=progressive_15k
-  .venv/bin/python benchmarks/progressive.py --seeds=3 --equal_time_by=reference_rates   # on busy cores
   .venv/bin/python benchmarks/progressive.py --report_only
 """
 
+import math
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+# Before TensorFlow: it picks TensorFlow's CPU kernels (tfgan_course/__init__.py). Until 2026-12-06 this script
+# imported Keras first, so on CPUs where TensorFlow leaves oneDNN off its runs trained on Eigen's kernels.
+import tfgan_course  # noqa: F401
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
+import machine  # pylint: disable=wrong-import-position  # noqa: E402
+import numpy as np  # pylint: disable=wrong-import-position
 from absl import app, flags  # pylint: disable=wrong-import-position
 from peer_dcgan import append_jsonl, read_jsonl  # pylint: disable=wrong-import-position  # noqa: E402
 
@@ -49,11 +66,17 @@ CLOCK, SNAPSHOTS = "clock.jsonl", "snapshots.jsonl"
 # Where the progressive GAN measures WGAN-GP's gradient norm. Rows without the field were trained when it was
 # measured at the running resolution (before 2026-12-06): another training step, kept apart in the report.
 GRADIENT_PENALTY = "full_size"
+TRAIN_IMAGES = 60_000  # Fashion-MNIST's training split: an epoch is its full batches.
+# A timed process (--measure_rates) trains each phase for RATE_PHASE_STEPS steps and times those after the
+# phase's first RATE_WARMUP_STEPS (the trace of a new block count, the first batches at a new size).
+RATE_PHASE_STEPS, RATE_WARMUP_STEPS = 100, 20
+RATE_KINDS = ("progressive", "flat")  # Every arm's phases are one of these kinds' (progressive_15k: shorter ones).
 
 flags.DEFINE_integer("seeds", 3, "Seeds per arm (0 .. seeds-1).")
-flags.DEFINE_enum("equal_time_by", "clock", ["clock", "reference_rates"],
-                  "How an arm other than the time budget's finds its equal-time step: its own clock, or the images "
-                  "--reference_seed's budget buys at that seed's images/s (for a shared machine).")
+flags.DEFINE_enum("equal_time_by", "measured_rates", ["measured_rates", "clock", "reference_rates"],
+                  "How the time budget and each other arm's equal-time step are found: from the newest "
+                  "--measure_rates session's images/s per phase, from the runs' own clocks, or from "
+                  "--reference_seed's runs' clocks.")
 flags.DEFINE_integer("reference_seed", 0, "With --equal_time_by=reference_rates: the seed whose runs, trained on "
                      "idle cores, give the time budget and the images/s of every arm.")
 flags.DEFINE_list("arms", list(ARMS), f"Arms to train and score, of {', '.join(ARMS)}; the time budget's arm "
@@ -66,8 +89,15 @@ flags.DEFINE_string("classifier_dir", os.path.join(os.path.dirname(os.path.abspa
                                                   "classifiers"),
                     "The scoring classifier's cache, kept in the repository so that every machine scores in one "
                     "feature space (quality_vs_peer.py's).")
+flags.DEFINE_string("rates", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                         "progressive_rates.jsonl"),
+                    "Images/s per phase of each kind of run, one JSON line per timed process (--measure_rates).")
+flags.DEFINE_bool("measure_rates", False, "Time every phase of a progressive and a flat run on idle cores into "
+                  "--rates (for --equal_time_by=measured_rates), then exit.")
+flags.DEFINE_integer("timing_rounds", 2, "With --measure_rates: processes per kind of run, alternating.")
 flags.DEFINE_bool("report_only", False, "Print the table from --scores; train and score nothing.")
 flags.DEFINE_string("train_one", None, "Internal: train arm:seed in this process.")
+flags.DEFINE_string("time_one", None, "Internal: time the phases of one kind of run (progressive or flat).")
 FLAGS = flags.FLAGS
 
 
@@ -83,20 +113,44 @@ def config_of(arm, seed):
     return config.replace(seed=seed, checkpoint_every_steps=100, log_every_steps=0, **ARMS[arm])
 
 
-def images_within(seconds, arm, rates):
-    """The real images a progressive arm trains on in `seconds` at `rates` ({phase: images/s}), its schedule's."""
+def phase_count(config):
+    """A growing run's phases: stable, fade-in, stable, ..., the last stable one lasting to the end of the run."""
     from tfgan_course.models import pggan  # pylint: disable=import-outside-toplevel
 
+    return 2 * len(pggan.resolutions(config.image_size)) - 1
+
+
+def run_images(arm):
+    """The real images a run of `arm` trains on: its epochs of full batches."""
     config = config_of(arm, 0)
-    phases = 2 * len(pggan.resolutions(config.image_size)) - 1  # stable, fade-in, stable, ..., stable to the end
-    images = 0.0
+    return config.epochs * (TRAIN_IMAGES // config.batch_size) * config.batch_size
+
+
+def phase_lengths(arm):
+    """(phase, real images) of a progressive arm's schedule, the last phase lasting to the end (inf)."""
+    config = config_of(arm, 0)
+    phases = phase_count(config)
     for phase in range(phases):
         length = config.stable_images if phase % 2 == 0 else config.transition_images
-        if phase == phases - 1 or length / rates[phase] >= seconds:
+        yield phase, math.inf if phase == phases - 1 else length
+
+
+def images_within(seconds, arm, rates):
+    """The real images a progressive arm trains on in `seconds` at `rates` ({phase: images/s}), its schedule's."""
+    images = 0.0
+    for phase, length in phase_lengths(arm):
+        if length / rates[phase] >= seconds:
             return images + seconds * rates[phase]
-        images += length
-        seconds -= length / rates[phase]
-    raise AssertionError("unreachable: the last phase lasts to the end of the run")
+        images, seconds = images + length, seconds - length / rates[phase]
+
+
+def seconds_for(images, arm, rates):
+    """The seconds a progressive arm takes for its first `images` real images at `rates` ({phase: images/s})."""
+    seconds = 0.0
+    for phase, length in phase_lengths(arm):
+        if length >= images:
+            return seconds + images / rates[phase]
+        seconds, images = seconds + length / rates[phase], images - length
 
 
 def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
@@ -143,7 +197,8 @@ def train_one(arm, seed, stop_at_seconds, stop_at_images=None):
             path = os.path.join(directory, "snapshots", f"{budget}_step{step:05d}.keras")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.model.sampler.save(path)
-            by = "reference_rates" if stop_at_images and budget == "equal_time" else "clock"
+            # How this run found its equal-time step: both its rows say so, to tell them from another run's.
+            by = FLAGS.equal_time_by if stop_at_images else "clock"
             append_jsonl(os.path.join(directory, SNAPSHOTS),
                           {"budget": budget, "step": step, "seconds": seconds, "path": path, "seconds_by": by})
             self.kept = self.kept or budget == "equal_time"
@@ -167,7 +222,78 @@ def train(arm, seed):
     print(f"training {arm} seed {seed} in {run_dir(arm, seed)}", flush=True)
     subprocess.run([sys.executable, os.path.abspath(__file__), f"--train_one={arm}:{seed}",
                     f"--output_dir={FLAGS.output_dir}", f"--equal_time_by={FLAGS.equal_time_by}",
-                    f"--reference_seed={FLAGS.reference_seed}"], check=True)
+                    f"--reference_seed={FLAGS.reference_seed}", f"--rates={FLAGS.rates}"], check=True)
+
+
+def time_one(kind):
+    """Trains each phase of `kind`'s run for RATE_PHASE_STEPS steps in a scratch directory, through the runs' own
+    path, and prints each phase's images/s over its steps after the first RATE_WARMUP_STEPS."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
+
+    config = config_of(kind, 0)
+    phases = 1
+    if config.stable_images:  # A growing run: every phase RATE_PHASE_STEPS long.
+        phase_images = RATE_PHASE_STEPS * config.batch_size
+        config = config.replace(stable_images=phase_images, transition_images=phase_images)
+        phases = phase_count(config)
+    config = config.replace(epochs=1, steps_per_epoch=phases * RATE_PHASE_STEPS)
+    steps = []  # Per step: (its phase, its size, the clock at its end, the images seen after it).
+
+    class Timer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.state = self.model.growth_state()  # Of the next step: the images seen before it decide.
+
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append((self.state["phase"], self.state["size"], time.perf_counter(),
+                          int(self.model.images_seen.numpy())))
+            self.state = self.model.growth_state()
+
+    with tempfile.TemporaryDirectory() as directory:
+        experiment.run(config, directory, verbose=0, extra_callbacks=[Timer()])
+    for phase in sorted({step[0] for step in steps}):
+        # The end of the last warm-up step starts the phase's clock.
+        timed = [step for step in steps if step[0] == phase][RATE_WARMUP_STEPS - 1:]
+        rate = (timed[-1][3] - timed[0][3]) / (timed[-1][2] - timed[0][2])
+        print(f"PHASE_RATE {phase} {timed[0][1]} {rate}", flush=True)
+
+
+def measure_rates():
+    """--timing_rounds rounds of one fresh process per kind of run, alternating; a --rates row each."""
+    session = machine.timing_session("images/s")
+    for round_ in range(FLAGS.timing_rounds):
+        for kind in RATE_KINDS:
+            process = subprocess.run([sys.executable, os.path.abspath(__file__), f"--time_one={kind}"],
+                                     capture_output=True, text=True, check=False)
+            lines = [line.split() for line in process.stdout.splitlines() if line.startswith("PHASE_RATE ")]
+            if process.returncode or not lines:
+                raise RuntimeError(f"Timing the {kind} run failed:\n{process.stderr[-3000:]}")
+            row = {**session, "round": round_, "kind": kind,
+                   "phases": [{"phase": int(phase), "size": int(size), "images_per_second": round(float(rate), 2)}
+                              for _, phase, size, rate in lines],
+                   "timed_steps_per_phase": RATE_PHASE_STEPS - RATE_WARMUP_STEPS}
+            append_jsonl(FLAGS.rates, row)
+            print(f"round {round_}: {kind} " + ", ".join(
+                f"phase {p['phase']} ({p['size']} px) {p['images_per_second']:.1f}" for p in row["phases"]) +
+                " images/s", flush=True)
+
+
+def measured_rates():
+    """The newest --rates session's medians: ({phase: images/s} of a progressive run, flat's images/s, the
+    session), or None when there is none."""
+    rows = read_jsonl(FLAGS.rates)
+    if not rows:
+        return None
+    session, growing, flat = rows[-1]["session"], {}, []
+    for row in rows:
+        if row["session"] == session:
+            for phase in row["phases"]:
+                if row["kind"] == "flat":
+                    flat.append(phase["images_per_second"])
+                else:
+                    growing.setdefault(phase["phase"], []).append(phase["images_per_second"])
+    return {phase: float(np.median(rates)) for phase, rates in growing.items()}, float(np.median(flat)), session
 
 
 def score(arm, seed):
@@ -178,12 +304,12 @@ def score(arm, seed):
 
     current = classifier.load_or_train("fashion_mnist", image_size=28, channels=1,
                                        cache_dir=FLAGS.classifier_dir).record()
-    done = {(r["arm"], r["seed"], r["budget"], r["num_samples"]) for r in current_rows(read_jsonl(FLAGS.scores))
-            if r["classifier"] == current}
+    done = {(r["arm"], r["seed"], r["budget"], r.get("seconds_by", "clock"), r["num_samples"])
+            for r in current_step_rows(read_jsonl(FLAGS.scores)) if r["classifier"] == current}
     directory = run_dir(arm, seed)
     saved = spec.read(os.path.join(directory, spec.CHECKPOINTS))
     for snapshot in read_jsonl(os.path.join(directory, SNAPSHOTS)):
-        if (arm, seed, snapshot["budget"], FLAGS.num_samples) in done:
+        if (arm, seed, snapshot["budget"], snapshot.get("seconds_by", "clock"), FLAGS.num_samples) in done:
             continue
         generator = keras.models.load_model(snapshot["path"])
         loaded = trained.TrainedGenerator(saved, f"{arm} seed {seed} {snapshot['budget']}",
@@ -227,6 +353,17 @@ def equal_time(arm, seed):
     """(seconds, images or None): where `arm` keeps its equal-time generator; images None = by its own clock."""
     if FLAGS.equal_time_by == "clock":
         return total_seconds(TIME_BUDGET_ARM, seed), None
+    if FLAGS.equal_time_by == "measured_rates":
+        measured = measured_rates()
+        if measured is None:
+            raise app.UsageError(f"No images/s in {FLAGS.rates}: run --measure_rates on idle cores first (or train "
+                                 "on idle cores with --equal_time_by=clock).")
+        rates, flat_rate, session = measured
+        seconds = seconds_for(run_images(TIME_BUDGET_ARM), TIME_BUDGET_ARM, rates)
+        images = seconds * flat_rate if arm == "flat" else images_within(seconds, arm, rates)
+        print(f"{arm} seed {seed}: equal time at {images:.0f} images ({seconds:.0f} s at the images/s measured in "
+              f"session {session})", flush=True)
+        return seconds, images
     reference = FLAGS.reference_seed
     seconds, images = total_seconds(TIME_BUDGET_ARM, reference), None
     if arm == "flat":
@@ -245,10 +382,20 @@ def equal_time(arm, seed):
     return seconds, images
 
 
-def current_rows(rows):
+def current_step_rows(rows):
     """The rows of this code's training step (GRADIENT_PENALTY) scored by the newest classifier."""
     rows = [r for r in rows if r.get("gradient_penalty", "running_resolution") == GRADIENT_PENALTY]
     return [r for r in rows if r["classifier"] == rows[-1]["classifier"]] if rows else []
+
+
+def current_rows(rows):
+    """current_step_rows, one per (arm, seed, budget): an equal-time row found the --equal_time_by way, and of
+    the others the newest (a run trained again for another way of timing also scores its equal images)."""
+    kept = {}
+    for row in current_step_rows(rows):
+        if row["budget"] != "equal_time" or row.get("seconds_by", "clock") == FLAGS.equal_time_by:
+            kept[(row["arm"], row["seed"], row["budget"])] = row
+    return list(kept.values())
 
 
 def report():
@@ -278,16 +425,39 @@ def report():
     for arm, seed in sorted({(r["arm"], r["seed"]) for r in rows if r["arm"].startswith("progressive")}):
         speeds = phase_speeds(arm, seed)
         if speeds:
-            print(f"\n{arm} seed {seed}, images/s per phase: " + ", ".join(
+            print(f"\n{arm} seed {seed}, images/s per phase by its own clock: " + ", ".join(
                 f"{phase} ({size} px) {rate:.0f}" for phase, (size, rate) in speeds.items()))
     for seed in sorted({r["seed"] for r in rows if r["arm"] == "flat"}):
         rate = flat_speed(seed)
         if rate:
-            print(f"flat seed {seed}: {rate:.0f} images/s at 28 px (to the equal-time snapshot)")
+            print(f"flat seed {seed}: {rate:.0f} images/s at 28 px by its own clock (to the equal-time snapshot)")
+    report_rates()
+
+
+def report_rates():
+    """The newest --measure_rates session and the time budget it gives."""
+    from tfgan_course.models import pggan  # pylint: disable=import-outside-toplevel
+
+    measured = measured_rates()
+    if measured is None:
+        return
+    rates, flat_rate, session = measured
+    sizes = pggan.resolutions(config_of(TIME_BUDGET_ARM, 0).image_size)
+    budget, images = seconds_for(run_images(TIME_BUDGET_ARM), TIME_BUDGET_ARM, rates), run_images(TIME_BUDGET_ARM)
+    print(f"\nimages/s measured on idle cores (--measure_rates, session {session}, medians): " + ", ".join(
+        f"phase {phase} ({sizes[(phase + 1) // 2]} px) {rate:.0f}" for phase, rate in sorted(rates.items())) +
+        f"; flat {flat_rate:.0f}. The shipped run's {images} images take {budget:.0f} s at these rates, the time "
+        f"in which flat trains on {budget * flat_rate:.0f}.")
 
 
 def main(argv):
     del argv
+    if FLAGS.time_one:
+        time_one(FLAGS.time_one)
+        return
+    if FLAGS.measure_rates:
+        measure_rates()
+        return
     if FLAGS.train_one:
         arm, seed = FLAGS.train_one.split(":")
         seed = int(seed)

@@ -178,11 +178,7 @@ def time_one(spec):
 
 def measure_step_times():
     """--timing_rounds rounds of one fresh process per (side, variant), alternating; a --step_times row each."""
-    busy = machine.busy_cores()
-    if busy > 0.2:
-        print(f"warning: other jobs keep {busy:.1f} cores busy: step times measured beside them say nothing; "
-              "stop them and measure again.", flush=True)
-    session, cpu = time.strftime("%Y-%m-%dT%H:%M:%S"), machine.cpu_model()
+    session = machine.timing_session("step times")
     pairs = list(dict.fromkeys((side, variant) for side, variant, _ in runs()))
     for round_ in range(FLAGS.timing_rounds):
         for side, variant in pairs:
@@ -192,10 +188,8 @@ def measure_step_times():
             lines = [line for line in process.stdout.splitlines() if line.startswith("STEP_SECONDS ")]
             if process.returncode or not lines:
                 raise RuntimeError(f"Timing {side}-{variant} failed:\n{process.stderr[-3000:]}")
-            row = {"session": session, "round": round_, "side": side, "variant": variant,
-                   "seconds_per_step": float(lines[-1].split()[1]), "timed_steps": FLAGS.timing_steps,
-                   "busy_cores_before_session": round(busy, 2), "cpu": cpu,
-                   "vector_extensions": machine.vector_extensions(), "tensorflow_kernels": machine.tensorflow_kernels()}
+            row = {**session, "round": round_, "side": side, "variant": variant,
+                   "seconds_per_step": float(lines[-1].split()[1]), "timed_steps": FLAGS.timing_steps}
             peer_dcgan.append_jsonl(FLAGS.step_times, row)
             print(f"round {round_}: {side}-{variant} {row['seconds_per_step']:.3f} s per step", flush=True)
 
