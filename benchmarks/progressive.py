@@ -33,7 +33,7 @@ Runs resume (from their checkpoints, the clock from clock.jsonl); scores are app
 committed, so a later session skips what is scored:
 
   .venv/bin/python benchmarks/progressive.py --measure_rates       # about 15 minutes, idle cores only
-  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 75 minutes on 2 cores
+  .venv/bin/python benchmarks/progressive.py --seeds=1             # one seed: about 80 minutes on 2 cores
   .venv/bin/python benchmarks/progressive.py --seeds=1 --arms=progressive_15k
   .venv/bin/python benchmarks/progressive.py --report_only
 """
