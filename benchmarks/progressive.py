@@ -12,10 +12,10 @@ Every arm trains for the config's epochs (equal images seen). The shipped progre
 time is the time budget: every other arm also keeps its generator (the sampler, G's EMA) at the first
 step where it has trained that long: "equal wall-clock".
 
-Whose clock? A run's own clock is fair only if the machine's speed holds for the hours a seed takes, and
-this VM's does not (benchmarks/README.md, "Measuring on this machine"): the same 28x28 step ran at 69 and
-at 46 images/s twenty minutes apart, and a shipped run took 2,849 s on one day against about 1,500 s for
-the same images on another. So by default (--equal_time_by=measured_rates) the times come from
+Whose clock? A run's own clock is fair only if the cores stay idle and the machine's speed holds for the
+hour a run takes, and this VM's drifts (benchmarks/README.md, "Measuring on this machine"); a clock also
+counts whatever slowed its own process (seed 0's shipped run took 2,849 s on Eigen's kernels, about 1,900 s
+of training on oneDNN's, the same section). So by default (--equal_time_by=measured_rates) the times come from
 --measure_rates: --timing_rounds rounds of one fresh process per kind of run (progressive, flat),
 alternating, each training every phase of the schedule for RATE_PHASE_STEPS steps through
 `experiment.run` (with the runs' checkpointing) and timing each phase's steps after its first
@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import NamedTuple
 
 # Before TensorFlow: it picks TensorFlow's CPU kernels (tfgan_course/__init__.py). Until 2026-12-06 this script
 # imported Keras first, so on CPUs where TensorFlow leaves oneDNN off its runs trained on Eigen's kernels.
@@ -279,13 +280,20 @@ def measure_rates():
                 " images/s", flush=True)
 
 
+class MeasuredRates(NamedTuple):
+    """The newest --measure_rates session's medians."""
+    phases: dict  # {phase: images/s} of a progressive run.
+    sizes: dict  # {phase: its resolution in px}.
+    flat: float  # Images/s of the flat run.
+    session: str
+
+
 def measured_rates():
-    """The newest --rates session's medians: ({phase: images/s} of a progressive run, flat's images/s, the
-    session), or None when there is none."""
+    """MeasuredRates of the newest --rates session, or None when there is none."""
     rows = read_jsonl(FLAGS.rates)
     if not rows:
         return None
-    session, growing, flat = rows[-1]["session"], {}, []
+    session, growing, sizes, flat = rows[-1]["session"], {}, {}, []
     for row in rows:
         if row["session"] == session:
             for phase in row["phases"]:
@@ -293,7 +301,9 @@ def measured_rates():
                     flat.append(phase["images_per_second"])
                 else:
                     growing.setdefault(phase["phase"], []).append(phase["images_per_second"])
-    return {phase: float(np.median(rates)) for phase, rates in growing.items()}, float(np.median(flat)), session
+                    sizes[phase["phase"]] = phase["size"]
+    return MeasuredRates({phase: float(np.median(rates)) for phase, rates in growing.items()}, sizes,
+                         float(np.median(flat)), session)
 
 
 def score(arm, seed):
@@ -358,11 +368,10 @@ def equal_time(arm, seed):
         if measured is None:
             raise app.UsageError(f"No images/s in {FLAGS.rates}: run --measure_rates on idle cores first (or train "
                                  "on idle cores with --equal_time_by=clock).")
-        rates, flat_rate, session = measured
-        seconds = seconds_for(run_images(TIME_BUDGET_ARM), TIME_BUDGET_ARM, rates)
-        images = seconds * flat_rate if arm == "flat" else images_within(seconds, arm, rates)
+        seconds = seconds_for(run_images(TIME_BUDGET_ARM), TIME_BUDGET_ARM, measured.phases)
+        images = seconds * measured.flat if arm == "flat" else images_within(seconds, arm, measured.phases)
         print(f"{arm} seed {seed}: equal time at {images:.0f} images ({seconds:.0f} s at the images/s measured in "
-              f"session {session})", flush=True)
+              f"session {measured.session})", flush=True)
         return seconds, images
     reference = FLAGS.reference_seed
     seconds, images = total_seconds(TIME_BUDGET_ARM, reference), None
@@ -436,18 +445,15 @@ def report():
 
 def report_rates():
     """The newest --measure_rates session and the time budget it gives."""
-    from tfgan_course.models import pggan  # pylint: disable=import-outside-toplevel
-
     measured = measured_rates()
     if measured is None:
         return
-    rates, flat_rate, session = measured
-    sizes = pggan.resolutions(config_of(TIME_BUDGET_ARM, 0).image_size)
-    budget, images = seconds_for(run_images(TIME_BUDGET_ARM), TIME_BUDGET_ARM, rates), run_images(TIME_BUDGET_ARM)
-    print(f"\nimages/s measured on idle cores (--measure_rates, session {session}, medians): " + ", ".join(
-        f"phase {phase} ({sizes[(phase + 1) // 2]} px) {rate:.0f}" for phase, rate in sorted(rates.items())) +
-        f"; flat {flat_rate:.0f}. The shipped run's {images} images take {budget:.0f} s at these rates, the time "
-        f"in which flat trains on {budget * flat_rate:.0f}.")
+    images = run_images(TIME_BUDGET_ARM)
+    budget = seconds_for(images, TIME_BUDGET_ARM, measured.phases)
+    print(f"\nimages/s measured on idle cores (--measure_rates, session {measured.session}, medians): " + ", ".join(
+        f"phase {phase} ({measured.sizes[phase]} px) {rate:.0f}" for phase, rate in sorted(measured.phases.items())) +
+        f"; flat {measured.flat:.0f}. The shipped run's {images} images take {budget:.0f} s at these rates, the "
+        f"time in which flat trains on {budget * measured.flat:.0f}.")
 
 
 def main(argv):
