@@ -44,6 +44,10 @@ if importlib.util.find_spec("tfgan_course") is None:
     for spec in ("mnist",):  # Where no offline copy is installed, TFDS downloads them, once.
         data.prepare(spec)
 
+# Before Keras: the package turns on TensorFlow's oneDNN CPU kernels, which TensorFlow reads once, at import
+# (its default leaves them off on AVX2-only CPUs, where they train the DCGAN 2.4x faster).
+import tfgan_course  # noqa: F401
+
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI).
 # `TFGAN_NOTEBOOK_DATA` replaces the dataset (MNIST: offline, `./run.sh setup` fetches its 10,000
@@ -192,13 +196,14 @@ print(f"{'real images':12s} {real_energy:10.4f}")
 # (0.172), the untrained resize-convolution one 0.07% (0.0007), the real digits 0.02% (0.0002).
 # Training removes the transposed generator's artefact, but not at once: 0.050 after 30 steps,
 # still 0.008 to 0.015 (40 to 70 times the real digits) at 60 to 120 steps, then 0.0001 to 0.0015
-# from 150 steps on, and 0.0003 at the end against the resize-convolution's 0.0002 (it never left
+# from 150 steps on, and 0.0004 at the end against the resize-convolution's 0.0002 (it never left
 # 0.00003 to 0.0012). An earlier run of 1,500 steps ended at 0.0002 for both. So on MNIST at this
 # scale the checkerboard is an artefact of initialisation and early training, which the
 # transposed-convolution DCGAN unlearns; the resize-convolution one never has it. The price: the
-# resize-convolution step took 1.4 times as long here (177 s against 125 s for 600 steps), its 3x3
-# convolutions running at the upsampled size. `python -m tfgan_course.evaluate` reports the same
-# number beside the real-vs-real baseline for any run.
+# resize-convolution step took 1.4 to 1.8 times as long here (600 steps in 177 s against 125 s, and
+# in a later run 146 s against 83 s), its 3x3 convolutions running at the upsampled size.
+# `python -m tfgan_course.evaluate` reports the same number beside the real-vs-real baseline for any
+# run.
 #
 # ## Wasserstein GANs with gradient penalty
 #
@@ -244,8 +249,8 @@ print("generate(8, label=3):", cgan.model.generate(8, label=3).shape)
 
 # %% [markdown]
 # At the full budget (3,000 steps, measured once) this run is a lesson of the notes' previous part:
-# it collapsed. D won (D(x) 0.999, D(G(z)) 0.001 at the end) and G drew the same two blobs in every
-# row, ignoring the label: mode collapse. The config's settings are the notes' (Adam 2e-4, batch
+# it collapsed. D won (D(x) 0.99 and D(G(z)) 0.006 to 0.05 at the end) and G drew the same noisy blobs
+# in every row, ignoring the label: mode collapse. The config's settings are the notes' (Adam 2e-4, batch
 # 64) over 20 epochs; at 3,000 steps they did not get there. Lecture 004's notebook measures
 # collapse and its remedies; lecture 002's notebook trains the conditional DCGAN, which conditions
 # both networks more strongly.

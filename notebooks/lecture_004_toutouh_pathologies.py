@@ -43,6 +43,10 @@ if importlib.util.find_spec("tfgan_course") is None:
     for spec in ("fashion_mnist", "mnist"):  # Where no offline copy is installed, TFDS downloads them, once.
         data.prepare(spec)
 
+# Before Keras: the package turns on TensorFlow's oneDNN CPU kernels, which TensorFlow reads once, at import
+# (its default leaves them off on AVX2-only CPUs, where they train the DCGAN 2.4x faster).
+import tfgan_course  # noqa: F401
+
 # %% [markdown]
 # **Budget**: `full` (the text discusses its results) or `smoke` (every cell in seconds, for CI; it
 # trains one row of the loss table and two mode-collapse setups instead of all).
@@ -217,8 +221,9 @@ for name, (steps, metrics) in collapse.items():
 # The grid shows the remedy at work: the deep nets without one put most samples on modes but keep
 # only some of the 25 (they lay their samples along a few grid lines), and with DRAGAN's penalty
 # they keep all of them. The ring is easier: at 20,000 steps the lecture's one-layer nets found all
-# 8 modes on this seed even without unrolling, the unrolled G with fewer samples on the modes, so
-# one seed does not separate the two there. One seed is a demonstration, not a measurement:
+# 8 modes on this seed even without unrolling, and which of the two put more samples on the modes
+# changed between two runs of the same seed (59% against the unrolled 74% here, 75% against 58% in an
+# earlier run), so one seed does not separate the two there. One seed is a demonstration, not a measurement:
 # `benchmarks/mode_collapse.py` runs the setups over 3 seeds (the README's table: with DRAGAN's
 # penalty the deep nets capture all 25 grid modes on every seed; without a remedy, 16 on average).
 # PacGAN (`toy_grid25_pacgan.cfg`, D sees packs of 4 samples) and WGAN-GP (`--loss=wasserstein

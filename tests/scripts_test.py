@@ -1,4 +1,4 @@
-"""The benchmark scripts pick TensorFlow's CPU kernels before TensorFlow starts.
+"""The benchmark scripts and the lecture notebooks pick TensorFlow's CPU kernels before TensorFlow starts.
 
 `tfgan_course/__init__.py` (and `serving/__init__.py`) turn oneDNN's kernels on, which TensorFlow reads
 once, at its import: a script that imports Keras or TensorFlow before either package trains on whatever
@@ -35,10 +35,10 @@ def first_line(tree, packages, module_level):
 class ScriptsTest(tf.test.TestCase):
 
     def test_every_script_that_uses_tensorflow_imports_the_kernel_chooser_first(self):
-        # The notebooks' kernels inherit the variable from notebooks/execute.py; opened by hand in Jupyter, they
-        # still import Keras first (their executed copies would have to be run again with the change).
-        scripts = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "*.py")) + [os.path.join(ROOT, "notebooks",
-                                                                                            "execute.py")])
+        # The lecture notebooks too: run by notebooks/execute.py their kernels inherit the variable, but opened in
+        # Jupyter they start with nothing set.
+        scripts = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "*.py"))
+                         + glob.glob(os.path.join(ROOT, "notebooks", "*.py")))
         self.assertNotEmpty(scripts)
         for path in scripts:
             with self.subTest(script=os.path.relpath(path, ROOT)):
