@@ -371,9 +371,11 @@ def _report_targets(rows, ratios):
                 continue
             mine, peer = (float(np.mean([fid[side][s] for s in seeds])) for side in SIDES)
             median = float(np.median([ratios[("project", variant, budget)][s] for s in seeds]))
+            # nan: no --measure_step_times row for the variant, so no time to judge.
+            time_cells = ("-", "no step time") if math.isnan(median) else (
+                f"{median:.2f}", "met" if median <= TIME_TARGET else "not met")
             print(f"| {variant} | {budget} | {len(seeds)} | {mine:.1f} | {peer:.1f} | "
-                  f"{'met' if mine <= peer else 'not met'} | {median:.2f} | "
-                  f"{'met' if median <= TIME_TARGET else 'not met'} |")
+                  f"{'met' if mine <= peer else 'not met'} | " + " | ".join(time_cells) + " |")
 
 
 def _report_fid_against_time(rows, per_step):
