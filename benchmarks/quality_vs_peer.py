@@ -339,14 +339,22 @@ def _report_time_to_quality(rows, per_step):
             for seed in sorted({r["seed"] for r in group} & set(targets)):
                 target = targets[seed]
                 mine = sorted((r for r in group if r["seed"] == seed), key=lambda r: r["step"])
+                if mine[-1]["step"] < budget:
+                    continue  # Not trained to this budget (a shorter ablation, or a run still training).
                 reached = next((r for r in mine if r["fid"] <= target["fid"]), None)
                 steps = reached["step"] if reached else f"> {mine[-1]['step']}"
-                spent = f"{_seconds(reached, per_step):.0f}" if reached else f"> {_seconds(mine[-1], per_step):.0f}"
+                spent = _shown_seconds(reached or mine[-1], per_step, "" if reached else "> ")
                 ratio = _seconds(reached, per_step) / _seconds(target, per_step) if reached else math.inf
                 ratios.setdefault((side, variant, budget), {})[seed] = ratio
                 print(f"| {side}-{variant} | {budget} | {seed} | {target['fid']:.1f} | {steps} | {spent} | "
-                      f"{_seconds(target, per_step):.0f} | {ratio:.2f} |")
+                      f"{_seconds(target, per_step):.0f} | {'-' if math.isnan(ratio) else f'{ratio:.2f}'} |")
     return ratios
+
+
+def _shown_seconds(row, per_step, prefix=""):
+    """The row's training seconds for a table cell; "-" for a variant without measured step times."""
+    seconds = _seconds(row, per_step)
+    return "-" if math.isnan(seconds) else f"{prefix}{seconds:.0f}"
 
 
 TIME_TARGET = 0.75  # The issue's target: reach the peer's FID at a budget in at most this share of the peer's time.
@@ -376,6 +384,13 @@ def _report_targets(rows, ratios):
                 f"{median:.2f}", "met" if median <= TIME_TARGET else "not met")
             print(f"| {variant} | {budget} | {len(seeds)} | {mine:.1f} | {peer:.1f} | "
                   f"{'met' if mine <= peer else 'not met'} | " + " | ".join(time_cells) + " |")
+    for budget in map(int, FLAGS.budgets):
+        # A run stuck on one class is a dead run, not a quality level: its FID dominates a mean of few seeds.
+        collapsed = sorted(r["seed"] for r in evals if r["side"] == "torch" and r["step"] == budget
+                           and r["classes_covered"] <= 1)
+        if collapsed:
+            print(f"\nAt {budget} steps the peer is collapsed to one class on seeds {collapsed}: its mean there "
+                  "is a dead run's FID; --report_seeds without them compares the runs that trained.")
 
 
 def _report_fid_against_time(rows, per_step):
@@ -391,7 +406,8 @@ def _report_fid_against_time(rows, per_step):
             at_step = [r for r in group if r["step"] == step]
             seconds = float(np.mean([_seconds(r, per_step) for r in at_step]))
             fids = [r["fid"] for r in at_step]
-            print(f"| {side}-{variant} | {step} | {seconds:.0f} | {len(at_step)} | {_mean_std(fids, 1)} |")
+            shown = "-" if math.isnan(seconds) else f"{seconds:.0f}"
+            print(f"| {side}-{variant} | {step} | {shown} | {len(at_step)} | {_mean_std(fids, 1)} |")
             curves.setdefault(f"{side}-{variant}", []).append((seconds, np.mean(fids), np.std(fids)))
     if curves:
         _plot_fid_against_time(curves, FLAGS.figure)
