@@ -343,18 +343,17 @@ def _report_time_to_quality(rows, per_step):
                     continue  # Not trained to this budget (a shorter ablation, or a run still training).
                 reached = next((r for r in mine if r["fid"] <= target["fid"]), None)
                 steps = reached["step"] if reached else f"> {mine[-1]['step']}"
-                spent = _shown_seconds(reached or mine[-1], per_step, "" if reached else "> ")
+                spent = _cell(_seconds(reached or mine[-1], per_step), ".0f", "" if reached else "> ")
                 ratio = _seconds(reached, per_step) / _seconds(target, per_step) if reached else math.inf
                 ratios.setdefault((side, variant, budget), {})[seed] = ratio
                 print(f"| {side}-{variant} | {budget} | {seed} | {target['fid']:.1f} | {steps} | {spent} | "
-                      f"{_seconds(target, per_step):.0f} | {'-' if math.isnan(ratio) else f'{ratio:.2f}'} |")
+                      f"{_seconds(target, per_step):.0f} | {_cell(ratio, '.2f')} |")
     return ratios
 
 
-def _shown_seconds(row, per_step, prefix=""):
-    """The row's training seconds for a table cell; "-" for a variant without measured step times."""
-    seconds = _seconds(row, per_step)
-    return "-" if math.isnan(seconds) else f"{prefix}{seconds:.0f}"
+def _cell(value, spec, prefix=""):
+    """A table cell for `value` formatted by `spec`; "-" for nan (a variant without measured step times)."""
+    return "-" if math.isnan(value) else f"{prefix}{value:{spec}}"
 
 
 TIME_TARGET = 0.75  # The issue's target: reach the peer's FID at a budget in at most this share of the peer's time.
@@ -406,8 +405,7 @@ def _report_fid_against_time(rows, per_step):
             at_step = [r for r in group if r["step"] == step]
             seconds = float(np.mean([_seconds(r, per_step) for r in at_step]))
             fids = [r["fid"] for r in at_step]
-            shown = "-" if math.isnan(seconds) else f"{seconds:.0f}"
-            print(f"| {side}-{variant} | {step} | {shown} | {len(at_step)} | {_mean_std(fids, 1)} |")
+            print(f"| {side}-{variant} | {step} | {_cell(seconds, '.0f')} | {len(at_step)} | {_mean_std(fids, 1)} |")
             curves.setdefault(f"{side}-{variant}", []).append((seconds, np.mean(fids), np.std(fids)))
     if curves:
         _plot_fid_against_time(curves, FLAGS.figure)
