@@ -406,7 +406,8 @@ def _report_fid_against_time(rows, per_step):
             seconds = float(np.mean([_seconds(r, per_step) for r in at_step]))
             fids = [r["fid"] for r in at_step]
             print(f"| {side}-{variant} | {step} | {_cell(seconds, '.0f')} | {len(at_step)} | {_mean_std(fids, 1)} |")
-            curves.setdefault(f"{side}-{variant}", []).append((seconds, np.mean(fids), np.std(fids)))
+            if not math.isnan(seconds):  # A variant without step times has no place on a time axis.
+                curves.setdefault(f"{side}-{variant}", []).append((seconds, np.mean(fids), np.std(fids)))
     if curves:
         _plot_fid_against_time(curves, FLAGS.figure)
         print(f"\nThe curves: {FLAGS.figure}")
