@@ -111,6 +111,46 @@ def train_project(directory, seed, steps, snapshot_steps, overrides):
     assert result.steps == steps, (result.steps, steps)
 
 
+def train_project_loop(directory, seed, steps, snapshot_steps, overrides):
+    """The default experiment's compiled GAN, as `experiment.run` builds it (`variants.build`), stepped by a plain
+    loop as the peer is: its `train_step` in one tf.function over `_dataset`'s batches, no `fit`, no callbacks,
+    one step per call, the peer's data order on resume and its checkpoint interval, keeping snapshots.
+
+    Beside `train_project` it tells a difference in the step from one in what surrounds it in `experiment.run`.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from tfgan_course import variants  # pylint: disable=import-outside-toplevel
+
+    model = variants.build(project_config(seed, steps, overrides), (SIZE, SIZE, 1), num_classes=10,
+                           total_steps=steps)
+    model.g_optimizer.build(model.generator.trainable_variables)  # Before a restore, as fit() would.
+    model.d_optimizer.build(model.discriminator.trainable_variables)
+    seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
+    checkpoint = model.checkpoint(seconds=seconds)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(directory, "checkpoints"), max_to_keep=2)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    step = int(model.g_optimizer.iterations.numpy())
+    train_step = tf.function(model.train_step)
+    batches = iter(_dataset(seed + 1000 * (step > 0) + step))  # A resumed run reads a fresh pass order.
+    start = time.perf_counter()
+    while step < steps:
+        train_step(next(batches))
+        step += 1
+        if step in snapshot_steps or step % CHECKPOINT_EVERY == 0:
+            seconds.assign_add(time.perf_counter() - start)  # The benchmark's own writes stay off the clock.
+            if step in snapshot_steps:
+                path = os.path.join(directory, "snapshots", f"step_{step:05d}.keras")
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                model.sampler.save(path)
+            manager.save(checkpoint_number=step)
+            if step in snapshot_steps:
+                append_jsonl(os.path.join(directory, SNAPSHOTS),
+                             {"step": step, "seconds": float(seconds.numpy()), "path": path})
+            start = time.perf_counter()
+
+
 # ----------------------------------------------------------------------------- The PyTorch peer.
 
 

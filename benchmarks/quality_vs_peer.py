@@ -5,7 +5,9 @@ batch 128, drawn from the project's tf.data pipeline (so data and preprocessing
 are equal by construction), for --steps generator steps per seed:
 
   project  `experiment.run` on tfgan_course/configs/dcgan_fashion_mnist.cfg, the library's
-           own path with its callbacks, plus the overrides of one --variants entry;
+           own path with its callbacks, plus the overrides of one --variants entry
+           (--variants=keras_loop: the same compiled GAN stepped by a plain loop instead,
+           to tell the step from what surrounds it in `experiment.run`);
   torch    `torch_peers.py`'s tutorial networks and loop (weights_init, BCE, Adam 2e-4
            betas (0.5, 0.999), G reuses D's fakes), printing its stats line every 50 steps.
 
@@ -54,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 
 import tfgan_course  # noqa: F401  # Before TensorFlow: it picks TensorFlow's CPU kernels (tfgan_course/__init__.py).
 
@@ -66,11 +69,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import machine  # pylint: disable=wrong-import-position  # noqa: E402
 import peer_dcgan  # pylint: disable=wrong-import-position  # noqa: E402
 
-# Each project variant is one difference from the peer: (config overrides, what it tests).
+
+class Variant(typing.NamedTuple):
+    """One difference of the project's side from the shipped default: config overrides, or how it is trained."""
+
+    overrides: dict
+    description: str
+    trainer: typing.Callable = peer_dcgan.train_project  # (directory, seed, steps, snapshot_steps, overrides)
+
+
 VARIANTS = {
-    "default": ({}, "the default experiment as shipped"),
-    "adam_eps_1e-8": ({"adam_epsilon": 1e-8}, "Keras Adam with PyTorch's epsilon value (Keras' own is 1e-7)"),
-    "bf16": ({"mixed_precision": "mixed_bfloat16"}, "the mixed_bfloat16 policy (weights stay float32)"),
+    "default": Variant({}, "the default experiment as shipped"),
+    "adam_eps_1e-8": Variant({"adam_epsilon": 1e-8}, "Keras Adam with PyTorch's epsilon value (Keras' own is 1e-7)"),
+    "bf16": Variant({"mixed_precision": "mixed_bfloat16"}, "the mixed_bfloat16 policy (weights stay float32)"),
+    "keras_loop": Variant({}, "the default's compiled GAN stepped by a plain loop over the peer's batches, outside "
+                              "experiment.run (no fit, no callbacks)", peer_dcgan.train_project_loop),
 }
 SIDES = ("project", "torch")
 
@@ -158,7 +171,7 @@ def train_one(spec):
     if side == "torch":
         peer_dcgan.train_torch(directory, seed, FLAGS.steps, snapshot_steps())
     else:
-        peer_dcgan.train_project(directory, seed, FLAGS.steps, snapshot_steps(), VARIANTS[variant][0])
+        VARIANTS[variant].trainer(directory, seed, FLAGS.steps, snapshot_steps(), VARIANTS[variant].overrides)
 
 
 TIMING_WARMUP = 10  # Steps before a timed process's clock starts: tracing and the first batches.
@@ -173,7 +186,7 @@ def time_one(spec):
         if side == "torch":
             peer_dcgan.train_torch(directory, 0, steps, [TIMING_WARMUP, steps], log_every=0)
         else:
-            peer_dcgan.train_project(directory, 0, steps, [TIMING_WARMUP, steps], VARIANTS[variant][0])
+            VARIANTS[variant].trainer(directory, 0, steps, [TIMING_WARMUP, steps], VARIANTS[variant].overrides)
         first, last = peer_dcgan.snapshots(directory)
     print(f"STEP_SECONDS {(last['seconds'] - first['seconds']) / FLAGS.timing_steps}", flush=True)
 
