@@ -76,11 +76,15 @@ def project_config(seed, steps, overrides):
                           checkpoint_every_steps=50, **overrides)
 
 
-def train_project(directory, seed, steps, snapshot_steps, overrides):
-    """Trains the default experiment with `overrides` through `experiment.run`, resuming, keeping snapshots."""
+def train_project(directory, seed, steps, snapshot_steps, overrides, resume_every=0):
+    """Trains the default experiment with `overrides` through `experiment.run`, resuming, keeping snapshots.
+
+    With `resume_every` N, training stops after every N steps (as SIGTERM stops it) and a new `experiment.run`
+    resumes it from that checkpoint, as a run that crosses many sessions is resumed.
+    """
     import keras  # pylint: disable=import-outside-toplevel
 
-    from tfgan_course import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_course import callbacks, experiment  # pylint: disable=import-outside-toplevel
 
     class Snapshots(keras.callbacks.Callback):
         """Keeps G at the snapshot steps and the clock at every checkpoint step, with the training time so far."""
@@ -105,9 +109,27 @@ def train_project(directory, seed, steps, snapshot_steps, overrides):
                 append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
             self.paused += time.perf_counter() - now
 
+    class StopEvery(keras.callbacks.Callback):
+        """Asks `stop` to end training after the next step when that step is a multiple of resume_every."""
+
+        def __init__(self, stop):
+            super().__init__()
+            self.stop = stop
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = int(self.model.g_optimizer.iterations.numpy())
+            if (step + 1) % resume_every == 0 and step + 1 < steps:
+                self.stop.request(f"resume every {resume_every} steps")
+
     os.makedirs(directory, exist_ok=True)
-    result = experiment.run(project_config(seed, steps, overrides), directory, verbose=0,
-                            extra_callbacks=[Snapshots()])
+    while True:
+        stop = callbacks.StopOnRequest() if resume_every else None
+        try:
+            result = experiment.run(project_config(seed, steps, overrides), directory, verbose=0, stop=stop,
+                                    extra_callbacks=[Snapshots(), *([StopEvery(stop)] if stop else [])])
+            break
+        except experiment.TrainingStopped:
+            continue  # The checkpoint is at the stop: resume from it.
     assert result.steps == steps, (result.steps, steps)
 
 

@@ -84,6 +84,8 @@ VARIANTS = {
     "bf16": Variant({"mixed_precision": "mixed_bfloat16"}, "the mixed_bfloat16 policy (weights stay float32)"),
     "keras_loop": Variant({}, "the default's compiled GAN stepped by a plain loop over the peer's batches, outside "
                               "experiment.run (no fit, no callbacks)", peer_dcgan.train_project_loop),
+    "resumed_every_100": Variant({}, "the default stopped and resumed every 100 steps, as a run that crosses "
+                                     "sessions is", functools.partial(peer_dcgan.train_project, resume_every=100)),
 }
 SIDES = ("project", "torch")
 
