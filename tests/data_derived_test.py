@@ -93,6 +93,19 @@ class PairTest(_TestCase):
         test_pairs = [_first(self._pairs(spec, split="test", augment=augment)[0]) for augment in (True, False)]
         self.assertAllEqual(test_pairs[0]["target"], test_pairs[1]["target"])
 
+    def test_start_batch_continues_jittered_pairs_and_unpaired_domains(self):
+        # A resumed translator's stream: the same images and the same jitter as the uninterrupted run's.
+        directory = self._idx()
+        for spec in (f"pair:invert:idx:{directory}", f"unpaired:idx:{directory}|grey:idx:{directory}"):
+            def batches(start_batch, count, spec=spec):
+                ds, _ = self._pairs(spec, batch_size=4, shuffle=True, seed=2, repeat=True, start_batch=start_batch)
+                return [{key: value.numpy() for key, value in batch.items()} for batch in ds.take(count)]
+
+            stream, resumed = batches(0, 9), batches(6, 3)  # 5 batches a pass
+            for expected, actual in zip(stream[6:], resumed, strict=True):
+                for key in expected:
+                    self.assertAllClose(expected[key], actual[key], msg=f"{spec} {key}")
+
     def test_contract_input_keeps_the_transforms_channels(self):
         ds, info = self._pairs(f"pair:edges:idx:{self._idx()}", channels=3)
         batch = _first(ds)

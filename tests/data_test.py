@@ -128,6 +128,17 @@ class IdxTest(_TestCase):
         self.assertNotAllEqual(epoch1, epoch2)
         self.assertNotAllEqual(epoch1, np.arange(10))
 
+    def test_start_batch_continues_the_seeds_stream(self):
+        # A resumed run's stream: batches 8, 9, ... of the same seed's, passes (3 batches each) included.
+        def labels(start_batch, count):
+            ds, _ = self._make(batch_size=3, shuffle=True, seed=3, repeat=True, start_batch=start_batch)
+            return [batch_labels for _, batch_labels in _batches(ds.take(count))]
+
+        stream, resumed = labels(0, 12), labels(8, 4)
+        self.assertAllEqual(resumed, stream[8:])
+        with self.assertRaisesRegex(ValueError, r"start_batch must be >= 0, got -1"):
+            self._make(start_batch=-1)
+
     def test_too_few_images(self):
         with self.assertRaisesRegex(ValueError, r"10 images < batch_size 11: lower --batch_size"):
             self._make(batch_size=11)
@@ -181,6 +192,14 @@ class FolderTest(_TestCase):
             f.truncate(300)  # passes the magic-bytes check, fails to decode
         with open(os.path.join(self.dir, "notes.txt"), "w") as f:
             f.write("not an image name, not counted")
+
+    def test_start_batch_continues_a_streamed_sources_stream(self):
+        def first_pixels(start_batch, count):
+            ds, _ = data.make_dataset(f"folder:{self.dir}", image_size=8, channels=3, batch_size=1, seed=5,
+                                      repeat=True, start_batch=start_batch)
+            return [images[0, 0, 0] for images in _batches(ds.take(count))]
+
+        self.assertAllClose(first_pixels(4, 5), first_pixels(0, 9)[4:])
 
     def test_skips_and_counts_unreadable_files(self):
         with self.assertLogs("absl", "WARNING") as logs:

@@ -124,6 +124,20 @@ class ExperimentTest(tf.test.TestCase):
         self.assertEqual(_steps_in_csv(self.workdir), [1, 2, 3, 4, 5, 6])
         self.assertTrue(os.path.isfile(os.path.join(self.workdir, "samples/epoch_0002.png")))
 
+    def test_a_run_stopped_and_resumed_ends_with_the_uninterrupted_runs_weights(self):
+        # Stopped mid-epoch at step 5, resumed: the resumed run reads the batches the uninterrupted run read
+        # from step 6 on (not the stream from its start again), across a pass over the 64 images (16 steps).
+        config = self.config.replace(epochs=3, steps_per_epoch=8, steps_per_execution=1)
+        whole = experiment.run(config, os.path.join(self.get_temp_dir(), "whole"), verbose=0)
+        stop = callbacks.StopOnRequest()
+        with self.assertRaises(experiment.TrainingStopped):
+            experiment.run(config, self.workdir, verbose=0, stop=stop, extra_callbacks=[_RequestStopAt(stop, 4)])
+        self.assertEndsWith(tf.train.latest_checkpoint(os.path.join(self.workdir, "checkpoints")), "ckpt-5")
+        resumed = experiment.run(config, self.workdir, verbose=0)
+        self.assertEqual(resumed.steps, 24)
+        for a, b in zip(_weights(whole.model), _weights(resumed.model)):
+            self.assertAllClose(a, b, rtol=1e-5, atol=1e-6)
+
     def test_resume_false_starts_over(self):
         experiment.run(self.config.replace(epochs=1, steps_per_epoch=2), self.workdir, verbose=0)
         fresh = experiment.run(self.config.replace(epochs=1, steps_per_epoch=2, resume=False), self.workdir, verbose=0)

@@ -141,6 +141,7 @@ def make_dataset(
     repeat: bool = False,
     drop_remainder: bool = True,
     augment: bool = True,
+    start_batch: int = 0,
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Builds a shuffled, batched, normalised pipeline from a dataset spec.
 
@@ -160,6 +161,8 @@ def make_dataset(
       drop_remainder: False keeps the last partial batch: every example once, for scoring
         (training wants equal batches).
       augment: whether translation specs' train split is jittered (image specs never are).
+      start_batch: batches of the stream to skip: a resumed run's step, so that it reads what the
+        uninterrupted run would have read next (the same seed gives the same stream).
 
     Returns:
       (dataset, info). For image specs the dataset yields (images, labels) when the source is
@@ -176,8 +179,10 @@ def make_dataset(
         raise ValueError(
             f"image_size and batch_size must be >= 1, got {image_size} and {batch_size}"
         )
+    if start_batch < 0:
+        raise ValueError(f"start_batch must be >= 0, got {start_batch}")
     request = data_pipeline.Request(image_size, channels, batch_size, split, data_dir, shuffle, seed, repeat,
-                                     drop_remainder, augment, load=_examples)
+                                     drop_remainder, augment, load=_examples, start_batch=start_batch)
     examples = _examples(spec, request)
     if examples.kind == "images" and examples.shapes["image"] != request.image_shape:
         # edges: and grey: made 1-channel images: an image spec gives the requested channels.
@@ -358,7 +363,7 @@ class _Vectors:
         if request.shuffle:
             ds = ds.shuffle(self.count, seed=request.seed, reshuffle_each_iteration=True)
         ds = ds.batch(request.batch_size, drop_remainder=request.drop_remainder)
-        return ds.repeat() if request.repeat else ds
+        return data_pipeline.skipped(ds.repeat() if request.repeat else ds, request.start_batch)
 
 
 def _toy_source(spec, source, name, request):

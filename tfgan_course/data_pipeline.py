@@ -131,10 +131,16 @@ def jitter(images: dict, seed) -> dict:
     return out
 
 
-def _jittered(ds, seed):
-    """Batches of image dicts, each jittered with its own seed drawn from `seed` (new ones every pass)."""
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+def _jittered(ds, seed, start_batch=0):
+    """Batches of image dicts, each jittered with its own seed drawn from `seed` (new ones every pass); `ds` starts
+    at batch `start_batch` of its stream, and so do the seeds."""
+    seeds = skipped(tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2), start_batch)
     return tf.data.Dataset.zip(ds, seeds).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def skipped(ds, start_batch):
+    """`ds` from element `start_batch` on: a resumed run's place in the stream (`Request.start_batch`)."""
+    return ds.skip(start_batch) if start_batch else ds
 
 
 def augments(request) -> bool:
@@ -161,6 +167,8 @@ class Request:
     drop_remainder: bool
     augment: bool = True
     load: Callable | None = None
+    # Batches of the stream to skip (a resumed run's step): every kind of examples starts its batches there.
+    start_batch: int = 0
 
     @property
     def image_shape(self):
@@ -250,7 +258,7 @@ class InMemory:
         jitters = self.kind == "paired" and augments(request)
         last = as_is if jitters else finish
         ds = _in_memory_batches(self.arrays, request, lambda batch: last(_normalized(self._prepare(batch))))
-        return _jittered(ds, request.seed).map(finish) if jitters else ds
+        return _jittered(ds, request.seed, request.start_batch).map(finish) if jitters else ds
 
 
 def _in_memory_batches(arrays, request, per_batch):
@@ -280,6 +288,8 @@ def _in_memory_batches(arrays, request, per_batch):
     # A fresh seed per pass, drawn from `seed`: the same seed gives the same passes.
     pass_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     batches = pass_seeds.flat_map(one_pass) if request.repeat else pass_seeds.take(1).flat_map(one_pass)
+    # Skipped as index batches, before the gather and resize: a resume's skip costs microseconds a batch.
+    batches = skipped(batches, request.start_batch)
     return batches.map(lambda index: per_batch({key: tf.gather(value, index) for key, value in tensors.items()}),
                        num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -341,7 +351,7 @@ class Streamed:
         ds = ds.map(lambda batch: last(_normalized(batch)), num_parallel_calls=tf.data.AUTOTUNE)
         if jitters:
             ds = _jittered(ds, request.seed).map(finish)
-        return ds.repeat() if request.repeat else ds
+        return skipped(ds.repeat() if request.repeat else ds, request.start_batch)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,10 +384,11 @@ class Unpaired:
     def batches(self, request, finish):
         sides = []
         for offset, (key, domain) in enumerate((("a", self.a), ("b", self.b))):
-            side = dataclasses.replace(request, seed=request.seed + offset, repeat=True, drop_remainder=True)
+            side = dataclasses.replace(request, seed=request.seed + offset, repeat=True, drop_remainder=True,
+                                       start_batch=0)  # The pairs of domains' batches are skipped together.
             ds = domain.batches(side, functools.partial(_renamed, key))
             sides.append(_jittered(ds, side.seed) if augments(request) else ds)
-        ds = tf.data.Dataset.zip(*sides).map(lambda a, b: finish({**a, **b}))
+        ds = skipped(tf.data.Dataset.zip(*sides).map(lambda a, b: finish({**a, **b})), request.start_batch)
         if request.repeat:
             return ds
         steps = (self.count // request.batch_size if request.drop_remainder

@@ -22,6 +22,7 @@ import dataclasses
 import math
 import os
 import shutil
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -56,11 +57,25 @@ class RunResult:
 
 @dataclasses.dataclass
 class _Data:
-    """The training data of a run: the repeated dataset, what it is, and an epoch's steps."""
+    """The training data of a run: its repeated stream, what it is, and an epoch's steps.
+
+    `dataset` is the stream from step 0, built when the data is checked and, if the run starts
+    there, the one `fit` reads; `from_step` gives a resume the stream from its step.
+    """
 
     dataset: tf.data.Dataset
+    stream: Callable[[int], tf.data.Dataset]  # step -> a new dataset of the batches of steps step + 1, step + 2, ...
     info: data.DataInfo
     steps_per_epoch: int
+    read: bool = False  # Whether a fit read `dataset` (another fit of it would get a new shuffle order).
+
+    def from_step(self, step: int) -> tf.data.Dataset:
+        """The stream from `step` on, for a fit: `dataset` while unread at step 0, else a new one (kept as
+        `dataset`, whose cache the final figures then reuse)."""
+        if step or self.read:
+            self.dataset = self.stream(step)
+        self.read = True
+        return self.dataset
 
 
 @dataclasses.dataclass
@@ -108,7 +123,7 @@ def run(config: config_lib.Config, workdir: str, verbose: int = 1, extra_callbac
     with strategy.scope():
         state.model.before_training(resumed)  # A variant's warm start and loss networks (SRGAN's).
     _record_run(config, state, workdir, flag_changes)
-    real_vectors = data.take(run_data.dataset, config.num_fixed_samples)[0] if _is_toy(run_data) else None
+    real_vectors = data.take(run_data.stream(0), config.num_fixed_samples)[0] if _is_toy(run_data) else None
     nan_guard = callbacks.NanGuard(config.divergence_max_loss, config.divergence_pinned_steps)
     best_manager = _best_manager(config, state, workdir)
     examples = _fixed_examples(config, run_data.info, state.model)
@@ -172,9 +187,16 @@ def _load_data(config, strategy) -> _Data:
                          f"use a multiple of {replicas}.")
     # Each train_step consumes d_steps real minibatches (see gan.py).
     images_per_step = config.batch_size * config.d_steps
-    dataset, info = data.make_dataset(
-        config.dataset, image_size=config.image_size, channels=config.channels, batch_size=images_per_step,
-        data_dir=config.data_dir or None, seed=config.seed, repeat=True)
+
+    def stream(step):
+        # A new dataset, read from its start: the seed fixes the stream, and the steps
+        # already trained skip their batches, so a resumed run reads what the
+        # uninterrupted run would have read next, not the stream's first batches again.
+        return data.make_dataset(
+            config.dataset, image_size=config.image_size, channels=config.channels, batch_size=images_per_step,
+            data_dir=config.data_dir or None, seed=config.seed, repeat=True, start_batch=step)
+
+    dataset, info = stream(0)
     full_epoch = info.num_examples // images_per_step
     steps_per_epoch = min(config.steps_per_epoch, full_epoch) if config.steps_per_epoch else full_epoch
     if config.steps_per_epoch > full_epoch:
@@ -183,7 +205,7 @@ def _load_data(config, strategy) -> _Data:
                         images_per_step)
     logging.info("Data %s: %d examples of shape %s; %d steps per epoch.",
                  info.source, info.num_examples, info.image_shape, steps_per_epoch)
-    return _Data(dataset, info, steps_per_epoch)
+    return _Data(dataset, lambda step: stream(step)[0], info, steps_per_epoch)
 
 
 def _build_state(config, run_data, workdir) -> _State:
@@ -307,7 +329,8 @@ def _fit(config, run_data, state, run_callbacks, verbose) -> dict:
         if model.steps_per_execution != wanted:
             model.steps_per_execution = wanted
             model.train_function = None  # Retraced for the new count.
-        result = model.fit(run_data.dataset, initial_epoch=first_epoch, epochs=last_epoch, steps_per_epoch=steps,
+        step = int(model.g_optimizer.iterations.numpy())  # One batch per step (of batch_size x d_steps images).
+        result = model.fit(run_data.from_step(step), initial_epoch=first_epoch, epochs=last_epoch, steps_per_epoch=steps,
                            callbacks=run_callbacks, verbose=verbose, shuffle=False)
         for name, values in result.history.items():
             history.setdefault(name, []).extend(values)
