@@ -52,11 +52,12 @@ def append_jsonl(path, row):
         os.fsync(f.fileno())
 
 
-def _dataset(seed):
+def _dataset(seed, step=0):
+    """The seed's stream of batches from `step` on: a resumed run reads what the uninterrupted run would have."""
     from tfgan_course import data  # pylint: disable=import-outside-toplevel
 
     dataset, _ = data.make_dataset("fashion_mnist", image_size=SIZE, channels=1, batch_size=BATCH,
-                                   seed=seed, repeat=True)
+                                   seed=seed, repeat=True, start_batch=step)
     return dataset
 
 
@@ -136,7 +137,7 @@ def train_project(directory, seed, steps, snapshot_steps, overrides, resume_ever
 def train_project_loop(directory, seed, steps, snapshot_steps, overrides):
     """The default experiment's compiled GAN, as `experiment.run` builds it (`variants.build`), stepped by a plain
     loop as the peer is: its `train_step` in one tf.function over `_dataset`'s batches, no `fit`, no callbacks,
-    one step per call, the peer's data order on resume and its checkpoint interval, keeping snapshots.
+    one step per call, the peer's checkpoint interval, keeping snapshots.
 
     Beside `train_project` it tells a difference in the step from one in what surrounds it in `experiment.run`.
     """
@@ -155,7 +156,7 @@ def train_project_loop(directory, seed, steps, snapshot_steps, overrides):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     step = int(model.g_optimizer.iterations.numpy())
     train_step = tf.function(model.train_step)
-    batches = iter(_dataset(seed + 1000 * (step > 0) + step))  # A resumed run reads a fresh pass order.
+    batches = iter(_dataset(seed, step))
     start = time.perf_counter()
     while step < steps:
         train_step(next(batches))
@@ -190,8 +191,7 @@ def train_torch(directory, seed, steps, snapshot_steps, log_every=50):
         state.load_state_dict(saved["state"])
         torch.set_rng_state(saved["torch_rng"])
         step, seconds = saved["step"], saved["seconds"]
-    # A resumed run reads a fresh pass order (the seed moves on), as the project's does.
-    batches = _dataset(seed + 1000 * (step > 0) + step).as_numpy_iterator()
+    batches = _dataset(seed, step).as_numpy_iterator()  # Continued on resume, as the project's runs are.
     os.makedirs(os.path.join(directory, "snapshots"), exist_ok=True)
     start = time.perf_counter()
     while step < steps:
