@@ -38,6 +38,18 @@ def finished_steps(directory):
     return max((s["step"] for s in snapshots(directory)), default=0)
 
 
+def _snapshot_path(directory, step, suffix):
+    """Where the run's generator after `step` steps goes: snapshots/step_NNNNN.{keras,pt} (the folder made)."""
+    path = os.path.join(directory, "snapshots", f"step_{step:05d}.{suffix}")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def _record_snapshot(directory, step, seconds, path):
+    """Appends the saved snapshot to snapshots.jsonl, after its file: a listed snapshot is complete."""
+    append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
+
+
 def read_jsonl(path):
     if not os.path.exists(path):
         return []
@@ -104,10 +116,9 @@ def train_project(directory, seed, steps, snapshot_steps, overrides, resume_ever
             seconds = self.seconds_before + now - self.start - self.paused
             append_jsonl(os.path.join(directory, CLOCK), {"step": step, "seconds": seconds})
             if step in snapshot_steps and step > finished_steps(directory):
-                path = os.path.join(directory, "snapshots", f"step_{step:05d}.keras")
-                os.makedirs(os.path.dirname(path), exist_ok=True)
+                path = _snapshot_path(directory, step, "keras")
                 self.model.sampler.save(path)
-                append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
+                _record_snapshot(directory, step, seconds, path)
             self.paused += time.perf_counter() - now
 
     class StopEvery(keras.callbacks.Callback):
@@ -164,13 +175,11 @@ def train_project_loop(directory, seed, steps, snapshot_steps, overrides):
         if step in snapshot_steps or step % CHECKPOINT_EVERY == 0:
             seconds.assign_add(time.perf_counter() - start)  # The benchmark's own writes stay off the clock.
             if step in snapshot_steps:
-                path = os.path.join(directory, "snapshots", f"step_{step:05d}.keras")
-                os.makedirs(os.path.dirname(path), exist_ok=True)
+                path = _snapshot_path(directory, step, "keras")
                 model.sampler.save(path)
             manager.save(checkpoint_number=step)
             if step in snapshot_steps:
-                append_jsonl(os.path.join(directory, SNAPSHOTS),
-                             {"step": step, "seconds": float(seconds.numpy()), "path": path})
+                _record_snapshot(directory, step, float(seconds.numpy()), path)
             start = time.perf_counter()
 
 
@@ -192,7 +201,7 @@ def train_torch(directory, seed, steps, snapshot_steps, log_every=50):
         torch.set_rng_state(saved["torch_rng"])
         step, seconds = saved["step"], saved["seconds"]
     batches = _dataset(seed, step).as_numpy_iterator()  # Continued on resume, as the project's runs are.
-    os.makedirs(os.path.join(directory, "snapshots"), exist_ok=True)
+    os.makedirs(directory, exist_ok=True)  # For the checkpoint, which may come before the first snapshot.
     start = time.perf_counter()
     while step < steps:
         images = next(batches)
@@ -205,13 +214,13 @@ def train_torch(directory, seed, steps, snapshot_steps, log_every=50):
         if step in snapshot_steps or step % CHECKPOINT_EVERY == 0:
             seconds += time.perf_counter() - start  # The benchmark's own writes stay off the clock.
             if step in snapshot_steps:
-                path = os.path.join(directory, "snapshots", f"step_{step:05d}.pt")
+                path = _snapshot_path(directory, step, "pt")
                 torch.save(state.generator.state_dict(), path)
             torch.save({"state": state.state_dict(), "torch_rng": torch.get_rng_state(), "step": step,
                         "seconds": seconds}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)  # A kill mid-write keeps the previous checkpoint.
             if step in snapshot_steps:
-                append_jsonl(os.path.join(directory, SNAPSHOTS), {"step": step, "seconds": seconds, "path": path})
+                _record_snapshot(directory, step, seconds, path)
             start = time.perf_counter()
 
 
